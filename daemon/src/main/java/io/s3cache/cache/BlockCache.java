@@ -1,0 +1,27 @@
+package io.s3cache.cache;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+
+/**
+ * Blocks of object versions, served from the fastest tier that holds them and fetched once from the
+ * {@link BlockSource} on a miss. Thread-safe; concurrent callers missing the same block share one
+ * fetch.
+ */
+public interface BlockCache extends AutoCloseable {
+
+  /** Size of every block but an object's last. */
+  int blockSize();
+
+  /**
+   * The bytes of one block: a read-only buffer at position 0 whose limit is the block's length.
+   * Callers may read it at any time later (it is never recycled under them).
+   *
+   * @param length the block's length: {@code min(blockSize, objectSize - index * blockSize)}
+   * @throws IOException when the block is not cached and the source fails
+   */
+  ByteBuffer get(BlockKey key, int length) throws IOException;
+
+  @Override
+  void close();
+}

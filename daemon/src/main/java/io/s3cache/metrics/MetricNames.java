@@ -1,0 +1,41 @@
+package io.s3cache.metrics;
+
+/**
+ * Every metric name s3cache registers, in one place. docs/METRICS.md documents each one; keep the
+ * two in step.
+ */
+public final class MetricNames {
+  private MetricNames() {}
+
+  // S3 requests (Timers: count, rate and latency percentiles).
+  public static final String S3_GET = "s3.requests.get";
+  public static final String S3_HEAD = "s3.requests.head";
+  public static final String S3_LIST = "s3.requests.list";
+  /** Counter: requests that failed after every retry. */
+  public static final String S3_ERRORS = "s3.requests.errors";
+  /** Counter: bytes received in GET bodies. */
+  public static final String S3_BYTES = "s3.bytes.received";
+
+  // Block cache (Counters).
+  public static final String CACHE_RAM_HITS = "cache.ram.hits";
+  public static final String CACHE_RAM_MISSES = "cache.ram.misses";
+  public static final String CACHE_DISK_HITS = "cache.disk.hits";
+  public static final String CACHE_DISK_MISSES = "cache.disk.misses";
+  /** Counter: disk-tier reads or writes that failed and were treated as a miss. */
+  public static final String CACHE_DISK_ERRORS = "cache.disk.errors";
+  /** Counter: blocks not written to the disk tier because no space could be made under the cap. */
+  public static final String CACHE_DISK_REJECTED = "cache.disk.rejected";
+  /** Counter: a block fetched from the source (one per single-flight load). */
+  public static final String CACHE_FETCHES = "cache.fetches";
+  /** Counter: callers that waited on another caller's in-flight fetch of the same block. */
+  public static final String CACHE_FETCH_SHARED = "cache.fetches.shared";
+  /** Gauges: bytes held by each tier. */
+  public static final String CACHE_RAM_BYTES = "cache.ram.bytes";
+  public static final String CACHE_DISK_BYTES = "cache.disk.bytes";
+
+  // Filesystem operations: one Timer per FUSE operation, "fuse.op.<name>"; errors counted per op.
+  public static final String FUSE_OP_PREFIX = "fuse.op.";
+  public static final String FUSE_ERRORS_PREFIX = "fuse.errors.";
+  /** Counter: bytes returned to read() callers. */
+  public static final String FUSE_BYTES_READ = "fuse.bytes.read";
+}
