@@ -1,0 +1,69 @@
+package io.s3cache.fuse;
+
+import java.nio.ByteBuffer;
+import java.util.List;
+
+/**
+ * The filesystem port: what a FUSE mount asks of s3cache, with no native types. Paths are absolute
+ * within the mount ("/", "/a/b"). Every failure is an {@link FsException} carrying its errno.
+ *
+ * <p>Write operations default to EROFS; a writable implementation overrides them.
+ */
+public interface Filesystem {
+
+  FileAttributes getattr(String path) throws FsException;
+
+  /** Every entry of a directory, without "." and "..". */
+  List<DirEntry> readdir(String path) throws FsException;
+
+  /** Opens a file; {@code flags} are the open(2) flags. */
+  OpenFile open(String path, int flags) throws FsException;
+
+  /**
+   * Reads up to {@code dst.remaining()} bytes at {@code offset} into {@code dst}. Returns the bytes
+   * read: fewer than asked only at end of file.
+   */
+  int read(long handle, long offset, ByteBuffer dst) throws FsException;
+
+  void release(long handle) throws FsException;
+
+  FsStatistics statfs(String path) throws FsException;
+
+  /** The value of one extended attribute; ENODATA when the node has no such attribute. */
+  byte[] getxattr(String path, String name) throws FsException;
+
+  List<String> listxattr(String path) throws FsException;
+
+  default void create(String path, int mode) throws FsException {
+    throw FsException.readOnly("create", path);
+  }
+
+  default int write(long handle, long offset, ByteBuffer src) throws FsException {
+    throw FsException.readOnly("write", "handle " + handle);
+  }
+
+  default void truncate(String path, long size) throws FsException {
+    throw FsException.readOnly("truncate", path);
+  }
+
+  default void mkdir(String path, int mode) throws FsException {
+    throw FsException.readOnly("mkdir", path);
+  }
+
+  default void unlink(String path) throws FsException {
+    throw FsException.readOnly("unlink", path);
+  }
+
+  default void rmdir(String path) throws FsException {
+    throw FsException.readOnly("rmdir", path);
+  }
+
+  default void rename(String from, String to) throws FsException {
+    throw FsException.readOnly("rename", from);
+  }
+
+  /** chmod, chown, utimens, symlink, link, mknod, setxattr and removexattr. */
+  default void changeMetadata(String op, String path) throws FsException {
+    throw FsException.readOnly(op, path);
+  }
+}

@@ -1,0 +1,161 @@
+package io.s3cache.fuse;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One live FUSE mount of a {@link Filesystem}. {@link #mount} returns only once the kernel lists the
+ * mount and libfuse has initialised it; on any failure nothing stays mounted.
+ */
+public final class FuseMount implements AutoCloseable {
+
+  private static final Logger LOG = LoggerFactory.getLogger(FuseMount.class);
+  private static final Path DEV_FUSE = Path.of("/dev/fuse");
+
+  private final Path mountPoint;
+  private final JnrFuseAdapter adapter;
+  private volatile boolean mounted = true;
+
+  private FuseMount(Path mountPoint, JnrFuseAdapter adapter) {
+    this.mountPoint = mountPoint;
+    this.adapter = adapter;
+  }
+
+  /**
+   * Checks that a directory can be mounted on: it exists, is a directory, and nothing is mounted
+   * there yet.
+   */
+  public static Path checkMountPoint(Path mountPoint) throws MountException {
+    Path mp = mountPoint.toAbsolutePath().normalize();
+    if (!Files.exists(mp)) {
+      throw new MountException("mount point " + mp + " does not exist");
+    }
+    if (!Files.isDirectory(mp)) {
+      throw new MountException("mount point " + mp + " is not a directory");
+    }
+    if (MountTable.isMounted(mp)) {
+      throw new MountException("mount point " + mp + " is already mounted");
+    }
+    return mp;
+  }
+
+  /**
+   * Mounts {@code fs} at {@code mountPoint}.
+   *
+   * @param options libfuse {@code -o} options, e.g. "fsname=s3cache:bucket", "attr_timeout=60"
+   * @param timeout how long to wait for the kernel to list the mount
+   */
+  public static FuseMount mount(
+      Filesystem fs, Path mountPoint, List<String> options, OperationObserver observer, Duration timeout)
+      throws MountException {
+    Path mp = checkMountPoint(mountPoint);
+    if (!Files.exists(DEV_FUSE)) {
+      throw new MountException("FUSE is unavailable: " + DEV_FUSE + " does not exist (load the fuse module)");
+    }
+    CountDownLatch initialised = new CountDownLatch(1);
+    JnrFuseAdapter adapter;
+    try {
+      adapter = new JnrFuseAdapter(fs, observer, TimeUnit.MILLISECONDS.toNanos(500), initialised::countDown);
+    } catch (Throwable e) { // jnr throws UnsatisfiedLinkError-like errors when libfuse is missing
+      throw new MountException("FUSE is unavailable: cannot load libfuse.so.2 (install the libfuse2 package)", e);
+    }
+    String[] args = options.isEmpty() ? new String[0] : new String[] {"-o", String.join(",", options)};
+    try {
+      adapter.mount(mp, false, false, args);
+    } catch (RuntimeException e) {
+      throw new MountException("cannot mount " + mp + ": " + rootMessage(e), e);
+    }
+    FuseMount mount = new FuseMount(mp, adapter);
+    try {
+      long deadline = System.nanoTime() + timeout.toNanos();
+      boolean ready = initialised.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
+      while (ready && !MountTable.isMounted(mp) && System.nanoTime() < deadline) {
+        Thread.onSpinWait(); // init has run; the mount table entry follows within microseconds
+      }
+      if (!ready || !MountTable.isMounted(mp)) {
+        mount.close();
+        throw new MountException("mounting " + mp + " did not complete within " + timeout.toSeconds() + " s");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      mount.close();
+      throw new MountException("interrupted while mounting " + mp);
+    }
+    LOG.info("mounted {}", mp);
+    return mount;
+  }
+
+  public Path mountPoint() {
+    return mountPoint;
+  }
+
+  /**
+   * Unmounts. Fails with a clear message when the mount is busy (a process has a file open or its
+   * working directory inside); {@link #close} unmounts lazily instead.
+   */
+  public void unmount() throws MountException {
+    if (!mounted) {
+      return;
+    }
+    String error = fusermount("-u");
+    if (error != null && MountTable.isMounted(mountPoint)) {
+      throw new MountException("cannot unmount " + mountPoint + ": " + error);
+    }
+    finish();
+  }
+
+  /** Unmounts, lazily if busy; never throws. */
+  @Override
+  public void close() {
+    if (!mounted) {
+      return;
+    }
+    if (fusermount("-u") != null && MountTable.isMounted(mountPoint)) {
+      String lazy = fusermount("-uz");
+      if (lazy != null) {
+        LOG.warn("cannot unmount {}: {}", mountPoint, lazy);
+      }
+    }
+    finish();
+  }
+
+  private void finish() {
+    mounted = false;
+    adapter.markUnmounted();
+    LOG.info("unmounted {}", mountPoint);
+  }
+
+  /** Runs fusermount; returns null on success, else its one-line complaint. */
+  private String fusermount(String flags) {
+    try {
+      Process p = new ProcessBuilder("fusermount", flags, mountPoint.toString()).redirectErrorStream(true).start();
+      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+      if (!p.waitFor(30, TimeUnit.SECONDS)) {
+        p.destroyForcibly();
+        return "fusermount did not finish";
+      }
+      return p.exitValue() == 0 ? null : out.isEmpty() ? "fusermount exited " + p.exitValue() : out;
+    } catch (IOException e) {
+      return "cannot run fusermount: " + e.getMessage();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return "interrupted";
+    }
+  }
+
+  private static String rootMessage(Throwable t) {
+    Throwable root = t;
+    while (root.getCause() != null) {
+      root = root.getCause();
+    }
+    return root.getMessage() == null ? root.toString() : root.getMessage();
+  }
+}

@@ -1,0 +1,301 @@
+package io.s3cache.fuse;
+
+import com.kenai.jffi.MemoryIO;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import jnr.ffi.Pointer;
+import jnr.ffi.Struct;
+import jnr.ffi.types.mode_t;
+import jnr.ffi.types.off_t;
+import jnr.ffi.types.size_t;
+import ru.serce.jnrfuse.ErrorCodes;
+import ru.serce.jnrfuse.FuseFillDir;
+import ru.serce.jnrfuse.FuseStubFS;
+import ru.serce.jnrfuse.struct.FileStat;
+import ru.serce.jnrfuse.struct.FuseFileInfo;
+import ru.serce.jnrfuse.struct.Statvfs;
+import ru.serce.jnrfuse.struct.Timespec;
+
+/**
+ * Maps jnr-fuse callbacks onto a {@link Filesystem}: each callback converts native structs, makes one
+ * call on the port through {@link OperationRunner}, and writes the result back. No cache or S3 logic
+ * lives here.
+ */
+final class JnrFuseAdapter extends FuseStubFS {
+
+  /** fuse_file_info's bit-field word (direct_io, keep_cache, ...) sits just before {@code fh}. */
+  private static final int KEEP_CACHE_BIT = 1 << 1;
+
+  private final Filesystem fs;
+  private final OperationRunner runner;
+  private final Runnable onInit;
+
+  JnrFuseAdapter(Filesystem fs, OperationObserver observer, long slowNanos, Runnable onInit) {
+    this.fs = fs;
+    this.runner = new OperationRunner(observer, JnrFuseAdapter::errnoValue, slowNanos);
+    this.onInit = onInit;
+  }
+
+  /** The mount is gone (unmounted by us); stops jnr-fuse's shutdown hook from unmounting again. */
+  void markUnmounted() {
+    mounted.set(false);
+  }
+
+  @Override
+  public Pointer init(Pointer conn) {
+    onInit.run();
+    return null;
+  }
+
+  @Override
+  public int getattr(String path, FileStat stat) {
+    return runner.call("getattr", path, () -> {
+      fillStat(fs.getattr(path), stat);
+      return 0;
+    });
+  }
+
+  @Override
+  public int readdir(String path, Pointer buf, FuseFillDir filler, @off_t long offset, FuseFileInfo fi) {
+    return runner.call("readdir", path, () -> {
+      List<DirEntry> entries = fs.readdir(path);
+      filler.apply(buf, ".", null, 0);
+      filler.apply(buf, "..", null, 0);
+      for (DirEntry entry : entries) {
+        if (filler.apply(buf, entry.name(), null, 0) != 0) {
+          break; // the kernel's buffer is full; with offset 0 libfuse keeps the whole listing itself
+        }
+      }
+      return 0;
+    });
+  }
+
+  @Override
+  public int open(String path, FuseFileInfo fi) {
+    return runner.call("open", path, () -> {
+      OpenFile file = fs.open(path, fi.flags.get());
+      fi.fh.set(file.handle());
+      if (file.keepPageCache()) {
+        Pointer memory = Struct.getMemory(fi);
+        long bits = fi.fh.offset() - 4;
+        memory.putInt(bits, memory.getInt(bits) | KEEP_CACHE_BIT);
+      }
+      return 0;
+    });
+  }
+
+  @Override
+  public int read(String path, Pointer buf, @size_t long size, @off_t long offset, FuseFileInfo fi) {
+    return runner.call("read", path, () -> {
+      ByteBuffer dst = MemoryIO.getInstance().newDirectByteBuffer(buf.address(), (int) size);
+      return fs.read(fi.fh.get(), offset, dst);
+    });
+  }
+
+  @Override
+  public int release(String path, FuseFileInfo fi) {
+    return runner.call("release", path, () -> {
+      fs.release(fi.fh.get());
+      return 0;
+    });
+  }
+
+  @Override
+  public int statfs(String path, Statvfs stbuf) {
+    return runner.call("statfs", path, () -> {
+      FsStatistics s = fs.statfs(path);
+      stbuf.f_bsize.set(s.blockSize());
+      stbuf.f_frsize.set(s.blockSize());
+      stbuf.f_blocks.set(s.totalBlocks());
+      stbuf.f_bfree.set(s.freeBlocks());
+      stbuf.f_bavail.set(s.freeBlocks());
+      stbuf.f_files.set(s.totalFiles());
+      stbuf.f_ffree.set(s.freeFiles());
+      stbuf.f_favail.set(s.freeFiles());
+      stbuf.f_namemax.set(s.maxNameLength());
+      return 0;
+    });
+  }
+
+  @Override
+  public int getxattr(String path, String name, Pointer value, @size_t long size) {
+    return runner.call("getxattr", path, () -> {
+      byte[] bytes = fs.getxattr(path, name);
+      if (size == 0) {
+        return bytes.length; // the caller asks how big a buffer it needs
+      }
+      if (bytes.length > size) {
+        throw new FsException(Errno.ERANGE, "xattr " + name + " needs " + bytes.length + " bytes");
+      }
+      value.put(0, bytes, 0, bytes.length);
+      return bytes.length;
+    });
+  }
+
+  @Override
+  public int listxattr(String path, Pointer list, @size_t long size) {
+    return runner.call("listxattr", path, () -> {
+      ByteBuffer names = ByteBuffer.allocate(4096);
+      for (String name : fs.listxattr(path)) {
+        names.put(name.getBytes(StandardCharsets.UTF_8)).put((byte) 0);
+      }
+      int length = names.position();
+      if (size == 0) {
+        return length;
+      }
+      if (length > size) {
+        throw new FsException(Errno.ERANGE, "xattr names need " + length + " bytes");
+      }
+      list.put(0, names.array(), 0, length);
+      return length;
+    });
+  }
+
+  // Writes and metadata changes: each is one call on the port (read-only today: EROFS).
+
+  @Override
+  public int create(String path, @mode_t long mode, FuseFileInfo fi) {
+    return runner.call("create", path, () -> {
+      fs.create(path, (int) mode);
+      return 0;
+    });
+  }
+
+  @Override
+  public int write(String path, Pointer buf, @size_t long size, @off_t long offset, FuseFileInfo fi) {
+    return runner.call("write", path, () ->
+        fs.write(fi.fh.get(), offset, MemoryIO.getInstance().newDirectByteBuffer(buf.address(), (int) size)));
+  }
+
+  @Override
+  public int truncate(String path, @off_t long size) {
+    return runner.call("truncate", path, () -> {
+      fs.truncate(path, size);
+      return 0;
+    });
+  }
+
+  @Override
+  public int mkdir(String path, @mode_t long mode) {
+    return runner.call("mkdir", path, () -> {
+      fs.mkdir(path, (int) mode);
+      return 0;
+    });
+  }
+
+  @Override
+  public int unlink(String path) {
+    return runner.call("unlink", path, () -> {
+      fs.unlink(path);
+      return 0;
+    });
+  }
+
+  @Override
+  public int rmdir(String path) {
+    return runner.call("rmdir", path, () -> {
+      fs.rmdir(path);
+      return 0;
+    });
+  }
+
+  @Override
+  public int rename(String oldpath, String newpath) {
+    return runner.call("rename", oldpath, () -> {
+      fs.rename(oldpath, newpath);
+      return 0;
+    });
+  }
+
+  @Override
+  public int chmod(String path, @mode_t long mode) {
+    return metadataChange("chmod", path);
+  }
+
+  @Override
+  public int chown(String path, long uid, long gid) {
+    return metadataChange("chown", path);
+  }
+
+  @Override
+  public int utimens(String path, Timespec[] timespec) {
+    return metadataChange("utimens", path);
+  }
+
+  @Override
+  public int symlink(String oldpath, String newpath) {
+    return metadataChange("symlink", newpath);
+  }
+
+  @Override
+  public int link(String oldpath, String newpath) {
+    return metadataChange("link", newpath);
+  }
+
+  @Override
+  public int mknod(String path, @mode_t long mode, long rdev) {
+    return metadataChange("mknod", path);
+  }
+
+  @Override
+  public int setxattr(String path, String name, Pointer value, @size_t long size, int flags) {
+    return metadataChange("setxattr", path);
+  }
+
+  @Override
+  public int removexattr(String path, String name) {
+    return metadataChange("removexattr", path);
+  }
+
+  private int metadataChange(String op, String path) {
+    return runner.call(op, path, () -> {
+      fs.changeMetadata(op, path);
+      return 0;
+    });
+  }
+
+  private static void fillStat(FileAttributes a, FileStat stat) {
+    int typeBits = a.isDirectory() ? FileStat.S_IFDIR : FileStat.S_IFREG;
+    stat.st_mode.set(typeBits | a.permissions());
+    stat.st_nlink.set(a.isDirectory() ? 2 : 1);
+    stat.st_size.set(a.size());
+    stat.st_blocks.set((a.size() + 511) / 512);
+    stat.st_blksize.set(128 * 1024);
+    stat.st_uid.set(a.uid());
+    stat.st_gid.set(a.gid());
+    stat.st_ino.set(a.inode());
+    long seconds = a.mtime().getEpochSecond();
+    int nanos = a.mtime().getNano();
+    stat.st_mtim.tv_sec.set(seconds);
+    stat.st_mtim.tv_nsec.set(nanos);
+    stat.st_ctim.tv_sec.set(seconds);
+    stat.st_ctim.tv_nsec.set(nanos);
+    stat.st_atim.tv_sec.set(seconds);
+    stat.st_atim.tv_nsec.set(nanos);
+  }
+
+  static int errnoValue(Errno errno) {
+    return switch (errno) {
+      case EPERM -> ErrorCodes.EPERM();
+      case ENOENT -> ErrorCodes.ENOENT();
+      case EIO -> ErrorCodes.EIO();
+      case EBADF -> ErrorCodes.EBADF();
+      case EACCES -> ErrorCodes.EACCES();
+      case EEXIST -> ErrorCodes.EEXIST();
+      case ENOTDIR -> ErrorCodes.ENOTDIR();
+      case EISDIR -> ErrorCodes.EISDIR();
+      case EINVAL -> ErrorCodes.EINVAL();
+      case ENOSPC -> ErrorCodes.ENOSPC();
+      case EROFS -> ErrorCodes.EROFS();
+      case ERANGE -> ErrorCodes.ERANGE();
+      case ENAMETOOLONG -> ErrorCodes.ENAMETOOLONG();
+      case ENOSYS -> ErrorCodes.ENOSYS();
+      case ENOTEMPTY -> ErrorCodes.ENOTEMPTY();
+      case ENODATA -> ErrorCodes.ENODATA();
+      case ENOTSUP -> ErrorCodes.ENOTSUP();
+      case ETIMEDOUT -> ErrorCodes.ETIMEDOUT();
+      case ESTALE -> ErrorCodes.ESTALE();
+    };
+  }
+}
