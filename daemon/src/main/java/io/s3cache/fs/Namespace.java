@@ -1,0 +1,151 @@
+package io.s3cache.fs;
+
+import io.s3cache.fs.MetadataCache.Listing;
+import io.s3cache.fuse.Errno;
+import io.s3cache.fuse.FsException;
+import io.s3cache.s3.ListPage;
+import io.s3cache.s3.ObjectClient;
+import io.s3cache.s3.ObjectClientException;
+import io.s3cache.s3.ObjectMeta;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Maps mount paths onto the bucket's keys and answers "what is this path?" and "what is in this
+ * directory?" from the metadata cache or, on a miss, from S3.
+ *
+ * <p>Mapping: path "/a/b" is key {@code prefix + "a/b"}. A directory is any prefix with keys under it
+ * (a marker object "a/" alone makes an empty directory). When an object "a" and a prefix "a/" both
+ * exist, the directory wins and the object is hidden, so everything under "a/" stays reachable. Keys
+ * whose names cannot be a path component ("", ".", "..", e.g. from "a//b" or "a/./b") are not shown.
+ *
+ * <p>Thread-safe: the cache is concurrent; two threads resolving the same uncached path may both ask
+ * S3 (harmless: the answers are equal).
+ */
+final class Namespace {
+
+  private static final Logger LOG = LoggerFactory.getLogger(Namespace.class);
+  private static final int PAGE = 1000;
+
+  private final ObjectClient client;
+  private final String prefix;
+  private final MetadataCache cache;
+  private final Instant mountTime;
+
+  Namespace(ObjectClient client, String prefix, MetadataCache cache, Instant mountTime) {
+    this.client = client;
+    this.prefix = prefix;
+    this.cache = cache;
+    this.mountTime = mountTime;
+  }
+
+  /** The key (files) or key prefix without trailing slash (directories) of a mount path. */
+  String key(String path) {
+    return prefix + path.substring(1);
+  }
+
+  Node resolve(String path) throws FsException {
+    if (path.equals("/")) {
+      return new Node.Directory(mountTime);
+    }
+    checkPath(path);
+    Node cached = cache.node(path);
+    if (cached != null) {
+      return cached;
+    }
+    var parentAndName = MetadataCache.parentAndName(path);
+    Listing parent = cache.listing(parentAndName.get(0));
+    if (parent != null) {
+      Node fromParent = parent.children().get(parentAndName.get(1));
+      return fromParent == null ? Node.ABSENT : fromParent;
+    }
+    Node node = lookup(path);
+    cache.putNode(path, node);
+    return node;
+  }
+
+  /** Asks S3: a prefix with anything under it is a directory (it wins over an object of the same name). */
+  private Node lookup(String path) throws FsException {
+    String key = key(path);
+    try {
+      ListPage under = client.list(key + "/", "/", null, 1);
+      if (!under.objects().isEmpty() || !under.commonPrefixes().isEmpty()) {
+        return new Node.Directory(mountTime);
+      }
+      return new Node.File(client.head(key));
+    } catch (ObjectClientException e) {
+      if (e.kind() == ObjectClientException.Kind.NOT_FOUND) {
+        return Node.ABSENT;
+      }
+      throw s3Failure("lookup", path, e);
+    }
+  }
+
+  Listing list(String dir) throws FsException {
+    Listing cached = cache.listing(dir);
+    if (cached != null) {
+      return cached;
+    }
+    String keyPrefix = dir.equals("/") ? prefix : key(dir) + "/";
+    Map<String, Node> children = new LinkedHashMap<>();
+    Map<String, Node> files = new LinkedHashMap<>();
+    String token = null;
+    try {
+      do {
+        ListPage page = client.list(keyPrefix, "/", token, PAGE);
+        for (String p : page.commonPrefixes()) {
+          String name = p.substring(keyPrefix.length(), p.length() - 1);
+          if (isShowable(name)) {
+            children.put(name, new Node.Directory(mountTime));
+          }
+        }
+        for (ObjectMeta o : page.objects()) {
+          String name = o.key().substring(keyPrefix.length());
+          if (isShowable(name)) { // skips the directory's own marker "dir/" (name "")
+            files.put(name, new Node.File(o));
+          }
+        }
+        token = page.nextContinuationToken();
+      } while (token != null);
+    } catch (ObjectClientException e) {
+      throw s3Failure("readdir", dir, e);
+    }
+    files.forEach((name, node) -> {
+      if (children.putIfAbsent(name, node) != null) {
+        LOG.debug("object {}{} is hidden by the directory of the same name", keyPrefix, name);
+      }
+    });
+    Listing listing = new Listing(children);
+    cache.putListing(dir, listing);
+    return listing;
+  }
+
+  private static boolean isShowable(String name) {
+    return !name.isEmpty() && !name.equals(".") && !name.equals("..") && name.indexOf('/') < 0
+        && name.indexOf('\0') < 0;
+  }
+
+  private static void checkPath(String path) throws FsException {
+    if (!path.startsWith("/") || path.endsWith("/") || path.contains("//")) {
+      throw new FsException(Errno.EINVAL, "malformed path " + path);
+    }
+    for (String part : path.substring(1).split("/")) {
+      if (part.length() > 255) {
+        throw new FsException(Errno.ENAMETOOLONG, "name longer than 255 bytes in " + path);
+      }
+    }
+  }
+
+  static FsException s3Failure(String op, String path, ObjectClientException e) {
+    Errno errno = switch (e.kind()) {
+      case NOT_FOUND, NO_SUCH_BUCKET -> Errno.ENOENT;
+      case ACCESS_DENIED -> Errno.EACCES;
+      case PRECONDITION_FAILED -> Errno.ESTALE;
+      default -> Errno.EIO;
+    };
+    return new FsException(errno, FsException.Level.WARN, op + " " + path + ": " + e.getMessage(), e);
+  }
+}

@@ -1,0 +1,216 @@
+package io.s3cache.fs;
+
+import com.codahale.metrics.Counter;
+import com.codahale.metrics.MetricRegistry;
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import com.github.benmanes.caffeine.cache.Ticker;
+import io.s3cache.cache.BlockCache;
+import io.s3cache.cache.BlockKey;
+import io.s3cache.fuse.DirEntry;
+import io.s3cache.fuse.Errno;
+import io.s3cache.fuse.FileAttributes;
+import io.s3cache.fuse.Filesystem;
+import io.s3cache.fuse.FsException;
+import io.s3cache.fuse.FsStatistics;
+import io.s3cache.fuse.OpenFile;
+import io.s3cache.metrics.MetricNames;
+import io.s3cache.s3.ObjectClient;
+import io.s3cache.s3.ObjectClientException;
+import io.s3cache.s3.ObjectMeta;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * A bucket (or a prefix of one) as a read-only filesystem: namespace from LIST/HEAD through the
+ * metadata cache, file bytes from the block cache. Implements the FUSE port; knows nothing of jnr.
+ *
+ * <p>An open handle pins one object version (its ETag): every read of that handle asks the block
+ * cache for blocks of that version, so a handle never mixes bytes of two versions. Thread-safe.
+ */
+public final class S3Filesystem implements Filesystem {
+
+  static final String XATTR_ETAG = "user.s3cache.etag";
+  static final String XATTR_URL = "user.s3cache.url";
+  private static final int O_ACCMODE = 03;
+  private static final int O_RDONLY = 0;
+  private static final int O_TRUNC = 01000;
+
+  private record Handle(ObjectMeta meta) {}
+
+  private final FsConfig config;
+  private final BlockCache blocks;
+  private final Namespace namespace;
+  private final Map<Long, Handle> handles = new ConcurrentHashMap<>();
+  private final AtomicLong nextHandle = new AtomicLong(1);
+  /** The ETag each path had when last opened: an unchanged object keeps the kernel's page cache. */
+  private final Cache<String, String> lastOpened;
+  private final Counter bytesRead;
+
+  public S3Filesystem(FsConfig config, ObjectClient client, BlockCache blocks, MetricRegistry metrics) {
+    this(config, client, blocks, metrics, Ticker.systemTicker());
+  }
+
+  S3Filesystem(FsConfig config, ObjectClient client, BlockCache blocks, MetricRegistry metrics, Ticker ticker) {
+    this.config = config;
+    this.blocks = blocks;
+    this.namespace = new Namespace(client, config.prefix(),
+        new MetadataCache(config.metadataTtl(), 1_000_000, ticker), Instant.now());
+    this.lastOpened = Caffeine.newBuilder().maximumSize(1_000_000).executor(Runnable::run).build();
+    this.bytesRead = metrics.counter(MetricNames.FUSE_BYTES_READ);
+  }
+
+  @Override
+  public FileAttributes getattr(String path) throws FsException {
+    return attributes(path, namespace.resolve(path));
+  }
+
+  @Override
+  public List<DirEntry> readdir(String path) throws FsException {
+    requireDirectory(path);
+    String base = path.equals("/") ? "/" : path + "/";
+    List<DirEntry> entries = new ArrayList<>();
+    for (var child : namespace.list(path).children().entrySet()) {
+      entries.add(new DirEntry(child.getKey(), attributes(base + child.getKey(), child.getValue())));
+    }
+    return entries;
+  }
+
+  @Override
+  public OpenFile open(String path, int flags) throws FsException {
+    if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC) != 0) {
+      throw FsException.readOnly("open for writing", path);
+    }
+    Node node = namespace.resolve(path);
+    if (node instanceof Node.Directory) {
+      throw new FsException(Errno.EISDIR, path + " is a directory");
+    }
+    if (!(node instanceof Node.File file)) {
+      throw FsException.notFound(path);
+    }
+    long id = nextHandle.getAndIncrement();
+    handles.put(id, new Handle(file.meta()));
+    String previous = lastOpened.asMap().put(path, file.meta().etag());
+    return new OpenFile(id, file.meta().etag().equals(previous));
+  }
+
+  @Override
+  public int read(long handle, long offset, ByteBuffer dst) throws FsException {
+    Handle h = handles.get(handle);
+    if (h == null) {
+      throw new FsException(Errno.EBADF, "no open file with handle " + handle);
+    }
+    ObjectMeta meta = h.meta();
+    if (offset < 0) {
+      throw new FsException(Errno.EINVAL, "negative offset " + offset);
+    }
+    long end = Math.min(meta.size(), offset + dst.remaining());
+    int blockSize = blocks.blockSize();
+    long pos = offset;
+    try {
+      while (pos < end) {
+        long index = pos / blockSize;
+        long blockStart = index * blockSize;
+        int blockLength = (int) Math.min(blockSize, meta.size() - blockStart);
+        ByteBuffer block = blocks.get(new BlockKey(config.bucket(), meta.key(), meta.etag(), index), blockLength);
+        int from = (int) (pos - blockStart);
+        int n = (int) Math.min(blockLength - from, end - pos);
+        dst.put(block.slice(from, n));
+        pos += n;
+      }
+    } catch (ObjectClientException e) {
+      throw Namespace.s3Failure("read", meta.key(), e);
+    } catch (IOException e) {
+      throw new FsException(Errno.EIO, FsException.Level.WARN, "read " + meta.key() + " at " + pos + ": " + e.getMessage(), e);
+    }
+    int n = (int) (pos - offset);
+    bytesRead.inc(n);
+    return n;
+  }
+
+  @Override
+  public void release(long handle) {
+    handles.remove(handle);
+  }
+
+  /** Large, constant figures: S3 has no capacity to report, and tools refuse a full filesystem. */
+  @Override
+  public FsStatistics statfs(String path) {
+    long blocksTotal = 1L << 40;
+    return new FsStatistics(4096, blocksTotal, blocksTotal, 1L << 32, 1L << 32, 255);
+  }
+
+  @Override
+  public byte[] getxattr(String path, String name) throws FsException {
+    Node node = namespace.resolve(path);
+    if (node instanceof Node.Absent) {
+      throw FsException.notFound(path);
+    }
+    String value = switch (name) {
+      case XATTR_ETAG -> node instanceof Node.File f ? f.meta().etag() : null;
+      case XATTR_URL -> "s3://" + config.bucket() + "/" + namespace.key(path) + (node instanceof Node.Directory ? "/" : "");
+      default -> null;
+    };
+    if (value == null) {
+      throw new FsException(Errno.ENODATA, path + " has no attribute " + name);
+    }
+    return value.getBytes(StandardCharsets.UTF_8);
+  }
+
+  @Override
+  public List<String> listxattr(String path) throws FsException {
+    Node node = namespace.resolve(path);
+    if (node instanceof Node.Absent) {
+      throw FsException.notFound(path);
+    }
+    return node instanceof Node.File ? List.of(XATTR_ETAG, XATTR_URL) : List.of(XATTR_URL);
+  }
+
+  /** Open handles right now (for tests and stats). */
+  public int openHandles() {
+    return handles.size();
+  }
+
+  private void requireDirectory(String path) throws FsException {
+    Node node = namespace.resolve(path);
+    if (node instanceof Node.Absent) {
+      throw FsException.notFound(path);
+    }
+    if (!(node instanceof Node.Directory)) {
+      throw new FsException(Errno.ENOTDIR, path + " is not a directory");
+    }
+  }
+
+  private FileAttributes attributes(String path, Node node) throws FsException {
+    long inode = inode(path);
+    if (node instanceof Node.File f) {
+      return new FileAttributes(FileAttributes.Type.FILE, f.meta().size(), f.meta().lastModified(),
+          config.fileMode(), config.uid(), config.gid(), inode);
+    }
+    if (node instanceof Node.Directory d) {
+      return new FileAttributes(FileAttributes.Type.DIRECTORY, 0, d.mtime(), config.dirMode(),
+          config.uid(), config.gid(), inode);
+    }
+    throw FsException.notFound(path);
+  }
+
+  /** A stable 64-bit FNV-1a hash of the path; the root is 1 as FUSE expects. */
+  private static long inode(String path) {
+    if (path.equals("/")) {
+      return 1;
+    }
+    long h = 0xcbf29ce484222325L;
+    for (int i = 0; i < path.length(); i++) {
+      h ^= path.charAt(i);
+      h *= 0x100000001b3L;
+    }
+    return h == 1 || h == 0 ? 2 : h & Long.MAX_VALUE;
+  }
+}
