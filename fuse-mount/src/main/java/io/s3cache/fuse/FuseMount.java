@@ -6,7 +6,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -22,6 +24,7 @@ public final class FuseMount implements AutoCloseable {
 
   private final Path mountPoint;
   private final JnrFuseAdapter adapter;
+  private final CompletableFuture<Void> terminated = new CompletableFuture<>();
   private volatile boolean mounted = true;
 
   private FuseMount(Path mountPoint, JnrFuseAdapter adapter) {
@@ -60,30 +63,44 @@ public final class FuseMount implements AutoCloseable {
     if (!Files.exists(DEV_FUSE)) {
       throw new MountException("FUSE is unavailable: " + DEV_FUSE + " does not exist (load the fuse module)");
     }
-    CountDownLatch initialised = new CountDownLatch(1);
+    CompletableFuture<Void> initialised = new CompletableFuture<>();
     JnrFuseAdapter adapter;
     try {
-      adapter = new JnrFuseAdapter(fs, observer, TimeUnit.MILLISECONDS.toNanos(500), initialised::countDown);
+      adapter = new JnrFuseAdapter(fs, observer, TimeUnit.MILLISECONDS.toNanos(500), () -> initialised.complete(null));
     } catch (Throwable e) { // jnr throws UnsatisfiedLinkError-like errors when libfuse is missing
       throw new MountException("FUSE is unavailable: cannot load libfuse.so.2 (install the libfuse2 package)", e);
     }
     String[] args = options.isEmpty() ? new String[0] : new String[] {"-o", String.join(",", options)};
-    try {
-      adapter.mount(mp, false, false, args);
-    } catch (RuntimeException e) {
-      throw new MountException("cannot mount " + mp + ": " + rootMessage(e), e);
-    }
     FuseMount mount = new FuseMount(mp, adapter);
+    // libfuse's loop runs in a thread of ours, so we learn when it ends (unmounted by anyone).
+    Thread loop = new Thread(() -> {
+      try {
+        adapter.mount(mp, true, false, args);
+        mount.terminated.complete(null);
+      } catch (Throwable t) {
+        mount.terminated.completeExceptionally(t);
+      }
+    }, "fuse-loop " + mp);
+    loop.setDaemon(true);
+    loop.start();
     try {
+      CompletableFuture.anyOf(initialised, mount.terminated).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
       long deadline = System.nanoTime() + timeout.toNanos();
-      boolean ready = initialised.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
-      while (ready && !MountTable.isMounted(mp) && System.nanoTime() < deadline) {
+      while (initialised.isDone() && !MountTable.isMounted(mp) && System.nanoTime() < deadline) {
         Thread.onSpinWait(); // init has run; the mount table entry follows within microseconds
       }
-      if (!ready || !MountTable.isMounted(mp)) {
-        mount.close();
-        throw new MountException("mounting " + mp + " did not complete within " + timeout.toSeconds() + " s");
+      if (!initialised.isDone() || !MountTable.isMounted(mp)) {
+        throw new MountException("mounting " + mp + " failed: libfuse did not start the mount");
       }
+    } catch (ExecutionException e) {
+      mount.close();
+      throw new MountException("cannot mount " + mp + ": " + rootMessage(e), e);
+    } catch (TimeoutException e) {
+      mount.close();
+      throw new MountException("mounting " + mp + " did not complete within " + timeout.toSeconds() + " s");
+    } catch (MountException e) {
+      mount.close();
+      throw e;
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       mount.close();
@@ -95,6 +112,11 @@ public final class FuseMount implements AutoCloseable {
 
   public Path mountPoint() {
     return mountPoint;
+  }
+
+  /** Completes when libfuse's loop ends: the mount was unmounted, by us or by anyone else. */
+  public CompletableFuture<Void> terminated() {
+    return terminated;
   }
 
   /**
@@ -130,6 +152,11 @@ public final class FuseMount implements AutoCloseable {
   private void finish() {
     mounted = false;
     adapter.markUnmounted();
+    try {
+      terminated.get(10, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      LOG.debug("libfuse loop for {} ended with {}", mountPoint, e.toString());
+    }
     LOG.info("unmounted {}", mountPoint);
   }
 

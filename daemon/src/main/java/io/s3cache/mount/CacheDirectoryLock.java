@@ -1,0 +1,70 @@
+package io.s3cache.mount;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+
+/**
+ * Exclusive use of a cache directory by one process: two processes evicting each other's block
+ * files would break both caps. Creating the lock file also proves the directory is writable.
+ */
+final class CacheDirectoryLock implements AutoCloseable {
+
+  private final FileChannel channel;
+  private final FileLock lock;
+
+  private CacheDirectoryLock(FileChannel channel, FileLock lock) {
+    this.channel = channel;
+    this.lock = lock;
+  }
+
+  static CacheDirectoryLock acquire(Path dir) throws IOException {
+    try {
+      Files.createDirectories(dir);
+    } catch (IOException e) {
+      throw new IOException("cache dir " + dir + " cannot be created: " + describe(e));
+    }
+    if (!Files.isDirectory(dir)) {
+      throw new IOException("cache dir " + dir + " is not a directory");
+    }
+    Path probe = dir.resolve(".write-probe");
+    try {
+      Files.write(probe, new byte[] {1});
+      Files.delete(probe);
+    } catch (IOException e) {
+      throw new IOException("cache dir " + dir + " is not writable: " + describe(e));
+    }
+    FileChannel channel = FileChannel.open(dir.resolve(".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+    FileLock lock;
+    try {
+      lock = channel.tryLock();
+    } catch (OverlappingFileLockException e) {
+      lock = null;
+    }
+    if (lock == null) {
+      channel.close();
+      throw new IOException("cache dir " + dir + " is in use by another s3cache mount (give this mount its own --cache-dir)");
+    }
+    return new CacheDirectoryLock(channel, lock);
+  }
+
+  private static String describe(IOException e) {
+    String name = e.getClass().getSimpleName();
+    return name.equals("AccessDeniedException") ? "permission denied"
+        : name.equals("FileSystemException") && e.getMessage() != null && e.getMessage().contains("Read-only")
+            ? "read-only file system" : e.getMessage();
+  }
+
+  @Override
+  public void close() throws IOException {
+    try {
+      lock.release();
+    } finally {
+      channel.close();
+    }
+  }
+}

@@ -1,0 +1,166 @@
+package io.s3cache.mount;
+
+import com.sun.security.auth.module.UnixSystem;
+import io.s3cache.cache.CacheConfig;
+import io.s3cache.config.ConfigException;
+import io.s3cache.config.DurationValue;
+import io.s3cache.config.SettingKey;
+import io.s3cache.config.Settings;
+import io.s3cache.fs.FsConfig;
+import io.s3cache.s3.S3Config;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * Everything one mount needs, typed and validated, built once from {@link Settings}: what to mount
+ * where, and each component's config.
+ */
+public record MountSpec(
+    String bucket,
+    String prefix,
+    Path mountPoint,
+    S3Config s3,
+    CacheConfig cache,
+    FsConfig fs,
+    List<String> fuseOptions,
+    Duration mountTimeout) {
+
+  private static final Pattern BUCKET = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,254}");
+  /** Generic mount(8) options that mean nothing to s3cache itself and are accepted silently. */
+  private static final Set<String> GENERIC = Set.of("defaults", "_netdev", "auto", "noauto", "nofail", "user",
+      "users", "nouser", "ro", "exec", "noexec", "suid", "nosuid", "dev", "nodev", "atime", "noatime",
+      "relatime", "x-systemd.automount");
+
+  /**
+   * @param source "s3://BUCKET[/PREFIX]"
+   * @param extraOptions generic -o options that were not s3cache settings
+   */
+  public static MountSpec from(String source, Path mountPoint, Settings settings, List<String> extraOptions) {
+    String[] bucketAndPrefix = parseSource(source);
+    String bucket = bucketAndPrefix[0];
+    S3Config s3 = new S3Config(
+        endpoint(settings.string(SettingKey.ENDPOINT)),
+        settings.string(SettingKey.REGION),
+        settings.bool(SettingKey.PATH_STYLE),
+        checksumMode(settings.string(SettingKey.CHECKSUM_MODE)),
+        settings.integer(SettingKey.MAX_CONNECTIONS, 1, 4096),
+        positive(settings, SettingKey.CONNECT_TIMEOUT),
+        positive(settings, SettingKey.REQUEST_TIMEOUT),
+        settings.integer(SettingKey.MAX_ATTEMPTS, 1, 100),
+        Duration.ofMillis(100),
+        Duration.ofSeconds(5));
+    long blockSize = settings.size(SettingKey.BLOCK_SIZE);
+    if (Long.bitCount(blockSize) != 1 || blockSize < CacheConfig.MIN_BLOCK_SIZE || blockSize > CacheConfig.MAX_BLOCK_SIZE) {
+      throw new ConfigException("invalid block_size " + settings.string(SettingKey.BLOCK_SIZE)
+          + ": must be a power of two from 64K to 64M");
+    }
+    CacheConfig cache = new CacheConfig(
+        (int) blockSize,
+        settings.size(SettingKey.RAM_CACHE),
+        Path.of(settings.string(SettingKey.CACHE_DIR)).toAbsolutePath().normalize(),
+        settings.size(SettingKey.DISK_CACHE),
+        settings.integer(SettingKey.MAX_FETCHES, 1, 4096),
+        CacheConfig.DEFAULT_MAX_PENDING_DISK_WRITE_BYTES,
+        false);
+    Duration ttl = settings.duration(SettingKey.METADATA_TTL);
+    FsConfig fs = new FsConfig(bucket, bucketAndPrefix[1], ttl,
+        idOr(settings, SettingKey.UID, currentId("uid")), idOr(settings, SettingKey.GID, currentId("gid")),
+        settings.mode(SettingKey.FILE_MODE), settings.mode(SettingKey.DIR_MODE));
+
+    List<String> fuse = new ArrayList<>();
+    fuse.add("fsname=s3cache:" + bucket + (fs.prefix().isEmpty() ? "" : "/" + fs.prefix().substring(0, fs.prefix().length() - 1)));
+    fuse.add("subtype=s3cache");
+    fuse.add("ro");
+    fuse.add("default_permissions");
+    long kernelTtl = DurationValue.isIndefinite(ttl) ? 365L * 24 * 3600 : ttl.toSeconds();
+    fuse.add("attr_timeout=" + kernelTtl);
+    fuse.add("entry_timeout=" + kernelTtl);
+    fuse.add("negative_timeout=" + kernelTtl);
+    fuse.add("max_read=131072");
+    if (settings.bool(SettingKey.ALLOW_OTHER)) {
+      fuse.add("allow_other");
+    }
+    for (String o : extraOptions) {
+      String name = o.contains("=") ? o.substring(0, o.indexOf('=')) : o;
+      if (name.equals("rw")) {
+        throw new ConfigException("option 'rw' is not supported: s3cache mounts are read-only for now");
+      }
+      if (!GENERIC.contains(name) && !name.startsWith("x-") && !name.startsWith("comment=")) {
+        throw new ConfigException("unknown mount option '" + o + "'");
+      }
+    }
+    Duration mountTimeout = positive(settings, SettingKey.MOUNT_TIMEOUT);
+    return new MountSpec(bucket, fs.prefix(), mountPoint.toAbsolutePath().normalize(), s3, cache, fs,
+        List.copyOf(fuse), mountTimeout);
+  }
+
+  /** "s3://bucket/some/prefix" → {"bucket", "some/prefix/"}. */
+  static String[] parseSource(String source) {
+    if (source == null || !source.startsWith("s3://")) {
+      throw new ConfigException("invalid source '" + source + "': expected s3://BUCKET[/PREFIX]");
+    }
+    String rest = source.substring("s3://".length());
+    int slash = rest.indexOf('/');
+    String bucket = slash < 0 ? rest : rest.substring(0, slash);
+    String prefix = slash < 0 ? "" : rest.substring(slash + 1);
+    if (!BUCKET.matcher(bucket).matches()) {
+      throw new ConfigException("invalid bucket name '" + bucket + "' in " + source);
+    }
+    while (prefix.endsWith("/")) {
+      prefix = prefix.substring(0, prefix.length() - 1);
+    }
+    if (prefix.contains("//")) {
+      throw new ConfigException("invalid prefix in " + source + ": empty path component");
+    }
+    return new String[] {bucket, prefix.isEmpty() ? "" : prefix + "/"};
+  }
+
+  private static URI endpoint(String text) {
+    if (text.isEmpty()) {
+      return null;
+    }
+    try {
+      URI uri = new URI(text);
+      if (uri.getScheme() == null || uri.getHost() == null
+          || !(uri.getScheme().equals("http") || uri.getScheme().equals("https"))) {
+        throw new URISyntaxException(text, "expected http(s)://HOST[:PORT]");
+      }
+      return uri;
+    } catch (URISyntaxException e) {
+      throw new ConfigException("invalid endpoint '" + text + "': expected http(s)://HOST[:PORT]");
+    }
+  }
+
+  private static S3Config.ChecksumMode checksumMode(String text) {
+    try {
+      return S3Config.ChecksumMode.valueOf(text.toUpperCase(Locale.ROOT));
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException("invalid checksum_mode '" + text + "': expected when_supported or when_required");
+    }
+  }
+
+  private static Duration positive(Settings settings, SettingKey key) {
+    Duration d = settings.duration(key);
+    if (d.isZero()) {
+      throw new ConfigException(key.key() + " must be greater than zero");
+    }
+    return d;
+  }
+
+  private static int idOr(Settings settings, SettingKey key, int fallback) {
+    return settings.string(key).isEmpty() ? fallback : settings.integer(key, 0, Integer.MAX_VALUE);
+  }
+
+  /** The uid or gid of this process, so files belong to whoever mounted. */
+  private static int currentId(String which) {
+    UnixSystem unix = new UnixSystem();
+    return (int) (which.equals("uid") ? unix.getUid() : unix.getGid());
+  }
+}
