@@ -64,7 +64,8 @@ final class S3ErrorMapper {
     if (status == 403) {
       return new ObjectClientException(
           Kind.ACCESS_DENIED,
-          "access denied to bucket '" + bucket + "' at " + endpoint + describeCode(code)
+          "access denied to bucket '" + bucket + "' at " + endpoint
+              + (code == null || code.isEmpty() ? "" : " (" + code + ")")
               + ": check the credentials and the bucket policy",
           e);
     }
@@ -93,7 +94,7 @@ final class S3ErrorMapper {
   }
 
   private ObjectClientException mapClient(Operation op, String key, RuntimeException e) {
-    String attempts = e instanceof SdkException se ? attempts(se) : "";
+    String attempts = attempts(e);
     String unreachable = unreachableReason(e);
     if (unreachable != null) {
       return new ObjectClientException(
@@ -154,9 +155,15 @@ final class S3ErrorMapper {
     return code == null || code.isEmpty() ? "" : " " + code;
   }
 
-  private static String attempts(SdkException e) {
-    Integer n = e.numAttempts();
-    return n != null && n > 1 ? " (after " + n + " attempts)" : "";
+  /** The SDK records the attempt count on the exception it retried, which may be a cause. */
+  private static String attempts(Throwable e) {
+    for (Throwable t = e; t != null && t.getCause() != t; t = t.getCause()) {
+      if (t instanceof SdkException se && se.numAttempts() != null) {
+        int n = se.numAttempts();
+        return n > 1 ? " (after " + n + " attempts)" : "";
+      }
+    }
+    return "";
   }
 
   private String target(Operation op, String key) {

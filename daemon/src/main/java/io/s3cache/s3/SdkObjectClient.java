@@ -8,13 +8,12 @@ import io.s3cache.s3.S3ErrorMapper.Operation;
 import io.s3cache.s3.S3ErrorMapper.RangeNotSatisfiedException;
 import java.io.EOFException;
 import java.io.IOException;
-import software.amazon.awssdk.http.AbortableInputStream;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.util.List;
 import software.amazon.awssdk.core.exception.RetryableException;
 import software.amazon.awssdk.core.exception.SdkException;
+import software.amazon.awssdk.http.AbortableInputStream;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.CommonPrefix;
 import software.amazon.awssdk.services.s3.model.GetObjectRequest;
@@ -154,7 +153,7 @@ final class SdkObjectClient implements ObjectClient {
     }
   }
 
-  private void fill(InputStream body, ByteBuffer dst, int want, byte[] chunk, String key) {
+  private void fill(AbortableInputStream body, ByteBuffer dst, int want, byte[] chunk, String key) {
     int got = 0;
     while (got < want) {
       int n;
