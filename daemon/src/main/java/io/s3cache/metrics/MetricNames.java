@@ -13,6 +13,8 @@ public final class MetricNames {
   public static final String S3_LIST = "s3.requests.list";
   /** Counter: requests that failed after every retry. */
   public static final String S3_ERRORS = "s3.requests.errors";
+  /** Counter: HTTP attempts sent to S3, retries included (compare with the Timers' counts). */
+  public static final String S3_ATTEMPTS = "s3.requests.attempts";
   /** Counter: bytes received in GET bodies. */
   public static final String S3_BYTES = "s3.bytes.received";
 

@@ -1,0 +1,92 @@
+package io.s3cache.s3;
+
+import com.codahale.metrics.Counter;
+import com.codahale.metrics.MetricRegistry;
+import io.s3cache.metrics.MetricNames;
+import java.util.Objects;
+import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
+import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
+import software.amazon.awssdk.awscore.retry.AwsRetryStrategy;
+import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
+import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
+import software.amazon.awssdk.core.interceptor.Context;
+import software.amazon.awssdk.core.interceptor.ExecutionAttributes;
+import software.amazon.awssdk.core.interceptor.ExecutionInterceptor;
+import software.amazon.awssdk.http.apache.ApacheHttpClient;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.retries.api.BackoffStrategy;
+import software.amazon.awssdk.retries.api.RetryStrategy;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.S3ClientBuilder;
+
+/** Creates {@link ObjectClient}s for a bucket from an {@link S3Config}. */
+public final class ObjectClients {
+  private ObjectClients() {}
+
+  /** A client whose credentials come from the SDK's default chain (env, profiles, web identity, instance role). */
+  public static ObjectClient create(String bucket, S3Config config, MetricRegistry metrics) {
+    return create(bucket, config, metrics, null);
+  }
+
+  /**
+   * A client for {@code bucket}.
+   *
+   * @param credentials the credentials to sign with, or null for the SDK's default chain; a
+   *     provider passed in is not closed by the client
+   */
+  public static ObjectClient create(
+      String bucket, S3Config config, MetricRegistry metrics, AwsCredentialsProvider credentials) {
+    if (bucket == null || bucket.isBlank()) {
+      throw new IllegalArgumentException("bucket name must not be empty");
+    }
+    Objects.requireNonNull(config, "config");
+    Objects.requireNonNull(metrics, "metrics");
+    DefaultCredentialsProvider owned = null;
+    if (credentials == null) {
+      owned = DefaultCredentialsProvider.builder().build();
+      credentials = owned;
+    }
+    S3Client s3 = buildSdkClient(config, credentials, metrics.counter(MetricNames.S3_ATTEMPTS));
+    return new SdkObjectClient(s3, bucket, config.endpointLabel(), metrics, owned);
+  }
+
+  static S3Client buildSdkClient(S3Config config, AwsCredentialsProvider credentials, Counter attempts) {
+    BackoffStrategy backoff = BackoffStrategy.exponentialDelay(config.baseBackoff(), config.maxBackoff());
+    RetryStrategy retry =
+        AwsRetryStrategy.standardRetryStrategy().toBuilder()
+            .maxAttempts(config.maxAttempts())
+            .backoffStrategy(backoff)
+            .throttlingBackoffStrategy(backoff)
+            .build();
+    ExecutionInterceptor countAttempts =
+        new ExecutionInterceptor() {
+          @Override
+          public void beforeTransmission(Context.BeforeTransmission context, ExecutionAttributes attributes) {
+            attempts.inc();
+          }
+        };
+    boolean whenRequired = config.checksumMode() == S3Config.ChecksumMode.WHEN_REQUIRED;
+    S3ClientBuilder builder =
+        S3Client.builder()
+            .httpClientBuilder(
+                ApacheHttpClient.builder()
+                    .maxConnections(config.maxConnections())
+                    .connectionTimeout(config.connectTimeout())
+                    .socketTimeout(config.requestTimeout()))
+            .region(Region.of(config.region()))
+            .credentialsProvider(credentials)
+            .forcePathStyle(config.pathStyle())
+            .requestChecksumCalculation(
+                whenRequired ? RequestChecksumCalculation.WHEN_REQUIRED : RequestChecksumCalculation.WHEN_SUPPORTED)
+            .responseChecksumValidation(
+                whenRequired ? ResponseChecksumValidation.WHEN_REQUIRED : ResponseChecksumValidation.WHEN_SUPPORTED)
+            .overrideConfiguration(
+                o -> o.retryStrategy(retry)
+                    .apiCallAttemptTimeout(config.requestTimeout())
+                    .addExecutionInterceptor(countAttempts));
+    if (config.endpoint() != null) {
+      builder.endpointOverride(config.endpoint());
+    }
+    return builder.build();
+  }
+}

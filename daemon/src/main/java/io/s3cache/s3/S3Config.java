@@ -1,0 +1,147 @@
+package io.s3cache.s3;
+
+import java.net.URI;
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * How to talk to the S3-compatible store: endpoint, addressing, checksums, connection pool,
+ * timeouts and retries. Built once from the config file and passed to {@link ObjectClients}.
+ *
+ * @param endpoint base URI of the store, e.g. {@code http://127.0.0.1:9000}; null means AWS S3
+ *     (the SDK derives the endpoint from the region)
+ * @param region signing region; {@code us-east-1} suits most S3-compatible stores
+ * @param pathStyle {@code http://host/bucket/key} instead of {@code http://bucket.host/key}; most
+ *     self-hosted stores need it
+ * @param checksumMode whether the SDK sends and validates checksums whenever it can or only when
+ *     an operation requires them; many S3-compatible stores need {@link ChecksumMode#WHEN_REQUIRED}
+ * @param maxConnections HTTP connection pool size
+ * @param connectTimeout TCP connect timeout
+ * @param requestTimeout bound on one attempt of one request, body included (also the socket read
+ *     timeout); retries get a fresh bound each
+ * @param maxAttempts attempts per request including the first (1 = no retries)
+ * @param baseBackoff base delay of the exponential backoff with full jitter between attempts
+ * @param maxBackoff cap on the delay between attempts
+ */
+public record S3Config(
+    URI endpoint,
+    String region,
+    boolean pathStyle,
+    ChecksumMode checksumMode,
+    int maxConnections,
+    Duration connectTimeout,
+    Duration requestTimeout,
+    int maxAttempts,
+    Duration baseBackoff,
+    Duration maxBackoff) {
+
+  /**
+   * Maps to both the SDK's {@code requestChecksumCalculation} and {@code
+   * responseChecksumValidation}.
+   */
+  public enum ChecksumMode {
+    /** Send and validate checksums on every operation that supports them (the SDK default). */
+    WHEN_SUPPORTED,
+    /** Only where the operation requires them; for stores that reject trailing checksums. */
+    WHEN_REQUIRED
+  }
+
+  public static final String DEFAULT_REGION = "us-east-1";
+
+  public S3Config {
+    if (endpoint != null) {
+      String scheme = endpoint.getScheme();
+      if (!"http".equalsIgnoreCase(scheme) && !"https".equalsIgnoreCase(scheme)) {
+        throw new IllegalArgumentException(
+            "s3 endpoint must start with http:// or https://, got '" + endpoint + "'");
+      }
+      if (endpoint.getHost() == null) {
+        throw new IllegalArgumentException("s3 endpoint has no host: '" + endpoint + "'");
+      }
+    }
+    if (region == null || region.isBlank()) {
+      throw new IllegalArgumentException("s3 region must not be empty");
+    }
+    Objects.requireNonNull(checksumMode, "s3 checksum mode must be set");
+    if (maxConnections < 1) {
+      throw new IllegalArgumentException("s3 max connections must be at least 1, got " + maxConnections);
+    }
+    requirePositive("connect timeout", connectTimeout);
+    requirePositive("request timeout", requestTimeout);
+    if (maxAttempts < 1) {
+      throw new IllegalArgumentException("s3 max attempts must be at least 1, got " + maxAttempts);
+    }
+    requirePositive("base backoff", baseBackoff);
+    requirePositive("max backoff", maxBackoff);
+    if (maxBackoff.compareTo(baseBackoff) < 0) {
+      throw new IllegalArgumentException(
+          "s3 max backoff (" + maxBackoff + ") must not be less than base backoff (" + baseBackoff + ")");
+    }
+  }
+
+  private static void requirePositive(String what, Duration d) {
+    if (d == null || d.isNegative() || d.isZero()) {
+      throw new IllegalArgumentException("s3 " + what + " must be positive, got " + d);
+    }
+  }
+
+  /** AWS S3 in us-east-1, virtual-hosted addressing, SDK checksum defaults, 5 attempts. */
+  public static S3Config defaults() {
+    return new S3Config(
+        null,
+        DEFAULT_REGION,
+        false,
+        ChecksumMode.WHEN_SUPPORTED,
+        64,
+        Duration.ofSeconds(5),
+        Duration.ofSeconds(30),
+        5,
+        Duration.ofMillis(100),
+        Duration.ofSeconds(5));
+  }
+
+  /** What messages call the store: the endpoint URI, or AWS S3 and its region. */
+  public String endpointLabel() {
+    return endpoint != null ? endpoint.toString() : "AWS S3 (" + region + ")";
+  }
+
+  public S3Config withEndpoint(URI endpoint) {
+    return new S3Config(endpoint, region, pathStyle, checksumMode, maxConnections,
+        connectTimeout, requestTimeout, maxAttempts, baseBackoff, maxBackoff);
+  }
+
+  public S3Config withRegion(String region) {
+    return new S3Config(endpoint, region, pathStyle, checksumMode, maxConnections,
+        connectTimeout, requestTimeout, maxAttempts, baseBackoff, maxBackoff);
+  }
+
+  public S3Config withPathStyle(boolean pathStyle) {
+    return new S3Config(endpoint, region, pathStyle, checksumMode, maxConnections,
+        connectTimeout, requestTimeout, maxAttempts, baseBackoff, maxBackoff);
+  }
+
+  public S3Config withChecksumMode(ChecksumMode checksumMode) {
+    return new S3Config(endpoint, region, pathStyle, checksumMode, maxConnections,
+        connectTimeout, requestTimeout, maxAttempts, baseBackoff, maxBackoff);
+  }
+
+  public S3Config withMaxConnections(int maxConnections) {
+    return new S3Config(endpoint, region, pathStyle, checksumMode, maxConnections,
+        connectTimeout, requestTimeout, maxAttempts, baseBackoff, maxBackoff);
+  }
+
+  public S3Config withTimeouts(Duration connectTimeout, Duration requestTimeout) {
+    return new S3Config(endpoint, region, pathStyle, checksumMode, maxConnections,
+        connectTimeout, requestTimeout, maxAttempts, baseBackoff, maxBackoff);
+  }
+
+  public S3Config withMaxAttempts(int maxAttempts) {
+    return new S3Config(endpoint, region, pathStyle, checksumMode, maxConnections,
+        connectTimeout, requestTimeout, maxAttempts, baseBackoff, maxBackoff);
+  }
+
+  public S3Config withBackoff(Duration baseBackoff, Duration maxBackoff) {
+    return new S3Config(endpoint, region, pathStyle, checksumMode, maxConnections,
+        connectTimeout, requestTimeout, maxAttempts, baseBackoff, maxBackoff);
+  }
+}

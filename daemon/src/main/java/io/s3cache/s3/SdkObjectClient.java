@@ -1,0 +1,238 @@
+package io.s3cache.s3;
+
+import com.codahale.metrics.Counter;
+import com.codahale.metrics.MetricRegistry;
+import com.codahale.metrics.Timer;
+import io.s3cache.metrics.MetricNames;
+import io.s3cache.s3.S3ErrorMapper.Operation;
+import io.s3cache.s3.S3ErrorMapper.RangeNotSatisfiedException;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.util.List;
+import software.amazon.awssdk.core.exception.RetryableException;
+import software.amazon.awssdk.core.exception.SdkException;
+import software.amazon.awssdk.http.AbortableInputStream;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.CommonPrefix;
+import software.amazon.awssdk.services.s3.model.GetObjectRequest;
+import software.amazon.awssdk.services.s3.model.GetObjectResponse;
+import software.amazon.awssdk.services.s3.model.HeadBucketRequest;
+import software.amazon.awssdk.services.s3.model.HeadObjectRequest;
+import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
+import software.amazon.awssdk.services.s3.model.ListObjectsV2Request;
+import software.amazon.awssdk.services.s3.model.ListObjectsV2Response;
+
+/**
+ * {@link ObjectClient} over the AWS SDK v2 synchronous {@link S3Client}. Built by {@link
+ * ObjectClients}, which configures retries (the SDK's standard strategy), timeouts and the HTTP
+ * pool; this class only shapes requests, fills buffers, times calls and maps errors.
+ *
+ * <p>Retries: the SDK retries 5xx, throttling, timeouts and broken connections itself. A GET body
+ * that ends early is raised as a {@link RetryableException} from inside the response transformer,
+ * so the SDK retries it under the same strategy and attempt budget; each attempt refills the
+ * buffer from its start position.
+ *
+ * <p>Thread-safe: the SDK client is, and every call keeps its state on its own stack.
+ */
+final class SdkObjectClient implements ObjectClient {
+
+  /** Copy buffer for direct destination buffers; one per call, never a whole object. */
+  private static final int CHUNK = 64 * 1024;
+
+  private final S3Client s3;
+  private final String bucket;
+  private final AutoCloseable ownedResource;
+  private final S3ErrorMapper errors;
+  private final Timer getTimer;
+  private final Timer headTimer;
+  private final Timer listTimer;
+  private final Counter failures;
+  private final Counter bytesReceived;
+
+  /**
+   * @param ownedResource closed after the SDK client (e.g. a credentials provider this client
+   *     created), or null
+   */
+  SdkObjectClient(
+      S3Client s3, String bucket, String endpointLabel, MetricRegistry metrics, AutoCloseable ownedResource) {
+    this.s3 = s3;
+    this.bucket = bucket;
+    this.ownedResource = ownedResource;
+    this.errors = new S3ErrorMapper(bucket, endpointLabel);
+    this.getTimer = metrics.timer(MetricNames.S3_GET);
+    this.headTimer = metrics.timer(MetricNames.S3_HEAD);
+    this.listTimer = metrics.timer(MetricNames.S3_LIST);
+    this.failures = metrics.counter(MetricNames.S3_ERRORS);
+    this.bytesReceived = metrics.counter(MetricNames.S3_BYTES);
+  }
+
+  @Override
+  public String bucket() {
+    return bucket;
+  }
+
+  @Override
+  public void checkBucket() throws ObjectClientException {
+    try {
+      s3.headBucket(HeadBucketRequest.builder().bucket(bucket).build());
+    } catch (SdkException | UncheckedIOException e) {
+      throw fail(Operation.CHECK_BUCKET, null, e);
+    }
+  }
+
+  @Override
+  public ListPage list(String prefix, String delimiter, String continuationToken, int maxKeys)
+      throws ObjectClientException {
+    if (maxKeys < 1 || maxKeys > 1000) {
+      throw new IllegalArgumentException("maxKeys must be in 1..1000, got " + maxKeys);
+    }
+    ListObjectsV2Request.Builder request =
+        ListObjectsV2Request.builder().bucket(bucket).prefix(prefix == null ? "" : prefix).maxKeys(maxKeys);
+    if (delimiter != null) {
+      request.delimiter(delimiter);
+    }
+    if (continuationToken != null) {
+      request.continuationToken(continuationToken);
+    }
+    try (Timer.Context ignored = listTimer.time()) {
+      ListObjectsV2Response response = s3.listObjectsV2(request.build());
+      List<ObjectMeta> objects =
+          response.contents().stream()
+              .map(o -> new ObjectMeta(o.key(), o.size(), o.lastModified(), o.eTag()))
+              .toList();
+      List<String> prefixes = response.commonPrefixes().stream().map(CommonPrefix::prefix).toList();
+      String next = Boolean.TRUE.equals(response.isTruncated()) ? response.nextContinuationToken() : null;
+      return new ListPage(objects, prefixes, next);
+    } catch (SdkException | UncheckedIOException e) {
+      throw fail(Operation.LIST, prefix, e);
+    }
+  }
+
+  @Override
+  public ObjectMeta head(String key) throws ObjectClientException {
+    try (Timer.Context ignored = headTimer.time()) {
+      HeadObjectResponse r = s3.headObject(HeadObjectRequest.builder().bucket(bucket).key(key).build());
+      return new ObjectMeta(key, r.contentLength(), r.lastModified(), r.eTag());
+    } catch (SdkException | UncheckedIOException e) {
+      throw fail(Operation.HEAD, key, e);
+    }
+  }
+
+  /** A zero-length {@code dst} returns at once without a request (and is not counted). */
+  @Override
+  public void getRange(String key, String etag, long offset, ByteBuffer dst) throws ObjectClientException {
+    if (offset < 0) {
+      throw new IllegalArgumentException("offset must not be negative, got " + offset);
+    }
+    int start = dst.position();
+    int want = dst.remaining();
+    if (want == 0) {
+      return;
+    }
+    long last = offset + want - 1;
+    GetObjectRequest.Builder request =
+        GetObjectRequest.builder().bucket(bucket).key(key).range("bytes=" + offset + "-" + last);
+    if (etag != null) {
+      request.ifMatch(etag);
+    }
+    byte[] chunk = dst.hasArray() ? null : new byte[Math.min(CHUNK, want)];
+    try (Timer.Context ignored = getTimer.time()) {
+      s3.getObject(
+          request.build(),
+          (GetObjectResponse response, AbortableInputStream body) -> {
+            dst.position(start); // a retried attempt starts over
+            checkContentRange(response, key, offset, last);
+            fill(body, dst, want, chunk, key);
+            return null;
+          });
+    } catch (SdkException | UncheckedIOException | RangeNotSatisfiedException e) {
+      dst.position(start);
+      throw fail(Operation.GET, key, e);
+    }
+  }
+
+  private void fill(AbortableInputStream body, ByteBuffer dst, int want, byte[] chunk, String key) {
+    int got = 0;
+    while (got < want) {
+      int n;
+      try {
+        if (chunk == null) {
+          n = body.read(dst.array(), dst.arrayOffset() + dst.position(), want - got);
+          if (n > 0) {
+            dst.position(dst.position() + n);
+          }
+        } else {
+          n = body.read(chunk, 0, Math.min(chunk.length, want - got));
+          if (n > 0) {
+            dst.put(chunk, 0, n);
+          }
+        }
+      } catch (IOException e) {
+        throw RetryableException.create(
+            "GET body of '" + key + "' broke off after " + got + " of " + want + " bytes", e);
+      }
+      if (n < 0) {
+        String message = "GET body of '" + key + "' ended after " + got + " of " + want + " bytes";
+        throw RetryableException.create(message, new EOFException(message));
+      }
+      got += n;
+      bytesReceived.inc(n);
+    }
+  }
+
+  /** The server must answer exactly the range asked: a 206 starting at offset and reaching last. */
+  private static void checkContentRange(GetObjectResponse response, String key, long offset, long last) {
+    String asked = "bytes=" + offset + "-" + last;
+    String contentRange = response.contentRange();
+    if (contentRange == null) {
+      // A 200 with the whole object is only the right bytes when the range starts at 0.
+      Long length = response.contentLength();
+      if (offset == 0 && length != null && length > last) {
+        return;
+      }
+      throw new RangeNotSatisfiedException(
+          "GET '" + key + "' " + asked + ": object has " + length + " bytes, the range runs past its end");
+    }
+    // "bytes first-last/total"
+    try {
+      String spec = contentRange.trim();
+      int space = spec.indexOf(' ');
+      int dash = spec.indexOf('-', space);
+      int slash = spec.indexOf('/', dash);
+      long first = Long.parseLong(spec.substring(space + 1, dash));
+      long end = Long.parseLong(spec.substring(dash + 1, slash));
+      String total = spec.substring(slash + 1);
+      if (first != offset || end < last) {
+        throw new RangeNotSatisfiedException(
+            "GET '" + key + "' " + asked + ": object has " + total + " bytes, the range runs past its end");
+      }
+    } catch (IndexOutOfBoundsException | NumberFormatException e) {
+      throw new RangeNotSatisfiedException(
+          "GET '" + key + "' " + asked + ": unreadable Content-Range '" + contentRange + "'");
+    }
+  }
+
+  private ObjectClientException fail(Operation op, String key, RuntimeException e) {
+    failures.inc();
+    return errors.map(op, key, e);
+  }
+
+  @Override
+  public void close() {
+    s3.close();
+    if (ownedResource != null) {
+      try {
+        ownedResource.close();
+      } catch (Exception e) {
+        // Closing credentials caches only stops their refresh threads; nothing to report.
+      }
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "SdkObjectClient[" + bucket + "]";
+  }
+}

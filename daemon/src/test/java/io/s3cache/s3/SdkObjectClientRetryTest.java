@@ -1,0 +1,148 @@
+package io.s3cache.s3;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.codahale.metrics.MetricRegistry;
+import io.s3cache.embedded.EmbeddedS3Server;
+import io.s3cache.metrics.MetricNames;
+import io.s3cache.s3.ObjectClientException.Kind;
+import io.s3cache.testing.FaultInjectingProxy;
+import io.s3cache.testing.FaultInjectingProxy.Fault;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.Random;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import software.amazon.awssdk.core.sync.RequestBody;
+
+/** Retries through {@link FaultInjectingProxy}: throttling, resets and truncated bodies. */
+class SdkObjectClientRetryTest {
+
+  static final String BUCKET = "data";
+  static final String KEY = "obj.bin";
+  static final byte[] CONTENT = new byte[256 * 1024];
+
+  @TempDir static Path dataDir;
+  static EmbeddedS3Server server;
+  static String etag;
+
+  FaultInjectingProxy proxy;
+  MetricRegistry metrics = new MetricRegistry();
+  ObjectClient client;
+
+  @BeforeAll
+  static void startServer() throws Exception {
+    new Random(7).nextBytes(CONTENT);
+    server = EmbeddedS3Server.start(dataDir);
+    server.createBucket(BUCKET);
+    etag = server.client().putObject(b -> b.bucket(BUCKET).key(KEY), RequestBody.fromBytes(CONTENT)).eTag();
+  }
+
+  @AfterAll
+  static void stopServer() {
+    server.close();
+  }
+
+  @BeforeEach
+  void startProxy() throws Exception {
+    proxy = FaultInjectingProxy.start(server.endpoint());
+    S3Config config =
+        S3Config.defaults()
+            .withEndpoint(proxy.endpoint())
+            .withPathStyle(true)
+            .withChecksumMode(S3Config.ChecksumMode.WHEN_REQUIRED)
+            .withMaxAttempts(4)
+            .withBackoff(Duration.ofMillis(1), Duration.ofMillis(10));
+    client = ObjectClients.create(BUCKET, config, metrics, server.credentials());
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    client.close();
+    proxy.close();
+  }
+
+  long attempts() {
+    return metrics.counter(MetricNames.S3_ATTEMPTS).getCount();
+  }
+
+  void assertReadsCorrectly(long offset, int length) throws Exception {
+    ByteBuffer dst = ByteBuffer.allocateDirect(length);
+    client.getRange(KEY, etag, offset, dst);
+    assertEquals(length, dst.position());
+    byte[] got = new byte[length];
+    dst.flip().get(got);
+    assertArrayEquals(Arrays.copyOfRange(CONTENT, (int) offset, (int) offset + length), got);
+  }
+
+  @Test
+  void slowDownIsRetried() throws Exception {
+    proxy.enqueue(Fault.SLOW_DOWN, 2);
+    assertReadsCorrectly(1000, 100_000);
+    assertEquals(3, attempts());
+    assertEquals(3, proxy.requests());
+    assertEquals(1, metrics.timer(MetricNames.S3_GET).getCount());
+    assertEquals(0, metrics.counter(MetricNames.S3_ERRORS).getCount());
+  }
+
+  @Test
+  void connectionResetIsRetried() throws Exception {
+    proxy.enqueue(Fault.RESET, 2);
+    assertReadsCorrectly(0, CONTENT.length);
+    assertEquals(3, attempts());
+    assertEquals(1, metrics.timer(MetricNames.S3_GET).getCount());
+  }
+
+  @Test
+  void truncatedBodyIsRetriedAndNeverPartiallyFilled() throws Exception {
+    proxy.enqueue(Fault.TRUNCATE_BODY);
+    assertReadsCorrectly(4096, 200_000);
+    assertEquals(2, attempts());
+    assertEquals(1, metrics.timer(MetricNames.S3_GET).getCount());
+  }
+
+  @Test
+  void persistentSlowDownFailsAsServerErrorAfterMaxAttempts() {
+    proxy.enqueue(Fault.SLOW_DOWN, 10);
+    ByteBuffer dst = ByteBuffer.allocate(1000);
+    ObjectClientException e =
+        assertThrows(ObjectClientException.class, () -> client.getRange(KEY, etag, 0, dst));
+    assertEquals(Kind.SERVER_ERROR, e.kind());
+    assertTrue(e.getMessage().contains("503 SlowDown"), e.getMessage());
+    assertTrue(e.getMessage().contains("after 4 attempts"), e.getMessage());
+    assertEquals(4, attempts());
+    assertEquals(0, dst.position());
+    assertEquals(1, metrics.counter(MetricNames.S3_ERRORS).getCount());
+    assertEquals(1, metrics.timer(MetricNames.S3_GET).getCount());
+  }
+
+  @Test
+  void persistentTruncationFailsAsServerErrorWithoutPartialFill() {
+    proxy.enqueue(Fault.TRUNCATE_BODY, 10);
+    ByteBuffer dst = ByteBuffer.allocate(100_000);
+    ObjectClientException e =
+        assertThrows(ObjectClientException.class, () -> client.getRange(KEY, etag, 0, dst));
+    assertEquals(Kind.SERVER_ERROR, e.kind());
+    assertEquals(0, dst.position());
+    assertEquals(4, attempts());
+  }
+
+  @Test
+  void headAndListAreRetriedToo() throws Exception {
+    proxy.enqueue(Fault.SLOW_DOWN, Fault.RESET);
+    assertEquals(CONTENT.length, client.head(KEY).size());
+    assertEquals(3, attempts());
+    proxy.enqueue(Fault.SLOW_DOWN);
+    assertEquals(1, client.list("", "/", null, 10).objects().size());
+    assertEquals(5, attempts());
+  }
+}
