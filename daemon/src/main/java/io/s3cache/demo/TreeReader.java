@@ -42,11 +42,11 @@ public final class TreeReader {
     ExecutorService pool = Executors.newFixedThreadPool(threads);
     long start = System.nanoTime();
     try {
-      List<Future<?>> done = files.stream().map(f -> pool.submit(() -> {
-        bytes.addAndGet(read(f, null));
-        return null;
-      })).map(x -> (Future<?>) x).toList();
-      for (Future<?> f : done) {
+      List<Future<Long>> done = new java.util.ArrayList<>();
+      for (Path f : files) {
+        done.add(pool.submit(() -> bytes.addAndGet(read(f, null))));
+      }
+      for (Future<Long> f : done) {
         f.get();
       }
     } finally {

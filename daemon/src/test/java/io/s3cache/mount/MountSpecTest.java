@@ -1,0 +1,58 @@
+package io.s3cache.mount;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.s3cache.config.ConfigException;
+import io.s3cache.config.SettingKey;
+import io.s3cache.config.Settings;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class MountSpecTest {
+
+  @Test
+  void parsesSource() {
+    assertArrayEquals(new String[] {"bucket", ""}, MountSpec.parseSource("s3://bucket"));
+    assertArrayEquals(new String[] {"bucket", ""}, MountSpec.parseSource("s3://bucket/"));
+    assertArrayEquals(new String[] {"b.k-t", "data/train/"}, MountSpec.parseSource("s3://b.k-t/data/train/"));
+  }
+
+  @Test
+  void rejectsBadSources() {
+    assertEquals("invalid source 'bucket': expected s3://BUCKET[/PREFIX]",
+        assertThrows(ConfigException.class, () -> MountSpec.parseSource("bucket")).getMessage());
+    assertThrows(ConfigException.class, () -> MountSpec.parseSource("s3://"));
+    assertThrows(ConfigException.class, () -> MountSpec.parseSource("s3://bad bucket"));
+    assertThrows(ConfigException.class, () -> MountSpec.parseSource("s3://b/x//y"));
+  }
+
+  @Test
+  void kernelTimeoutsFollowMetadataTtl() {
+    Settings s = new Settings().set(SettingKey.METADATA_TTL, "5m").set(SettingKey.ENDPOINT, "http://127.0.0.1:9000");
+    MountSpec spec = MountSpec.from("s3://b/p", Path.of("/mnt/x"), s, List.of("_netdev"));
+    assertTrue(spec.fuseOptions().contains("attr_timeout=300"));
+    assertTrue(spec.fuseOptions().contains("entry_timeout=300"));
+    assertTrue(spec.fuseOptions().contains("fsname=s3cache:b/p"));
+    assertEquals("p/", spec.prefix());
+  }
+
+  @Test
+  void badValuesNameTheSetting() {
+    assertEquals("invalid block_size 3M: must be a power of two from 64K to 64M",
+        assertThrows(ConfigException.class, () -> MountSpec.from("s3://b", Path.of("/m"),
+            new Settings().set(SettingKey.BLOCK_SIZE, "3M"), List.of())).getMessage());
+    assertEquals("invalid endpoint 'localhost:9000': expected http(s)://HOST[:PORT]",
+        assertThrows(ConfigException.class, () -> MountSpec.from("s3://b", Path.of("/m"),
+            new Settings().set(SettingKey.ENDPOINT, "localhost:9000"), List.of())).getMessage());
+    assertEquals("unknown mount option 'bogus'",
+        assertThrows(ConfigException.class, () -> MountSpec.from("s3://b", Path.of("/m"), new Settings(),
+            List.of("bogus"))).getMessage());
+    assertThrows(ConfigException.class, () -> MountSpec.from("s3://b", Path.of("/m"), new Settings(), List.of("rw")));
+    assertThrows(ConfigException.class, () -> MountSpec.from("s3://b", Path.of("/m"),
+        new Settings().set(SettingKey.METADATA_TTL, "forever"), List.of()));
+  }
+}

@@ -1,0 +1,225 @@
+package io.s3cache.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.s3cache.fuse.MountTable;
+import java.io.File;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * bin/s3cache as a user runs it: a background mount that returns once live, unmount, and bad input
+ * that gets one clear line, a non-zero exit, no mount and no process left behind.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class CliTest {
+
+  private static final Path S3CACHE = Path.of("..", "bin", "s3cache").toAbsolutePath().normalize();
+
+  record Result(int exit, String stdout, String stderr) {
+    String errLine() {
+      String[] lines = stderr.strip().split("\n");
+      return lines[lines.length - 1];
+    }
+  }
+
+  @TempDir Path dir;
+  private MountFixture fx;
+  private final List<Path> mountPoints = new ArrayList<>();
+
+  @BeforeAll
+  void start() throws Exception {
+    fx = new MountFixture(dir);
+    fx.server.createBucket("cli");
+    fx.put("cli", "data/hello.txt", "hello from s3\n".getBytes(StandardCharsets.UTF_8));
+  }
+
+  @AfterAll
+  void stop() {
+    fx.close();
+  }
+
+  @AfterEach
+  void nothingLeftMounted() throws Exception {
+    for (Path mp : mountPoints) {
+      if (MountTable.isMounted(mp)) {
+        new ProcessBuilder("fusermount", "-uz", mp.toString()).start().waitFor();
+        throw new AssertionError("test left " + mp + " mounted");
+      }
+    }
+  }
+
+  private Result run(Map<String, String> env, String... args) throws Exception {
+    List<String> cmd = new ArrayList<>(List.of(S3CACHE.toString()));
+    cmd.addAll(List.of(args));
+    ProcessBuilder pb = new ProcessBuilder(cmd);
+    pb.environment().put("AWS_ACCESS_KEY_ID", fx.server.accessKey());
+    pb.environment().put("AWS_SECRET_ACCESS_KEY", fx.server.secretKey());
+    pb.environment().put("AWS_EC2_METADATA_DISABLED", "true");
+    pb.environment().putAll(env);
+    Path out = Files.createTempFile(dir, "out", ".txt");
+    Path err = Files.createTempFile(dir, "err", ".txt");
+    Process p = pb.redirectOutput(out.toFile()).redirectError(err.toFile()).redirectInput(new File("/dev/null")).start();
+    if (!p.waitFor(120, TimeUnit.SECONDS)) {
+      p.destroyForcibly();
+      throw new AssertionError("s3cache " + String.join(" ", args) + " did not finish");
+    }
+    return new Result(p.exitValue(), Files.readString(out), Files.readString(err));
+  }
+
+  private Path mountPoint(String name) throws Exception {
+    Path mp = Files.createDirectories(dir.resolve(name));
+    mountPoints.add(mp);
+    return mp;
+  }
+
+  private String[] mountArgs(String source, Path mp, String... extra) {
+    List<String> args = new ArrayList<>(List.of("mount", source, mp.toString(),
+        "--endpoint", fx.server.endpoint().toString(), "--path-style",
+        "--cache-dir", dir.resolve("cache-" + mp.getFileName()).toString(), "-o", "connect_timeout=1s,max_attempts=2"));
+    args.addAll(List.of(extra));
+    return args.toArray(String[]::new);
+  }
+
+  @Test
+  void backgroundMountIsLiveOnReturnAndUnmountEndsTheProcess() throws Exception {
+    Path mp = mountPoint("bg");
+    Result mounted = run(Map.of(), mountArgs("s3://cli/data", mp));
+    assertEquals(0, mounted.exit, mounted.stderr);
+    assertTrue(MountTable.isMounted(mp), "mounted when mount returns");
+    assertArrayEquals("hello from s3\n".getBytes(StandardCharsets.UTF_8), Files.readAllBytes(mp.resolve("hello.txt")));
+    long pid = mountProcess(mp);
+    Result again = run(Map.of(), mountArgs("s3://cli/data", mp));
+    assertEquals(2, again.exit);
+    assertEquals("s3cache: mount point " + mp + " is already mounted", again.errLine());
+
+    Result unmounted = run(Map.of(), "unmount", mp.toString());
+    assertEquals(0, unmounted.exit, unmounted.stderr);
+    assertFalse(MountTable.isMounted(mp));
+    ProcessHandle.of(pid).ifPresent(h -> h.onExit().orTimeout(30, TimeUnit.SECONDS).join());
+    assertFalse(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false), "the mount process exited");
+  }
+
+  @Test
+  void foregroundMountEndsWhenUnmounted() throws Exception {
+    Path mp = mountPoint("fg");
+    List<String> cmd = new ArrayList<>(List.of(S3CACHE.toString()));
+    cmd.addAll(List.of(mountArgs("s3://cli", mp, "--foreground")));
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve("fg.log").toFile());
+    pb.environment().put("AWS_ACCESS_KEY_ID", fx.server.accessKey());
+    pb.environment().put("AWS_SECRET_ACCESS_KEY", fx.server.secretKey());
+    Process p = pb.start();
+    Path hello = mp.resolve("data/hello.txt");
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (!MountTable.isMounted(mp) && p.isAlive() && System.nanoTime() < deadline) {
+      Thread.onSpinWait(); // a separate process: the mount table is the only signal there is
+    }
+    assertTrue(MountTable.isMounted(mp), Files.readString(dir.resolve("fg.log")));
+    assertEquals("hello from s3\n", Files.readString(hello));
+    assertEquals(0, new ProcessBuilder("fusermount", "-u", mp.toString()).start().waitFor());
+    assertTrue(p.waitFor(30, TimeUnit.SECONDS), "foreground process exits after unmount");
+    assertEquals(0, p.exitValue());
+  }
+
+  @Test
+  void missingBucket() throws Exception {
+    Path mp = mountPoint("nobucket");
+    Result r = run(Map.of(), mountArgs("s3://no-such-bucket", mp));
+    assertEquals(1, r.exit);
+    assertTrue(r.errLine().startsWith("s3cache: bucket 'no-such-bucket' does not exist"), r.stderr);
+    assertFalse(MountTable.isMounted(mp));
+  }
+
+  @Test
+  void accessDenied() throws Exception {
+    Path mp = mountPoint("denied");
+    Result r = run(Map.of("AWS_SECRET_ACCESS_KEY", "wrong"), mountArgs("s3://cli", mp));
+    assertEquals(1, r.exit);
+    assertTrue(r.errLine().toLowerCase().contains("access denied"), r.stderr);
+    assertFalse(MountTable.isMounted(mp));
+  }
+
+  @Test
+  void endpointUnreachable() throws Exception {
+    int port;
+    try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      port = s.getLocalPort();
+    }
+    Path mp = mountPoint("unreachable");
+    List<String> args = new ArrayList<>(List.of(mountArgs("s3://cli", mp)));
+    args.set(args.indexOf("--endpoint") + 1, "http://127.0.0.1:" + port);
+    Result r = run(Map.of(), args.toArray(String[]::new));
+    assertEquals(1, r.exit);
+    assertTrue(r.errLine().contains("127.0.0.1:" + port), r.stderr);
+    assertTrue(r.errLine().contains("unreachable") || r.errLine().contains("cannot reach")
+        || r.errLine().contains("refused"), r.stderr);
+    assertFalse(MountTable.isMounted(mp));
+  }
+
+  @Test
+  void badMountPoints() throws Exception {
+    Result missing = run(Map.of(), mountArgs("s3://cli", dir.resolve("does-not-exist")));
+    assertEquals(2, missing.exit);
+    assertEquals("s3cache: mount point " + dir.resolve("does-not-exist") + " does not exist", missing.errLine());
+    Path file = Files.writeString(dir.resolve("a-file"), "x");
+    Result notDir = run(Map.of(), mountArgs("s3://cli", file));
+    assertNotEquals(0, notDir.exit);
+    assertEquals("s3cache: mount point " + file + " is not a directory", notDir.errLine());
+  }
+
+  @Test
+  void cacheDirNotWritable() throws Exception {
+    Path mp = mountPoint("badcache");
+    Path file = Files.writeString(dir.resolve("plain-file"), "x");
+    Result r = run(Map.of(), mountArgs("s3://cli", mp, "--cache-dir", file.resolve("cache").toString()));
+    assertEquals(1, r.exit);
+    assertTrue(r.errLine().startsWith("s3cache: cache dir " + file.resolve("cache")), r.stderr);
+    assertFalse(MountTable.isMounted(mp));
+  }
+
+  @Test
+  void unparseableSizeAndDuration() throws Exception {
+    Path mp = mountPoint("badvalues");
+    Result size = run(Map.of(), mountArgs("s3://cli", mp, "--ram-cache", "lots"));
+    assertEquals(2, size.exit);
+    assertEquals("s3cache: invalid size 'lots' for ram_cache: expected a number with an optional K, M, G or T suffix (e.g. 8M, 16G)",
+        size.errLine());
+    Result ttl = run(Map.of(), mountArgs("s3://cli", mp, "-o", "metadata_ttl=soon"));
+    assertEquals(2, ttl.exit);
+    assertTrue(ttl.errLine().startsWith("s3cache: invalid duration 'soon' for metadata_ttl"), ttl.stderr);
+    Result option = run(Map.of(), mountArgs("s3://cli", mp, "-o", "colour=blue"));
+    assertEquals(2, option.exit);
+    assertEquals("s3cache: unknown mount option 'colour=blue'", option.errLine());
+  }
+
+  @Test
+  void unmountOfSomethingElse() throws Exception {
+    Result r = run(Map.of(), "unmount", dir.toString());
+    assertEquals(1, r.exit);
+    assertEquals("s3cache: " + dir + " is not mounted", r.errLine());
+  }
+
+  /** The pid of the process serving a mount: the one whose command line names its mount point. */
+  private static long mountProcess(Path mp) {
+    return ProcessHandle.allProcesses()
+        .filter(h -> h.info().arguments().map(a -> List.of(a).contains(mp.toString())
+            && List.of(a).contains("--foreground")).orElse(false))
+        .findFirst().orElseThrow(() -> new AssertionError("no process serves " + mp)).pid();
+  }
+}
