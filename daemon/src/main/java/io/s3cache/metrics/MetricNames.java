@@ -27,6 +27,11 @@ public final class MetricNames {
   public static final String CACHE_DISK_ERRORS = "cache.disk.errors";
   /** Counter: blocks not written to the disk tier because no space could be made under the cap. */
   public static final String CACHE_DISK_REJECTED = "cache.disk.rejected";
+  /**
+   * Counter: fetched blocks not written to the disk tier because the queue of pending disk writes
+   * was full (its byte limit reached) or the cache was closing.
+   */
+  public static final String CACHE_DISK_WRITES_DROPPED = "cache.disk.writes.dropped";
   /** Counter: a block fetched from the source (one per single-flight load). */
   public static final String CACHE_FETCHES = "cache.fetches";
   /** Counter: callers that waited on another caller's in-flight fetch of the same block. */

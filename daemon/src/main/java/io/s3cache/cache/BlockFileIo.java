@@ -1,0 +1,50 @@
+package io.s3cache.cache;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+
+/**
+ * The filesystem calls the disk tier makes on block files, behind one seam so tests can inject
+ * I/O failures. {@link #DEFAULT} is the real filesystem.
+ */
+interface BlockFileIo {
+
+  /** Opens an existing file for reading; NoSuchFileException when it is gone. */
+  FileChannel openRead(Path file) throws IOException;
+
+  /** Creates a new file for writing (fails if it exists). */
+  FileChannel createWrite(Path file) throws IOException;
+
+  /** Renames {@code from} to {@code to} atomically, replacing {@code to}. */
+  void moveAtomic(Path from, Path to) throws IOException;
+
+  /** Deletes a file; returns false if it was already gone. */
+  boolean delete(Path file) throws IOException;
+
+  BlockFileIo DEFAULT =
+      new BlockFileIo() {
+        @Override
+        public FileChannel openRead(Path file) throws IOException {
+          return FileChannel.open(file, StandardOpenOption.READ);
+        }
+
+        @Override
+        public FileChannel createWrite(Path file) throws IOException {
+          return FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        }
+
+        @Override
+        public void moveAtomic(Path from, Path to) throws IOException {
+          Files.move(from, to, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        }
+
+        @Override
+        public boolean delete(Path file) throws IOException {
+          return Files.deleteIfExists(file);
+        }
+      };
+}

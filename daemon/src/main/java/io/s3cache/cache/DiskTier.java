@@ -1,0 +1,378 @@
+package io.s3cache.cache;
+
+import static io.s3cache.cache.BlockFileFormat.BLOCK_SUFFIX;
+import static io.s3cache.cache.BlockFileFormat.TEMP_SUFFIX;
+
+import com.codahale.metrics.Counter;
+import io.s3cache.cache.BlockFileFormat.CorruptBlockFileException;
+import io.s3cache.cache.BlockFileFormat.Header;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantLock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The disk tier: one file per block under {@code cacheDir/blocks/xx/<sha256>.blk} (layout in
+ * {@link BlockFileFormat}), an in-memory index of them, and a hard cap on the space they occupy.
+ *
+ * <p><b>Space accounting.</b> {@code used} is what the tree occupies as {@code du} counts it:
+ * {@link #DIRECTORY_RESERVE} for {@code blocks/} and its 256 subdirectories, plus per file
+ * {@link #charge} = its size rounded up to 4 KiB plus {@link #DIRENT_CHARGE} for the directory
+ * entry (so subdirectories that grow past their first 4 KiB stay covered). Space is reserved
+ * <em>before</em> a file is created and released only after the file is deleted, so {@code used}
+ * never reads lower than the real usage and the cap holds with any number of writers.
+ *
+ * <p><b>Concurrency.</b> {@code index} (key → committed file) is a ConcurrentHashMap read without
+ * locks. {@code busy} marks keys a thread currently writes or discards: a key has at most one
+ * writer, and a file is deleted only by the thread holding its key in {@code busy} after checking
+ * the index still maps the key to that very file, so a stale delete never hits a newer file.
+ * Reservations (check-and-add on {@code used}) and eviction run under {@code admission}; releases
+ * only lower {@code used} and need no lock. Readers never lock: a file evicted under a reader is
+ * either still readable (Linux keeps an unlinked open file) or gone at open, which is a miss.
+ *
+ * <p><b>Failures.</b> Nothing here throws to a reader or writer after start-up: a bad file, a
+ * failed read or write is a miss or a skipped write, logged (rate-limited), counted in
+ * {@code errors}, and the file is deleted.
+ *
+ * <p>Recency is a logical clock ticked on every hit and write; eviction sorts a snapshot of the
+ * index by it (approximate LRU) and frees a little more than asked so sorting stays rare.
+ */
+final class DiskTier {
+  static final int FS_BLOCK = 4096;
+  static final int SUBDIRS = 256;
+  /** {@code du} charge of {@code blocks/} itself and its 256 subdirectories. */
+  static final long DIRECTORY_RESERVE = (SUBDIRS + 1L) * FS_BLOCK;
+  /**
+   * Charge per file for its directory entry: ext4 takes 8 bytes plus the name rounded to 4 (about
+   * 76 bytes for our names, a little more for temp names), and hashed directories keep blocks
+   * partly empty; 256 bytes covers both with room.
+   */
+  static final int DIRENT_CHARGE = 256;
+
+  private static final Logger log = LoggerFactory.getLogger(DiskTier.class);
+  private static final long WARN_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(1);
+
+  /** A committed block file. */
+  static final class Entry {
+    final Path file;
+    final int length;
+    final long charge;
+    volatile long lastAccess;
+
+    Entry(Path file, int length, long charge, long lastAccess) {
+      this.file = file;
+      this.length = length;
+      this.charge = charge;
+      this.lastAccess = lastAccess;
+    }
+  }
+
+  private final Path root;
+  private final long cap;
+  private final boolean fsync;
+  private final BlockFileIo io;
+  private final Counter errors;
+  private final Counter rejected;
+  private final ConcurrentHashMap<BlockKey, Entry> index = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<BlockKey, Boolean> busy = new ConcurrentHashMap<>();
+  private final ReentrantLock admission = new ReentrantLock();
+  private final AtomicLong used = new AtomicLong(DIRECTORY_RESERVE);
+  private final AtomicLong clock = new AtomicLong();
+  private final AtomicLong tempSeq = new AtomicLong();
+  private final AtomicLong lastWarn = new AtomicLong(System.nanoTime() - WARN_INTERVAL_NANOS);
+  private final AtomicLong suppressedWarnings = new AtomicLong();
+
+  /**
+   * Opens (creating if needed) the tier under {@code cacheDir/blocks}, deleting temp files left by
+   * a crash and indexing the block files already there (header check only; payload checksums are
+   * checked on each read). Evicts down to the cap if the cap shrank since the last run.
+   *
+   * @throws IOException if the directory tree cannot be created or listed
+   */
+  DiskTier(Path cacheDir, long capBytes, boolean fsync, BlockFileIo io, Counter errors,
+      Counter rejected) throws IOException {
+    this.root = cacheDir.resolve("blocks");
+    this.cap = capBytes;
+    this.fsync = fsync;
+    this.io = io;
+    this.errors = errors;
+    this.rejected = rejected;
+    for (int i = 0; i < SUBDIRS; i++) {
+      Files.createDirectories(root.resolve(subdirName(i)));
+    }
+    new DiskTierScan(root, io, (what, cause) -> {
+          errors.inc();
+          warn(what, cause);
+        })
+        .run(this::adopt);
+    if (used.get() > cap) {
+      admission.lock();
+      try {
+        evictDownTo(cap);
+      } finally {
+        admission.unlock();
+      }
+    }
+  }
+
+  static String subdirName(int i) {
+    return String.format("%02x", i);
+  }
+
+  /** Bytes a file of {@code fileLength} bytes is charged against the cap. */
+  static long charge(long fileLength) {
+    return (fileLength + FS_BLOCK - 1) / FS_BLOCK * FS_BLOCK + DIRENT_CHARGE;
+  }
+
+  Path fileFor(BlockKey key) {
+    String hash = BlockFileFormat.hash(key);
+    return root.resolve(hash.substring(0, 2)).resolve(hash + BLOCK_SUFFIX);
+  }
+
+  boolean contains(BlockKey key) {
+    return index.containsKey(key);
+  }
+
+  /** Bytes charged against the cap now (directories, files and writes in progress). */
+  long usedBytes() {
+    return used.get();
+  }
+
+  long capBytes() {
+    return cap;
+  }
+
+  int blockCount() {
+    return index.size();
+  }
+
+  /**
+   * The block in a new direct buffer (position 0, limit {@code length}), or null on a miss. A file
+   * that fails any check is deleted, counted and logged; never throws.
+   */
+  ByteBuffer get(BlockKey key, int length) {
+    Entry entry = index.get(key);
+    if (entry == null) {
+      return null;
+    }
+    try (FileChannel ch = io.openRead(entry.file)) {
+      ByteBuffer prefix = ByteBuffer.allocate(BlockFileFormat.LENGTH_PREFIX);
+      readFully(ch, prefix, 0);
+      int headerLength = BlockFileFormat.announcedHeaderLength(prefix.flip());
+      ByteBuffer headerBytes = ByteBuffer.allocate(headerLength);
+      readFully(ch, headerBytes, 0);
+      Header header = BlockFileFormat.decodeHeader(headerBytes.flip());
+      if (!header.key().equals(key)) {
+        throw new CorruptBlockFileException("file holds another block: " + header.key());
+      }
+      if (header.payloadLength() != length) {
+        throw new CorruptBlockFileException(
+            "payload length " + header.payloadLength() + ", expected " + length);
+      }
+      long size = ch.size();
+      if (size != headerLength + (long) length) {
+        throw new CorruptBlockFileException("file size " + size + " does not match its header");
+      }
+      ByteBuffer payload = ByteBuffer.allocateDirect(length);
+      readFully(ch, payload, headerLength);
+      payload.flip();
+      if (BlockFileFormat.crc(payload) != header.payloadCrc()) {
+        throw new CorruptBlockFileException("payload checksum mismatch");
+      }
+      entry.lastAccess = clock.incrementAndGet();
+      return payload;
+    } catch (NoSuchFileException gone) {
+      // Evicted (or removed by hand) between the index lookup and the open: a plain miss.
+      discard(key, entry);
+      return null;
+    } catch (IOException | RuntimeException e) {
+      errors.inc();
+      warn("read of " + entry.file + " failed", e);
+      discard(key, entry);
+      return null;
+    }
+  }
+
+  /**
+   * Writes the block's remaining bytes (the buffer itself is not moved) if it is not on disk yet
+   * and room can be made under the cap. Never throws.
+   *
+   * @return whether the block is now on disk because of this call
+   */
+  boolean put(BlockKey key, ByteBuffer block) {
+    if (index.containsKey(key) || busy.putIfAbsent(key, Boolean.TRUE) != null) {
+      return false;
+    }
+    try {
+      if (index.containsKey(key)) {
+        return false;
+      }
+      int length = block.remaining();
+      long charge;
+      try {
+        charge = charge(BlockFileFormat.headerLength(key) + (long) length);
+      } catch (IllegalArgumentException e) {
+        errors.inc();
+        warn("cannot store " + key, e);
+        return false;
+      }
+      if (!reserve(charge)) {
+        rejected.inc();
+        log.debug("disk tier: no room for {} ({} bytes) under the cap of {}", key, charge, cap);
+        return false;
+      }
+      return writeReserved(key, block.duplicate(), charge);
+    } finally {
+      busy.remove(key);
+    }
+  }
+
+  private boolean writeReserved(BlockKey key, ByteBuffer payload, long charge) {
+    Path file = fileFor(key);
+    Path temp = file.resolveSibling(
+        file.getFileName().toString().replace(BLOCK_SUFFIX, "." + tempSeq.incrementAndGet())
+            + TEMP_SUFFIX);
+    boolean committed = false;
+    try {
+      int length = payload.remaining();
+      ByteBuffer header = BlockFileFormat.encodeHeader(key, length, BlockFileFormat.crc(payload));
+      try (FileChannel ch = io.createWrite(temp)) {
+        ByteBuffer[] parts = {header, payload};
+        long total = header.remaining() + (long) length;
+        for (long written = 0; written < total; ) {
+          written += ch.write(parts);
+        }
+        if (fsync) {
+          ch.force(false);
+        }
+      }
+      io.moveAtomic(temp, file);
+      index.put(key, new Entry(file, length, charge, clock.incrementAndGet()));
+      committed = true;
+      return true;
+    } catch (IOException | RuntimeException e) {
+      errors.inc();
+      warn("write of " + file + " failed", e);
+      return false;
+    } finally {
+      if (!committed) {
+        // Release the reservation only once neither name can hold bytes any more.
+        if (deleteQuietly(temp) && deleteQuietly(file)) {
+          used.addAndGet(-charge);
+        }
+      }
+    }
+  }
+
+  /** Reserves {@code charge} bytes, evicting least-recently-used files if needed. */
+  private boolean reserve(long charge) {
+    if (charge > cap - DIRECTORY_RESERVE) {
+      return false; // could never fit: do not empty the cache trying
+    }
+    admission.lock();
+    try {
+      if (used.get() + charge > cap) {
+        // Free a little extra (1/64 of the cap) so the sort below runs rarely.
+        evictDownTo(Math.max(DIRECTORY_RESERVE, cap - charge - (cap - DIRECTORY_RESERVE) / 64));
+      }
+      if (used.get() + charge > cap) {
+        return false;
+      }
+      used.addAndGet(charge);
+      return true;
+    } finally {
+      admission.unlock();
+    }
+  }
+
+  /** Deletes least-recently-used files until {@code used <= target} or none is left. */
+  private void evictDownTo(long target) {
+    record Candidate(BlockKey key, Entry entry, long lastAccess) {}
+    List<Candidate> candidates = new ArrayList<>(index.size());
+    index.forEach((k, e) -> candidates.add(new Candidate(k, e, e.lastAccess)));
+    candidates.sort(Comparator.comparingLong(Candidate::lastAccess));
+    for (Candidate c : candidates) {
+      if (used.get() <= target) {
+        return;
+      }
+      discard(c.key(), c.entry());
+    }
+  }
+
+  /**
+   * Deletes {@code entry}'s file and drops it from the index, if the key still maps to it and no
+   * other thread owns the key; releases its charge once the file is gone.
+   */
+  private void discard(BlockKey key, Entry entry) {
+    if (busy.putIfAbsent(key, Boolean.TRUE) != null) {
+      return; // a writer or another discard owns the key; it sees the index itself
+    }
+    try {
+      if (index.get(key) != entry) {
+        return;
+      }
+      boolean deleted = deleteQuietly(entry.file);
+      index.remove(key, entry);
+      if (deleted) {
+        used.addAndGet(-entry.charge);
+      }
+    } finally {
+      busy.remove(key);
+    }
+  }
+
+  /** Indexes a file found at start-up (single-threaded, before the tier is shared). */
+  private void adopt(BlockKey key, Path file, int length, long fileLength) {
+    Entry entry = new Entry(file, length, charge(fileLength), clock.incrementAndGet());
+    index.put(key, entry);
+    used.addAndGet(entry.charge);
+  }
+
+  /** Deletes a file if present; false (counted, logged) only if it may still exist. */
+  private boolean deleteQuietly(Path file) {
+    try {
+      io.delete(file);
+      return true;
+    } catch (IOException e) {
+      errors.inc();
+      warn("could not delete " + file + "; its space stays charged until restart", e);
+      return false;
+    }
+  }
+
+  private static void readFully(FileChannel ch, ByteBuffer dst, long position) throws IOException {
+    long pos = position;
+    while (dst.hasRemaining()) {
+      int n = ch.read(dst, pos);
+      if (n < 0) {
+        throw new CorruptBlockFileException("truncated file");
+      }
+      pos += n;
+    }
+  }
+
+  /** WARN at most once a second; the rest go to DEBUG and are counted in the next WARN. */
+  void warn(String what, Throwable cause) {
+    long now = System.nanoTime();
+    long last = lastWarn.get();
+    if (now - last >= WARN_INTERVAL_NANOS && lastWarn.compareAndSet(last, now)) {
+      long suppressed = suppressedWarnings.getAndSet(0);
+      log.warn("disk tier: {}: {}; treated as a miss{}", what, cause.toString(),
+          suppressed == 0 ? "" : " (" + suppressed + " similar warnings suppressed)");
+    } else {
+      suppressedWarnings.incrementAndGet();
+      log.debug("disk tier: {}", what, cause);
+    }
+  }
+}

@@ -1,0 +1,119 @@
+package io.s3cache.cache;
+
+import com.codahale.metrics.Counter;
+import java.nio.ByteBuffer;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Background writes of fetched blocks into the disk tier, bounded by the bytes waiting, so a burst
+ * of fetches never piles up unbounded direct memory behind a slow disk: past the bound a write is
+ * skipped and counted (the block is still served; it just is not kept on disk).
+ *
+ * <p>Concurrency: {@link #submit} is lock-free (queue + byte counter); each submitted write
+ * schedules one task on the executor that takes one write from the queue. {@code running} (guarded
+ * by {@code lock}) counts tasks inside {@link DiskTier#put}; {@link #close} sets {@code closed}
+ * under the same lock, drops what is still queued and waits for the running ones, so no write
+ * starts after close returns.
+ */
+final class DiskWriteQueue {
+
+  private record Write(BlockKey key, ByteBuffer block) {}
+
+  private final DiskTier disk;
+  private final Executor executor;
+  private final long maxPendingBytes;
+  private final Counter dropped;
+  private final Queue<Write> queue = new ConcurrentLinkedQueue<>();
+  private final AtomicLong pendingBytes = new AtomicLong();
+  private final Object lock = new Object();
+  private int running; // guarded by lock
+  private volatile boolean closed; // written under lock
+
+  DiskWriteQueue(DiskTier disk, Executor executor, long maxPendingBytes, Counter dropped) {
+    this.disk = disk;
+    this.executor = executor;
+    this.maxPendingBytes = maxPendingBytes;
+    this.dropped = dropped;
+  }
+
+  /** Queues a write of the block (whose buffer is never modified); false if it was skipped. */
+  boolean submit(BlockKey key, ByteBuffer block) {
+    long n = block.remaining();
+    if (closed) {
+      dropped.inc();
+      return false;
+    }
+    if (pendingBytes.addAndGet(n) > maxPendingBytes) {
+      pendingBytes.addAndGet(-n);
+      dropped.inc();
+      return false;
+    }
+    Write write = new Write(key, block);
+    queue.add(write);
+    try {
+      executor.execute(this::writeOne);
+    } catch (RejectedExecutionException e) {
+      if (queue.remove(write)) {
+        pendingBytes.addAndGet(-n);
+        dropped.inc();
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Bytes queued or being written now. */
+  long pendingBytes() {
+    return pendingBytes.get();
+  }
+
+  private void writeOne() {
+    synchronized (lock) {
+      if (closed) {
+        return;
+      }
+      running++;
+    }
+    try {
+      Write write = queue.poll();
+      if (write != null) {
+        try {
+          disk.put(write.key(), write.block());
+        } finally {
+          pendingBytes.addAndGet(-write.block().remaining());
+        }
+      }
+    } finally {
+      synchronized (lock) {
+        if (--running == 0) {
+          lock.notifyAll();
+        }
+      }
+    }
+  }
+
+  /** Drops queued writes and waits for those in progress (each is one block file write). */
+  void close() {
+    synchronized (lock) {
+      closed = true;
+    }
+    for (Write w; (w = queue.poll()) != null; ) {
+      pendingBytes.addAndGet(-w.block().remaining());
+      dropped.inc();
+    }
+    synchronized (lock) {
+      while (running > 0) {
+        try {
+          lock.wait();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          return;
+        }
+      }
+    }
+  }
+}

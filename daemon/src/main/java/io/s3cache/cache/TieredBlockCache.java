@@ -1,0 +1,343 @@
+package io.s3cache.cache;
+
+import com.codahale.metrics.Counter;
+import com.codahale.metrics.Gauge;
+import com.codahale.metrics.MetricRegistry;
+import io.s3cache.metrics.MetricNames;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The block cache: RAM tier, then disk tier, then one shared fetch from the {@link BlockSource}.
+ *
+ * <p><b>Concurrency and states of a block.</b> A block is in RAM, on disk, both, or neither; a
+ * get that finds it in RAM returns at once. Otherwise the caller looks in {@code inflight} (key →
+ * future of the block's buffer): the first caller to put its own future there is the
+ * <em>leader</em> and loads the block (disk, else source) on its own thread; every other caller
+ * waits on the leader's future. The leader puts the block into RAM <em>before</em> removing its
+ * future, so a later caller finds it in RAM or starts a new load (possible only if RAM refused or
+ * evicted the block). On failure all waiters get the leader's exception and the entry is removed,
+ * so the next get retries. If the leader itself is interrupted, waiters are not failed with its
+ * interrupt: they retry, one of them becoming the new leader. A {@link Semaphore} of {@code
+ * maxConcurrentFetches} permits bounds source fetches across all blocks. Fetched blocks go to the
+ * disk tier through {@link DiskWriteQueue} in the background.
+ *
+ * <p>Every block is a direct buffer stored once and never mutated (not even its position);
+ * callers get a fresh read-only view each, so views never share position or limit.
+ */
+public final class TieredBlockCache implements BlockCache {
+
+  private static final Logger log = LoggerFactory.getLogger(TieredBlockCache.class);
+
+  /** Completes a leader's future when the leader was interrupted: waiters retry. */
+  private static final class LeaderInterrupted extends Exception {
+    LeaderInterrupted() {
+      super(null, null, false, false);
+    }
+  }
+
+  private final int blockSize;
+  private final BlockSource source;
+  private final MetricRegistry registry;
+  private final MemoryTier memory;
+  private final DiskTier disk; // null: disk tier off
+  private final DiskWriteQueue writes; // null: disk tier off
+  private final ExecutorService ownedExecutor; // null: the caller owns the write executor
+  private final Semaphore fetchPermits;
+  private final ConcurrentHashMap<BlockKey, CompletableFuture<ByteBuffer>> inflight =
+      new ConcurrentHashMap<>();
+  private final AtomicBoolean closed = new AtomicBoolean();
+
+  private final Counter ramHits;
+  private final Counter ramMisses;
+  private final Counter diskHits;
+  private final Counter diskMisses;
+  private final Counter diskErrors;
+  private final Counter diskRejected;
+  private final Counter diskWritesDropped;
+  private final Counter fetches;
+  private final Counter fetchesShared;
+  private final Gauge<Long> ramBytesGauge;
+  private final Gauge<Long> diskBytesGauge;
+
+  /**
+   * A cache whose background disk writes run on {@code diskWriteExecutor}, which the caller owns
+   * (and shuts down after {@link #close}).
+   *
+   * @throws UncheckedIOException if the disk tier's directory cannot be created or scanned
+   * @throws IllegalArgumentException if the registry already holds this cache's gauges
+   */
+  public TieredBlockCache(CacheConfig config, BlockSource source, MetricRegistry registry,
+      Executor diskWriteExecutor) {
+    this(config, source, registry, diskWriteExecutor, null, ForkJoinPool.commonPool(),
+        BlockFileIo.DEFAULT);
+  }
+
+  /** A cache that owns two background disk-writer threads, stopped by {@link #close}. */
+  public static TieredBlockCache create(CacheConfig config, BlockSource source,
+      MetricRegistry registry) {
+    ExecutorService writers = Executors.newFixedThreadPool(2, daemonThreads("s3cache-disk-write-"));
+    try {
+      return new TieredBlockCache(config, source, registry, writers, writers,
+          ForkJoinPool.commonPool(), BlockFileIo.DEFAULT);
+    } catch (RuntimeException e) {
+      writers.shutdownNow();
+      throw e;
+    }
+  }
+
+  /** For tests: injectable RAM-tier maintenance executor and filesystem seam. */
+  TieredBlockCache(CacheConfig config, BlockSource source, MetricRegistry registry,
+      Executor diskWriteExecutor, ExecutorService ownedExecutor, Executor ramMaintenance,
+      BlockFileIo io) {
+    this.blockSize = config.blockSize();
+    this.source = source;
+    this.registry = registry;
+    this.ownedExecutor = ownedExecutor;
+    this.fetchPermits = new Semaphore(config.maxConcurrentFetches());
+    ramHits = registry.counter(MetricNames.CACHE_RAM_HITS);
+    ramMisses = registry.counter(MetricNames.CACHE_RAM_MISSES);
+    diskHits = registry.counter(MetricNames.CACHE_DISK_HITS);
+    diskMisses = registry.counter(MetricNames.CACHE_DISK_MISSES);
+    diskErrors = registry.counter(MetricNames.CACHE_DISK_ERRORS);
+    diskRejected = registry.counter(MetricNames.CACHE_DISK_REJECTED);
+    diskWritesDropped = registry.counter(MetricNames.CACHE_DISK_WRITES_DROPPED);
+    fetches = registry.counter(MetricNames.CACHE_FETCHES);
+    fetchesShared = registry.counter(MetricNames.CACHE_FETCH_SHARED);
+    this.memory = new MemoryTier(config.ramCacheBytes(), ramMaintenance);
+    if (config.diskTierEnabled()) {
+      try {
+        disk = new DiskTier(config.cacheDir(), config.diskCacheBytes(), config.fsyncDiskWrites(),
+            io, diskErrors, diskRejected);
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot open the disk cache under " + config.cacheDir(), e);
+      }
+      writes = new DiskWriteQueue(disk, diskWriteExecutor, config.maxPendingDiskWriteBytes(),
+          diskWritesDropped);
+    } else {
+      disk = null;
+      writes = null;
+    }
+    ramBytesGauge = memory::bytes;
+    diskBytesGauge = () -> disk == null ? 0L : disk.usedBytes();
+    registry.register(MetricNames.CACHE_RAM_BYTES, ramBytesGauge);
+    registry.register(MetricNames.CACHE_DISK_BYTES, diskBytesGauge);
+  }
+
+  @Override
+  public int blockSize() {
+    return blockSize;
+  }
+
+  @Override
+  public ByteBuffer get(BlockKey key, int length) throws IOException {
+    if (length < 1 || length > blockSize) {
+      throw new IllegalArgumentException(
+          "block length must be in [1, " + blockSize + "], got " + length);
+    }
+    if (closed.get()) {
+      throw new IOException("block cache is closed");
+    }
+    ByteBuffer block = ramLookup(key, length);
+    if (block != null) {
+      ramHits.inc();
+      return view(block);
+    }
+    ramMisses.inc();
+    while (true) {
+      CompletableFuture<ByteBuffer> mine = new CompletableFuture<>();
+      CompletableFuture<ByteBuffer> leader = inflight.putIfAbsent(key, mine);
+      if (leader == null) {
+        return view(lead(key, length, mine));
+      }
+      fetchesShared.inc();
+      block = await(leader);
+      if (block != null) {
+        if (block.capacity() != length) {
+          throw new IOException("block " + key + " has " + block.capacity()
+              + " bytes, caller expected " + length);
+        }
+        return view(block);
+      }
+      // The leader was interrupted; try again (possibly as the new leader).
+    }
+  }
+
+  /** Whether either tier holds the block now. */
+  public boolean isCached(BlockKey key) {
+    return memory.contains(key) || (disk != null && disk.contains(key));
+  }
+
+  public CacheStats stats() {
+    return new CacheStats(
+        ramHits.getCount(), ramMisses.getCount(), diskHits.getCount(), diskMisses.getCount(),
+        diskErrors.getCount(), diskRejected.getCount(), diskWritesDropped.getCount(),
+        fetches.getCount(), fetchesShared.getCount(),
+        memory.bytes(), memory.blockCount(),
+        disk == null ? 0 : disk.usedBytes(), disk == null ? 0 : disk.blockCount(),
+        disk == null ? 0 : disk.capBytes());
+  }
+
+  /**
+   * Stops background disk writes (queued ones are dropped, running ones finish), stops the
+   * cache's own threads if it has any, and releases the RAM tier. Idempotent.
+   */
+  @Override
+  public void close() {
+    if (!closed.compareAndSet(false, true)) {
+      return;
+    }
+    if (writes != null) {
+      writes.close();
+    }
+    if (ownedExecutor != null) {
+      ownedExecutor.shutdown();
+      try {
+        if (!ownedExecutor.awaitTermination(30, TimeUnit.SECONDS)) {
+          log.warn("block cache: disk writers still running 30 s after close");
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+    memory.clear();
+    registry.removeMatching((name, metric) -> metric == ramBytesGauge || metric == diskBytesGauge);
+  }
+
+  /** Package-private for tests: bytes queued for the disk tier. */
+  long pendingDiskWriteBytes() {
+    return writes == null ? 0 : writes.pendingBytes();
+  }
+
+  private ByteBuffer ramLookup(BlockKey key, int length) {
+    ByteBuffer block = memory.get(key);
+    if (block != null && block.capacity() != length) {
+      // Cannot happen for a consistent caller (same key, same object version, same length).
+      log.warn("block cache: {} cached with {} bytes but asked for {}; dropping it", key,
+          block.capacity(), length);
+      memory.invalidate(key);
+      return null;
+    }
+    return block;
+  }
+
+  private ByteBuffer lead(BlockKey key, int length, CompletableFuture<ByteBuffer> mine)
+      throws IOException {
+    try {
+      // A leader that finished just before we registered may have filled RAM.
+      ByteBuffer block = ramLookup(key, length);
+      if (block == null) {
+        block = load(key, length);
+      }
+      mine.complete(block);
+      return block;
+    } catch (IOException | RuntimeException | Error e) {
+      if (Thread.currentThread().isInterrupted()) {
+        mine.completeExceptionally(new LeaderInterrupted());
+        if (e instanceof InterruptedIOException iio) {
+          throw iio;
+        }
+        InterruptedIOException iio = new InterruptedIOException("interrupted loading " + key);
+        iio.initCause(e);
+        throw iio;
+      }
+      mine.completeExceptionally(e);
+      throw e;
+    } finally {
+      inflight.remove(key, mine);
+    }
+  }
+
+  private ByteBuffer load(BlockKey key, int length) throws IOException {
+    if (disk != null) {
+      ByteBuffer block = disk.get(key, length);
+      if (block != null) {
+        diskHits.inc();
+        memory.put(key, block);
+        return block;
+      }
+      diskMisses.inc();
+    }
+    ByteBuffer block = fetch(key, length);
+    memory.put(key, block);
+    if (writes != null && !closed.get()) {
+      writes.submit(key, block);
+    }
+    return block;
+  }
+
+  private ByteBuffer fetch(BlockKey key, int length) throws IOException {
+    fetches.inc();
+    try {
+      fetchPermits.acquire();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new InterruptedIOException("interrupted waiting for a fetch slot for " + key);
+    }
+    try {
+      ByteBuffer dst = ByteBuffer.allocateDirect(length);
+      source.fetch(key, key.index() * (long) blockSize, dst);
+      if (dst.position() != length || dst.limit() != length) {
+        throw new IOException("source returned " + dst.position() + " of " + length
+            + " bytes for " + key);
+      }
+      return dst.flip();
+    } finally {
+      fetchPermits.release();
+    }
+  }
+
+  private static ByteBuffer await(CompletableFuture<ByteBuffer> leader) throws IOException {
+    try {
+      return leader.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new InterruptedIOException("interrupted waiting for a block");
+    } catch (ExecutionException e) {
+      Throwable cause = e.getCause();
+      if (cause instanceof LeaderInterrupted) {
+        return null;
+      }
+      // The leader's own exception, shared by every waiter (keeps its type, e.g. not-found).
+      if (cause instanceof IOException io) {
+        throw io;
+      }
+      if (cause instanceof RuntimeException re) {
+        throw re;
+      }
+      if (cause instanceof Error err) {
+        throw err;
+      }
+      throw new IOException(cause);
+    }
+  }
+
+  private static ByteBuffer view(ByteBuffer block) {
+    return block.asReadOnlyBuffer().clear();
+  }
+
+  private static ThreadFactory daemonThreads(String prefix) {
+    AtomicInteger n = new AtomicInteger();
+    return r -> {
+      Thread t = new Thread(r, prefix + n.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    };
+  }
+}

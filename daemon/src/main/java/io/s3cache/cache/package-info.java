@@ -1,0 +1,13 @@
+/**
+ * The block cache: fixed-size blocks of object versions ({@link io.s3cache.cache.BlockKey}) served
+ * from RAM, then local disk, then fetched once from a {@link io.s3cache.cache.BlockSource} (S3).
+ *
+ * <p>Public: the {@link io.s3cache.cache.BlockCache} contract, its implementation {@link
+ * io.s3cache.cache.TieredBlockCache}, its settings {@link io.s3cache.cache.CacheConfig} and
+ * {@link io.s3cache.cache.CacheStats}. Package-private: the RAM tier ({@code MemoryTier},
+ * Caffeine over direct buffers), the disk tier ({@code DiskTier}: block files, index, hard size
+ * cap; {@code BlockFileFormat}: header layout and names; {@code DiskTierScan}: warm restart;
+ * {@code BlockFileIo}: the filesystem seam tests inject failures through) and {@code
+ * DiskWriteQueue} (bounded background writes of fetched blocks).
+ */
+package io.s3cache.cache;

@@ -1,0 +1,41 @@
+package io.s3cache.cache;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+
+/** The real filesystem, with switchable injected failures. */
+final class FaultyFileIo implements BlockFileIo {
+  volatile boolean failReads;
+  volatile boolean failWrites;
+  volatile boolean failMoves;
+
+  @Override
+  public FileChannel openRead(Path file) throws IOException {
+    if (failReads) {
+      throw new IOException("injected read failure: " + file);
+    }
+    return DEFAULT.openRead(file);
+  }
+
+  @Override
+  public FileChannel createWrite(Path file) throws IOException {
+    if (failWrites) {
+      throw new IOException("injected write failure: " + file);
+    }
+    return DEFAULT.createWrite(file);
+  }
+
+  @Override
+  public void moveAtomic(Path from, Path to) throws IOException {
+    if (failMoves) {
+      throw new IOException("injected rename failure: " + from);
+    }
+    DEFAULT.moveAtomic(from, to);
+  }
+
+  @Override
+  public boolean delete(Path file) throws IOException {
+    return DEFAULT.delete(file);
+  }
+}

@@ -1,0 +1,309 @@
+package io.s3cache.cache;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.codahale.metrics.MetricRegistry;
+import io.s3cache.metrics.MetricNames;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+@Timeout(60)
+class TieredBlockCacheTest {
+  private static final int BLOCK = 64 << 10;
+
+  @TempDir Path dir;
+  private final FakeBlockSource source = new FakeBlockSource();
+  private final MetricRegistry registry = new MetricRegistry();
+  private final ManualExecutor diskWrites = new ManualExecutor();
+  private final FaultyFileIo io = new FaultyFileIo();
+  private final List<TieredBlockCache> caches = new ArrayList<>();
+  private ExecutorService pool;
+
+  @AfterEach
+  void tearDown() {
+    caches.forEach(TieredBlockCache::close);
+    if (pool != null) {
+      pool.shutdownNow();
+    }
+  }
+
+  private CacheConfig config(long ram, long disk) {
+    return new CacheConfig(BLOCK, ram, dir, disk, 4, 1 << 20, false);
+  }
+
+  private TieredBlockCache cache(CacheConfig config, MetricRegistry reg) {
+    TieredBlockCache c = new TieredBlockCache(config, source, reg, diskWrites, null,
+        Runnable::run, io);
+    caches.add(c);
+    return c;
+  }
+
+  private static BlockKey key(long i) {
+    return new BlockKey("bucket", "train/shard-0001.tar", "\"abc\"", i);
+  }
+
+  private static ByteBuffer expected(BlockKey k, int length) {
+    return FakeBlockSource.expected(k, BLOCK, length);
+  }
+
+  @Test
+  void ramHitReturnsIndependentReadOnlyViews() throws IOException {
+    TieredBlockCache cache = cache(config(1 << 20, 4 << 20), registry);
+    ByteBuffer first = cache.get(key(3), BLOCK);
+    ByteBuffer second = cache.get(key(3), BLOCK);
+    assertEquals(1, source.fetches.get());
+    assertTrue(first.isReadOnly() && second.isReadOnly());
+    assertEquals(0, second.position());
+    assertEquals(BLOCK, second.limit());
+    first.position(100).limit(200);
+    assertEquals(0, second.position(), "views never share position");
+    assertEquals(BLOCK, cache.get(key(3), BLOCK).limit());
+    assertEquals(expected(key(3), BLOCK), second);
+    assertNotSame(first, second);
+    CacheStats s = cache.stats();
+    assertEquals(2, s.ramHits());
+    assertEquals(1, s.ramMisses());
+    assertEquals(1, s.diskMisses());
+    assertEquals(1, s.fetches());
+    assertEquals(BLOCK, s.ramBytes());
+    assertEquals((long) BLOCK, registry.getGauges().get(MetricNames.CACHE_RAM_BYTES).getValue());
+    assertEquals(1, registry.counter(MetricNames.CACHE_FETCHES).getCount());
+  }
+
+  @Test
+  void lastBlockOfAnObjectIsShortAndFetchedAtItsOffset() throws IOException {
+    TieredBlockCache cache = cache(config(1 << 20, 0), registry);
+    assertEquals(expected(key(5), 1234), cache.get(key(5), 1234));
+    assertThrows(IllegalArgumentException.class, () -> cache.get(key(5), BLOCK + 1));
+  }
+
+  @Test
+  void fetchedBlocksAreWrittenInTheBackgroundAndSurviveRestart() throws IOException {
+    TieredBlockCache cache = cache(config(1 << 20, 4 << 20), registry);
+    cache.get(key(0), BLOCK);
+    assertEquals(BLOCK, cache.pendingDiskWriteBytes());
+    diskWrites.runAll();
+    assertEquals(0, cache.pendingDiskWriteBytes());
+    assertTrue(cache.stats().diskBlocks() == 1);
+    cache.close();
+
+    MetricRegistry second = new MetricRegistry();
+    TieredBlockCache restarted = cache(config(1 << 20, 4 << 20), second);
+    assertTrue(restarted.isCached(key(0)));
+    assertEquals(expected(key(0), BLOCK), restarted.get(key(0), BLOCK));
+    assertEquals(1, source.fetches.get(), "served from disk after restart");
+    assertEquals(1, restarted.stats().diskHits());
+    assertTrue((Long) second.getGauges().get(MetricNames.CACHE_DISK_BYTES).getValue() > BLOCK);
+    assertEquals(expected(key(0), BLOCK), restarted.get(key(0), BLOCK));
+    assertEquals(1, restarted.stats().ramHits(), "the disk hit was promoted into RAM");
+  }
+
+  @Test
+  void corruptDiskBlockIsRefetchedCorrectly() throws IOException {
+    TieredBlockCache cache = cache(config(0, 4 << 20), registry);
+    cache.get(key(1), BLOCK);
+    diskWrites.runAll();
+    Path file = dir.resolve("blocks").resolve(BlockFileFormat.hash(key(1)).substring(0, 2))
+        .resolve(BlockFileFormat.hash(key(1)) + ".blk");
+    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
+      ch.write(ByteBuffer.wrap(new byte[] {42}), Files.size(file) - 1);
+    }
+    assertEquals(expected(key(1), BLOCK), cache.get(key(1), BLOCK));
+    assertEquals(2, source.fetches.get());
+    assertEquals(1, cache.stats().diskErrors());
+    assertFalse(Files.exists(file), "the bad file is gone until the rewrite runs");
+    diskWrites.runAll();
+    assertEquals(expected(key(1), BLOCK), cache.get(key(1), BLOCK));
+    assertEquals(2, source.fetches.get(), "the rewritten file is good");
+  }
+
+  @Test
+  void diskReadFailureIsServedFromTheSourceAndCounted() throws IOException {
+    TieredBlockCache cache = cache(config(0, 4 << 20), registry);
+    cache.get(key(2), BLOCK);
+    diskWrites.runAll();
+    io.failReads = true;
+    assertEquals(expected(key(2), BLOCK), cache.get(key(2), BLOCK));
+    assertEquals(2, source.fetches.get());
+    assertEquals(1, registry.counter(MetricNames.CACHE_DISK_ERRORS).getCount());
+  }
+
+  @Test
+  void diskWriteFailureIsCountedAndNeverSurfaces() throws IOException {
+    TieredBlockCache cache = cache(config(0, 4 << 20), registry);
+    io.failWrites = true;
+    assertEquals(expected(key(2), BLOCK), cache.get(key(2), BLOCK));
+    diskWrites.runAll();
+    assertEquals(1, cache.stats().diskErrors());
+    assertFalse(cache.isCached(key(2)));
+    assertEquals(DiskTier.DIRECTORY_RESERVE, cache.stats().diskBytes());
+    io.failWrites = false;
+    assertEquals(expected(key(2), BLOCK), cache.get(key(2), BLOCK));
+    diskWrites.runAll();
+    assertTrue(cache.isCached(key(2)));
+  }
+
+  @Test
+  void fullWriteQueueSkipsTheWriteAndCountsIt() throws IOException {
+    TieredBlockCache cache = cache(
+        config(0, 4 << 20).withMaxPendingDiskWriteBytes(BLOCK), registry);
+    cache.get(key(0), BLOCK);
+    cache.get(key(1), BLOCK);
+    assertEquals(1, cache.stats().diskWritesDropped());
+    diskWrites.runAll();
+    assertTrue(cache.isCached(key(0)));
+    assertFalse(cache.isCached(key(1)));
+  }
+
+  @Test
+  void concurrentMissesShareOneFetch() throws Exception {
+    TieredBlockCache cache = cache(config(1 << 20, 4 << 20), registry);
+    source.gate = new CountDownLatch(1);
+    pool = Executors.newFixedThreadPool(16);
+    List<Future<ByteBuffer>> results = new ArrayList<>();
+    for (int i = 0; i < 16; i++) {
+      results.add(pool.submit(() -> cache.get(key(9), BLOCK)));
+    }
+    source.entered.acquire(); // the one fetch has started and is held
+    source.gate.countDown();
+    for (Future<ByteBuffer> r : results) {
+      assertEquals(expected(key(9), BLOCK), r.get());
+    }
+    assertEquals(1, source.fetches.get());
+    CacheStats s = cache.stats();
+    assertEquals(1, s.fetches());
+    // Each of the other 15 either waited on the fetch or came late and hit RAM.
+    assertEquals(15, s.fetchesShared() + s.ramHits());
+  }
+
+  @Test
+  void fetchFailureReachesEveryWaiterAndALaterCallRetries() throws Exception {
+    TieredBlockCache cache = cache(config(1 << 20, 4 << 20), registry);
+    source.gate = new CountDownLatch(1);
+    source.failure = new IOException("503 SlowDown");
+    pool = Executors.newFixedThreadPool(8);
+    List<Future<ByteBuffer>> results = new ArrayList<>();
+    for (int i = 0; i < 8; i++) {
+      results.add(pool.submit(() -> cache.get(key(4), BLOCK)));
+    }
+    source.entered.acquire();
+    source.gate.countDown();
+    for (Future<ByteBuffer> r : results) {
+      ExecutionException e = assertThrows(ExecutionException.class, r::get);
+      assertSame(IOException.class, e.getCause().getClass());
+      assertEquals("503 SlowDown", e.getCause().getMessage());
+    }
+    assertFalse(cache.isCached(key(4)));
+    source.failure = null;
+    source.gate = null;
+    int before = source.fetches.get();
+    assertEquals(expected(key(4), BLOCK), cache.get(key(4), BLOCK));
+    assertEquals(before + 1, source.fetches.get());
+  }
+
+  @Test
+  void shortFetchIsAnError() {
+    TieredBlockCache cache = cache(config(1 << 20, 4 << 20), registry);
+    source.shortBy = 1;
+    IOException e = assertThrows(IOException.class, () -> cache.get(key(0), BLOCK));
+    assertTrue(e.getMessage().contains("source returned"), e.getMessage());
+    assertFalse(cache.isCached(key(0)));
+    assertEquals(0, diskWrites.pending());
+  }
+
+  @Test
+  void interruptedWaiterGetsInterruptedIoExceptionAndKeepsTheFlag() throws Exception {
+    TieredBlockCache cache = cache(config(1 << 20, 0), registry);
+    source.gate = new CountDownLatch(1);
+    pool = Executors.newFixedThreadPool(1);
+    Future<ByteBuffer> leader = pool.submit(() -> cache.get(key(0), BLOCK));
+    source.entered.acquire();
+    AtomicReference<Throwable> thrown = new AtomicReference<>();
+    AtomicReference<Boolean> flag = new AtomicReference<>();
+    Thread waiter = new Thread(() -> {
+      Thread.currentThread().interrupt();
+      try {
+        cache.get(key(0), BLOCK);
+      } catch (Throwable t) {
+        thrown.set(t);
+      }
+      flag.set(Thread.currentThread().isInterrupted());
+    });
+    waiter.start();
+    waiter.join();
+    assertTrue(thrown.get() instanceof InterruptedIOException, String.valueOf(thrown.get()));
+    assertTrue(flag.get());
+    source.gate.countDown();
+    assertEquals(expected(key(0), BLOCK), leader.get(), "the leader is unaffected");
+  }
+
+  @Test
+  void bothTiersOffFetchesEveryTime() throws IOException {
+    TieredBlockCache cache = cache(config(0, 0), registry);
+    assertEquals(expected(key(0), BLOCK), cache.get(key(0), BLOCK));
+    assertEquals(expected(key(0), BLOCK), cache.get(key(0), BLOCK));
+    assertEquals(2, source.fetches.get());
+    assertFalse(cache.isCached(key(0)));
+    assertEquals(0, diskWrites.pending());
+    assertEquals(0L, registry.getGauges().get(MetricNames.CACHE_DISK_BYTES).getValue());
+    assertFalse(Files.exists(dir.resolve("blocks")));
+  }
+
+  @Test
+  void ramOffServesFromDisk() throws IOException {
+    TieredBlockCache cache = cache(config(0, 4 << 20), registry);
+    cache.get(key(0), BLOCK);
+    diskWrites.runAll();
+    assertEquals(expected(key(0), BLOCK), cache.get(key(0), BLOCK));
+    assertEquals(1, source.fetches.get());
+    assertEquals(1, cache.stats().diskHits());
+  }
+
+  @Test
+  void closeDropsQueuedWritesAndUnregistersGauges() throws IOException {
+    TieredBlockCache cache = cache(config(1 << 20, 4 << 20), registry);
+    cache.get(key(0), BLOCK);
+    cache.close();
+    diskWrites.runAll(); // the queued task finds the queue closed
+    assertFalse(Files.exists(dir.resolve("blocks").resolve(
+        BlockFileFormat.hash(key(0)).substring(0, 2)).resolve(BlockFileFormat.hash(key(0))
+        + ".blk")));
+    assertFalse(registry.getGauges().containsKey(MetricNames.CACHE_RAM_BYTES));
+    assertThrows(IOException.class, () -> cache.get(key(0), BLOCK));
+  }
+
+  @Test
+  void ownedWriterThreadsStopOnClose() throws Exception {
+    TieredBlockCache cache = TieredBlockCache.create(config(1 << 20, 4 << 20), source, registry);
+    cache.get(key(0), BLOCK);
+    cache.close();
+    for (Thread t : Thread.getAllStackTraces().keySet()) {
+      if (t.getName().startsWith("s3cache-disk-write-")) {
+        t.join(10_000);
+        assertFalse(t.isAlive(), "leaked " + t.getName());
+      }
+    }
+  }
+}
