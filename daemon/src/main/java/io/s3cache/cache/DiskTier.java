@@ -51,8 +51,11 @@ import org.slf4j.LoggerFactory;
 final class DiskTier {
   static final int FS_BLOCK = 4096;
   static final int SUBDIRS = 256;
-  /** {@code du} charge of {@code blocks/} itself and its 256 subdirectories. */
-  static final long DIRECTORY_RESERVE = (SUBDIRS + 1L) * FS_BLOCK;
+  /**
+   * {@code du} charge of the cache directory itself (which also holds an empty lock file),
+   * {@code blocks/} and its 256 subdirectories, so the whole cache directory stays under the cap.
+   */
+  static final long DIRECTORY_RESERVE = (SUBDIRS + 2L) * FS_BLOCK;
   /**
    * Charge per file for its directory entry: ext4 takes 8 bytes plus the name rounded to 4 (about
    * 76 bytes for our names, a little more for temp names), and hashed directories keep blocks

@@ -29,7 +29,7 @@ final class DetachedMount {
   DetachedMount(MountSpec spec, Settings settings) {
     this.spec = spec;
     String configured = settings.string(SettingKey.LOG_FILE);
-    this.logFile = configured.isEmpty() ? spec.cache().cacheDir().resolve("s3cache.log") : Path.of(configured);
+    this.logFile = configured.isEmpty() ? defaultLog(spec.mountPoint()) : Path.of(configured);
   }
 
   int start(List<String> childArgs) throws Exception {
@@ -79,6 +79,16 @@ final class DetachedMount {
   }
 
   private static final String ERROR_TIMEOUT = "timeout";
+
+  /** /var/log/s3cache/mnt-data.log for /mnt/data (outside the cache dir, whose size is capped). */
+  private static Path defaultLog(Path mountPoint) {
+    String name = mountPoint.toString().substring(1).replace('/', '-');
+    Path dir = Path.of("/var/log/s3cache");
+    if (!Files.isWritable(dir.getParent()) && !Files.isWritable(dir)) {
+      dir = Path.of(System.getProperty("java.io.tmpdir"), "s3cache-logs");
+    }
+    return dir.resolve((name.isEmpty() ? "root" : name) + ".log");
+  }
 
   private static String readVerdict(Process child) {
     try (BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))) {
