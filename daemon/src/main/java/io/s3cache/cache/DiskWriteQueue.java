@@ -96,6 +96,15 @@ final class DiskWriteQueue {
     }
   }
 
+  /** Waits until every write submitted so far has finished or been skipped. */
+  void awaitIdle() throws InterruptedException {
+    synchronized (lock) {
+      while (pendingBytes.get() > 0 && !closed) {
+        lock.wait(100); // woken when the last running write ends; the timeout covers a write not yet started
+      }
+    }
+  }
+
   /** Drops queued writes and waits for those in progress (each is one block file write). */
   void close() {
     synchronized (lock) {

@@ -180,6 +180,16 @@ public final class TieredBlockCache implements BlockCache {
   }
 
   /** Whether either tier holds the block now. */
+  /**
+   * Waits until every block handed to the disk tier so far is on disk (or was skipped). Preload
+   * uses it to report only what is really kept; tests use it to measure a quiet cache directory.
+   */
+  public void awaitDiskWrites() throws InterruptedException {
+    if (writes != null) {
+      writes.awaitIdle();
+    }
+  }
+
   public boolean isCached(BlockKey key) {
     return memory.contains(key) || (disk != null && disk.contains(key));
   }

@@ -52,11 +52,15 @@ final class CacheDirectoryLock implements AutoCloseable {
     return new CacheDirectoryLock(channel, lock);
   }
 
+  /** The reason alone ("Not a directory"), without the path the caller already names. */
   private static String describe(IOException e) {
-    String name = e.getClass().getSimpleName();
-    return name.equals("AccessDeniedException") ? "permission denied"
-        : name.equals("FileSystemException") && e.getMessage() != null && e.getMessage().contains("Read-only")
-            ? "read-only file system" : e.getMessage();
+    if (e instanceof java.nio.file.AccessDeniedException) {
+      return "permission denied";
+    }
+    if (e instanceof java.nio.file.FileSystemException fse && fse.getReason() != null) {
+      return fse.getReason();
+    }
+    return e.getMessage();
   }
 
   @Override

@@ -23,7 +23,8 @@ final class MountFixture implements AutoCloseable {
 
   final Path dir;
   final EmbeddedS3Server server;
-  final MetricRegistry metrics = new MetricRegistry();
+  /** One registry per mount: each mount registers its own cache gauges. */
+  private final List<MetricRegistry> registries = new java.util.ArrayList<>();
   private final List<BucketMount> mounts = new java.util.ArrayList<>();
 
   MountFixture(Path dir) throws Exception {
@@ -54,13 +55,16 @@ final class MountFixture implements AutoCloseable {
     Settings settings = settings(name);
     overrides.forEach(settings::set);
     Path mnt = Files.createDirectories(dir.resolve("mnt-" + name));
+    MetricRegistry metrics = new MetricRegistry();
+    registries.add(metrics);
     BucketMount mount = BucketMount.open(MountSpec.from(source, mnt, settings, List.of()), metrics, server.credentials());
     mounts.add(mount);
     return mount;
   }
 
+  /** GET requests made by every mount of this fixture so far. */
   long gets() {
-    return metrics.timer(MetricNames.S3_GET).getCount();
+    return registries.stream().mapToLong(r -> r.timer(MetricNames.S3_GET).getCount()).sum();
   }
 
   @Override
