@@ -12,7 +12,7 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = S3cacheCli.Version.class,
     description = "Mount an S3 bucket as a local directory, backed by a RAM/disk block cache.",
-    subcommands = {MountCommand.class, UnmountCommand.class, DemoCommand.class})
+    subcommands = {MountCommand.class, UnmountCommand.class, DemoCommand.class, BenchCommand.class})
 public final class S3cacheCli {
 
   /** Exit code for a failure of the operation itself (usage errors exit 2, as picocli does). */

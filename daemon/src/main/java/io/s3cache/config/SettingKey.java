@@ -28,6 +28,7 @@ public enum SettingKey {
   FILE_MODE("0444"),
   DIR_MODE("0555"),
   ALLOW_OTHER("false"),
+  KERNEL_READ_AHEAD("0"),
   MOUNT_TIMEOUT("30s"),
   LOG_FILE("");
 

@@ -77,6 +77,9 @@ public final class BucketMount implements AutoCloseable {
       FuseMount fuse = FuseMount.mount(fs, spec.mountPoint(), spec.fuseOptions(), new MetricsObserver(metrics),
           spec.mountTimeout());
       opened.push(fuse);
+      if (spec.kernelReadAhead() > 0) {
+        fuse.setKernelReadAhead(spec.kernelReadAhead());
+      }
       return new BucketMount(spec, opened, fuse, fs, cache);
     } catch (ObjectClientException e) {
       closeAll(opened);

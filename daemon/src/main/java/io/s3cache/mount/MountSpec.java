@@ -30,6 +30,7 @@ public record MountSpec(
     CacheConfig cache,
     FsConfig fs,
     List<String> fuseOptions,
+    long kernelReadAhead,
     Duration mountTimeout) {
 
   private static final Pattern BUCKET = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,254}");
@@ -98,7 +99,7 @@ public record MountSpec(
     }
     Duration mountTimeout = positive(settings, SettingKey.MOUNT_TIMEOUT);
     return new MountSpec(bucket, fs.prefix(), mountPoint.toAbsolutePath().normalize(), s3, cache, fs,
-        List.copyOf(fuse), mountTimeout);
+        List.copyOf(fuse), settings.size(SettingKey.KERNEL_READ_AHEAD), mountTimeout);
   }
 
   /** "s3://bucket/some/prefix" → {"bucket", "some/prefix/"}. */

@@ -110,6 +110,23 @@ public final class FuseMount implements AutoCloseable {
     return mount;
   }
 
+  /**
+   * Sets the kernel's read-ahead window for this mount (root only; a no-op elsewhere). The default
+   * of 128 KiB keeps one FUSE read in flight per reader; a larger window lets the kernel ask for
+   * several 128 KiB reads at once, served in parallel by libfuse's threads.
+   */
+  public void setKernelReadAhead(long bytes) {
+    MountTable.find(mountPoint).ifPresent(e -> {
+      Path knob = Path.of("/sys/class/bdi", e.device(), "read_ahead_kb");
+      try {
+        Files.writeString(knob, Long.toString(bytes / 1024));
+        LOG.debug("{}: read_ahead_kb = {}", mountPoint, bytes / 1024);
+      } catch (IOException ex) {
+        LOG.info("cannot set kernel read-ahead of {} ({}): {}", mountPoint, knob, ex.toString());
+      }
+    });
+  }
+
   public Path mountPoint() {
     return mountPoint;
   }

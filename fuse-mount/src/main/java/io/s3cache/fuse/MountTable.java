@@ -13,8 +13,11 @@ public final class MountTable {
 
   private static final Path MOUNTINFO = Path.of("/proc/self/mountinfo");
 
-  /** One line of mountinfo: where, what type ("fuse.s3cache"), and the source ("s3cache:bucket"). */
-  public record Entry(Path mountPoint, String fsType, String source) {}
+  /**
+   * One line of mountinfo: where, what type ("fuse.s3cache"), the source ("s3cache:bucket") and the
+   * device number ("0:52"), which names the mount's backing device info under /sys/class/bdi.
+   */
+  public record Entry(Path mountPoint, String fsType, String source, String device) {}
 
   private MountTable() {}
 
@@ -59,7 +62,7 @@ public final class MountTable {
     if (fields.length < 7 || dash < 0 || dash + 2 >= fields.length) {
       return Optional.empty();
     }
-    return Optional.of(new Entry(Path.of(unescape(fields[4])), fields[dash + 1], unescape(fields[dash + 2])));
+    return Optional.of(new Entry(Path.of(unescape(fields[4])), fields[dash + 1], unescape(fields[dash + 2]), fields[2]));
   }
 
   /** mountinfo escapes space, tab, newline and backslash as \ooo octal. */

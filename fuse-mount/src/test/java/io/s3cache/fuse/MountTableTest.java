@@ -15,6 +15,7 @@ class MountTableTest {
     assertEquals(Path.of("/mnt/my data"), e.mountPoint());
     assertEquals("fuse.s3cache", e.fsType());
     assertEquals("s3cache:bucket", e.source());
+    assertEquals("0:52", e.device());
   }
 
   @Test

@@ -1,0 +1,94 @@
+package io.s3cache.bench;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Random;
+import java.util.SplittableRandom;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.services.s3.S3Client;
+
+/**
+ * The benchmark's bytes: one large file and many small ones, written to a local directory and
+ * uploaded unchanged to the bucket, so every target reads the same content under the same names.
+ */
+final class BenchData {
+
+  final Path localRoot;
+  final List<String> smallFiles;
+
+  private BenchData(Path localRoot, List<String> smallFiles) {
+    this.localRoot = localRoot;
+    this.smallFiles = smallFiles;
+  }
+
+  static BenchData create(Path localRoot, long bigSize, int smallCount, long seed) throws IOException {
+    Files.createDirectories(localRoot.resolve("small"));
+    SplittableRandom random = new SplittableRandom(seed);
+    write(localRoot.resolve("big.bin"), bigSize, random.split());
+    List<String> small = new ArrayList<>();
+    for (int i = 0; i < smallCount; i++) {
+      String name = String.format("small/d%02d/f%05d.jpg", i % 20, i);
+      Files.createDirectories(localRoot.resolve(name).getParent());
+      write(localRoot.resolve(name), 20 * 1024 + random.nextInt(160 * 1024 + 1), random.split());
+      small.add(name);
+    }
+    return new BenchData(localRoot, small);
+  }
+
+  private static void write(Path file, long size, SplittableRandom random) throws IOException {
+    byte[] chunk = new byte[(int) Math.min(size, 8 << 20)];
+    ByteBuffer view = ByteBuffer.wrap(chunk);
+    try (OutputStream out = Files.newOutputStream(file)) {
+      for (long left = size; left > 0; ) {
+        view.clear();
+        while (view.remaining() >= 8) {
+          view.putLong(random.nextLong());
+        }
+        int n = (int) Math.min(left, chunk.length);
+        out.write(chunk, 0, n);
+        left -= n;
+      }
+    }
+  }
+
+  void upload(S3Client s3, String bucket) throws Exception {
+    s3.putObject(b -> b.bucket(bucket).key("big.bin"), RequestBody.fromFile(localRoot.resolve("big.bin")));
+    ExecutorService pool = Executors.newFixedThreadPool(8);
+    try {
+      List<Future<?>> puts = new ArrayList<>();
+      for (String name : smallFiles) {
+        puts.add(pool.submit(() ->
+            s3.putObject(b -> b.bucket(bucket).key(name), RequestBody.fromFile(localRoot.resolve(name)))));
+      }
+      for (Future<?> f : puts) {
+        f.get();
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  /** The small files under {@code root}, in one fixed shuffled order (like an image dataset's epoch). */
+  List<Path> shuffledSmall(Path root) {
+    List<Path> files = new ArrayList<>(smallFiles.stream().map(root::resolve).toList());
+    Collections.shuffle(files, new Random(7));
+    return files;
+  }
+
+  long smallBytes() throws IOException {
+    long total = 0;
+    for (String name : smallFiles) {
+      total += Files.size(localRoot.resolve(name));
+    }
+    return total;
+  }
+}

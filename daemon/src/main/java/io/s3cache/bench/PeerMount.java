@@ -1,0 +1,95 @@
+package io.s3cache.bench;
+
+import io.s3cache.embedded.EmbeddedS3Server;
+import io.s3cache.fuse.MountTable;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A peer tool's FUSE mount of the same bucket (s3fs, rclone), each with its own disk cache turned
+ * on so its warm reads are its best case. Command lines as recorded in shared/FACTS.md.
+ */
+final class PeerMount implements AutoCloseable {
+
+  private final Path mountPoint;
+  private final Process process;
+
+  private PeerMount(Path mountPoint, Process process) {
+    this.mountPoint = mountPoint;
+    this.process = process;
+  }
+
+  static boolean installed(String tool) {
+    try {
+      return new ProcessBuilder("sh", "-c", "command -v " + tool).start().waitFor() == 0;
+    } catch (IOException e) {
+      return false;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    }
+  }
+
+  static PeerMount s3fs(EmbeddedS3Server server, String bucket, Path work) throws Exception {
+    Path mnt = Files.createDirectories(work.resolve("s3fs-mnt"));
+    Path cache = Files.createDirectories(work.resolve("s3fs-cache"));
+    Path passwd = work.resolve("s3fs-passwd");
+    Files.writeString(passwd, server.accessKey() + ":" + server.secretKey() + "\n");
+    Files.setPosixFilePermissions(passwd, PosixFilePermissions.fromString("rw-------"));
+    List<String> cmd = List.of("s3fs", bucket, mnt.toString(), "-f",
+        "-o", "url=" + server.endpoint(), "-o", "use_path_request_style", "-o", "endpoint=" + server.region(),
+        "-o", "passwd_file=" + passwd, "-o", "use_cache=" + cache);
+    return start(cmd, mnt, work.resolve("s3fs.log"));
+  }
+
+  static PeerMount rclone(EmbeddedS3Server server, String bucket, Path work) throws Exception {
+    Path mnt = Files.createDirectories(work.resolve("rclone-mnt"));
+    Path conf = writeRcloneConfig(server, work);
+    List<String> cmd = List.of("rclone", "--config", conf.toString(), "mount", "bench:" + bucket, mnt.toString(),
+        "--vfs-cache-mode", "full", "--cache-dir", work.resolve("rclone-cache").toString(), "--read-only");
+    return start(cmd, mnt, work.resolve("rclone.log"));
+  }
+
+  /** An rclone config with one remote "bench" for the embedded server (also used by rclone copy). */
+  static Path writeRcloneConfig(EmbeddedS3Server server, Path work) throws IOException {
+    Path conf = work.resolve("rclone.conf");
+    Files.writeString(conf, String.join("\n", "[bench]", "type = s3", "provider = Other",
+        "endpoint = " + server.endpoint(), "access_key_id = " + server.accessKey(),
+        "secret_access_key = " + server.secretKey(), "region = " + server.region(), "force_path_style = true", ""));
+    return conf;
+  }
+
+  private static PeerMount start(List<String> cmd, Path mnt, Path log) throws Exception {
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
+    pb.environment().remove("AWS_CA_BUNDLE");
+    Process p = pb.start();
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (!MountTable.isMounted(mnt)) {
+      if (!p.isAlive() || System.nanoTime() > deadline) {
+        p.destroyForcibly();
+        throw new IOException(cmd.get(0) + " did not mount; see " + log);
+      }
+      Thread.sleep(50); // another process: the mount table is the only signal
+    }
+    return new PeerMount(mnt, p);
+  }
+
+  Path mountPoint() {
+    return mountPoint;
+  }
+
+  @Override
+  public void close() throws Exception {
+    new ProcessBuilder("fusermount", "-u", mountPoint.toString()).start().waitFor(30, TimeUnit.SECONDS);
+    if (MountTable.isMounted(mountPoint)) {
+      new ProcessBuilder("fusermount", "-uz", mountPoint.toString()).start().waitFor(30, TimeUnit.SECONDS);
+    }
+    if (!process.waitFor(30, TimeUnit.SECONDS)) {
+      process.destroyForcibly().waitFor();
+    }
+  }
+}

@@ -1,0 +1,42 @@
+package io.s3cache.cli;
+
+import io.s3cache.bench.EndToEndBenchmark;
+import io.s3cache.config.ByteSize;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code s3cache bench}: the end-to-end benchmark against local disk and peer tools (root only). */
+@Command(name = "bench", description = "Measure s3cache against local disk and peer tools on the same bytes (needs root).")
+final class BenchCommand implements Callable<Integer> {
+
+  @Option(names = "--work-dir", defaultValue = "/var/tmp/s3cache-bench", description = "Scratch space (default ${DEFAULT-VALUE})")
+  Path workDir;
+
+  @Option(names = "--size", defaultValue = "1G", description = "Size of the large object (default ${DEFAULT-VALUE})")
+  String size;
+
+  @Option(names = "--small-files", defaultValue = "3000", description = "Number of 20-180 KiB files (default ${DEFAULT-VALUE})")
+  int smallFiles;
+
+  @Option(names = "--peers", split = ",", defaultValue = "s3fs,rclone", description = "Peer tools to measure (default ${DEFAULT-VALUE}; 'none' for none)")
+  List<String> peers;
+
+  @Option(names = "--ram-cache", defaultValue = "2G", description = "s3cache RAM tier for the run (default ${DEFAULT-VALUE})")
+  String ramCache;
+
+  @Override
+  public Integer call() throws Exception {
+    List<String> chosen = peers.contains("none") ? List.of() : peers;
+    for (String p : chosen) {
+      if (!p.equals("s3fs") && !p.equals("rclone")) {
+        throw new IllegalArgumentException("unknown peer '" + p + "': expected s3fs, rclone or none");
+      }
+    }
+    new EndToEndBenchmark(new EndToEndBenchmark.Options(workDir, ByteSize.parse("--size", size), smallFiles, chosen,
+        ramCache), System.out).run();
+    return 0;
+  }
+}
