@@ -21,7 +21,8 @@ import java.util.Map;
  * one embedded S3 server, and prints each figure and its ratio to local disk in the same state.
  *
  * <p>States: cold (page cache dropped; a mount's own cache empty), warm (page cache dropped; a
- * mount's own cache full), page cache (read again without dropping anything).
+ * mount's own cache full), page cache (read again without dropping anything). Cold is measured
+ * once (the first read ends it); the other states are the best of three runs.
  */
 public final class EndToEndBenchmark {
 
@@ -81,15 +82,36 @@ public final class EndToEndBenchmark {
     Map<String, Measure.Result> r = new LinkedHashMap<>();
     PageCache.drop();
     r.put("seq cold", Measure.sequential(t.big()));
-    PageCache.drop();
-    r.put("seq warm", Measure.sequential(t.big()));
-    r.put("seq page cache", Measure.sequential(t.big()));
+    // Repeatable states are measured three times and the best kept: the machine is shared with the
+    // S3 server and the FUSE threads, and single runs vary by 20% or more.
+    r.put("seq warm", best(() -> {
+      PageCache.drop();
+      return Measure.sequential(t.big());
+    }));
+    r.put("seq page cache", best(() -> Measure.sequential(t.big())));
     List<Path> small = data.shuffledSmall(t.root());
     PageCache.drop();
     r.put("small cold", Measure.files(small));
-    PageCache.drop();
-    r.put("small warm", Measure.files(small));
+    r.put("small warm", best(() -> {
+      PageCache.drop();
+      return Measure.files(small);
+    }));
     results.put(t.name(), r);
+  }
+
+  private interface Run {
+    Measure.Result once() throws Exception;
+  }
+
+  private static Measure.Result best(Run run) throws Exception {
+    Measure.Result best = null;
+    for (int i = 0; i < 3; i++) {
+      Measure.Result r = run.once();
+      if (best == null || r.nanos() < best.nanos()) {
+        best = r;
+      }
+    }
+    return best;
   }
 
   private void report(BenchData data) throws Exception {

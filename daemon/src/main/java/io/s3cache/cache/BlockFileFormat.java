@@ -14,28 +14,38 @@ import java.util.zip.CRC32C;
  * <pre>
  * offset size  field (big-endian)
  *  0      4    magic 0x53334342 ("S3CB")
- *  4      2    format version (1)
+ *  4      2    format version (2)
  *  6      2    flags (0)
  *  8      4    header length H: bytes from offset 0 to the payload, header CRC included
- * 12      4    payload length L
+ * 12      4    payload length L (at most the block size)
  * 16      4    CRC32C of the payload
  * 20      8    block index
- * 28      2+n  bucket  (unsigned 16-bit length, UTF-8)
+ * 28      4    block size B: the block covers object bytes [index * B, index * B + L)
+ * 32      2+n  bucket  (unsigned 16-bit length, UTF-8)
  *  ..     2+n  key     (ditto)
  *  ..     2+n  etag    (ditto)
  * H-4     4    CRC32C of header bytes [0, H-4)
  * H       L    payload
  * </pre>
  *
- * The file name is the SHA-256 (hex) of the length-prefixed identity fields, under a subdirectory
- * named by its first two hex digits. The identity is stored in the header too, so a file that is
- * not the block asked for (a hash collision, a file copied or renamed by hand) is detected.
+ * The file name is the SHA-256 (hex) of the block's identity (bucket, key, etag, each length
+ * prefixed, then block index and block size), under a subdirectory named by its first two hex
+ * digits. The identity is stored in the header too, so a file that is not the block asked for (a
+ * hash collision, a file copied or renamed by hand) is detected.
+ *
+ * <p>The block size is part of the identity because a block index alone does not name a byte
+ * range: after a restart with another {@code block_size}, index 1 of the same object version is
+ * another range, and may even have the same length. Files of another block size are never
+ * served; the start-up scan deletes them.
+ *
+ * <p>Version 1 (no block size field) files are refused like any unknown version and deleted at
+ * start-up.
  */
 final class BlockFileFormat {
   static final int MAGIC = 0x53334342;
-  static final short VERSION = 1;
+  static final short VERSION = 2;
   /** Bytes before the variable-length identity fields. */
-  static final int FIXED_PREFIX = 28;
+  static final int FIXED_PREFIX = 32;
   /** Bytes read first to learn the header length. */
   static final int LENGTH_PREFIX = 12;
   static final int MAX_HEADER = FIXED_PREFIX + 3 * (2 + 0xFFFF) + 4;
@@ -45,28 +55,43 @@ final class BlockFileFormat {
   private BlockFileFormat() {}
 
   /** What a header says. */
-  record Header(int headerLength, int payloadLength, int payloadCrc, BlockKey key) {}
+  record Header(int headerLength, int payloadLength, int payloadCrc, BlockKey key, int blockSize) {}
 
   /** A file whose bytes are not a valid block file. */
-  static final class CorruptBlockFileException extends IOException {
+  static class CorruptBlockFileException extends IOException {
     CorruptBlockFileException(String message) {
       super(message);
     }
   }
 
-  /** Hex SHA-256 of the block's identity; the file's base name. */
-  static String hash(BlockKey key) {
+  /**
+   * A block file (right magic) of a format version this code does not read, e.g. one written
+   * before an upgrade: not served; the start-up scan deletes it without counting an error.
+   */
+  static final class OtherVersionException extends CorruptBlockFileException {
+    OtherVersionException(short version) {
+      super("unsupported format version " + version);
+    }
+  }
+
+  /**
+   * Hex SHA-256 of the block's identity, block size included; the file's base name.
+   *
+   * @param blockSize the block size the block was cut with (so index × size is its offset)
+   */
+  static String hash(BlockKey key, int blockSize) {
     MessageDigest sha;
     try {
       sha = MessageDigest.getInstance("SHA-256");
     } catch (NoSuchAlgorithmException e) {
       throw new AssertionError("every JDK has SHA-256", e);
     }
-    ByteBuffer buf = ByteBuffer.allocate(identityLength(key) + 8);
+    ByteBuffer buf = ByteBuffer.allocate(identityLength(key) + 8 + 4);
     putString(buf, key.bucket());
     putString(buf, key.key());
     putString(buf, key.etag());
     buf.putLong(key.index());
+    buf.putInt(blockSize);
     sha.update(buf.flip());
     return HexFormat.of().formatHex(sha.digest());
   }
@@ -76,8 +101,18 @@ final class BlockFileFormat {
     return FIXED_PREFIX + identityLength(key) + 4;
   }
 
-  /** The header for a payload of {@code length} bytes with CRC32C {@code payloadCrc}. */
-  static ByteBuffer encodeHeader(BlockKey key, int length, int payloadCrc) {
+  /**
+   * The header for a payload of {@code length} bytes with CRC32C {@code payloadCrc}, cut with
+   * block size {@code blockSize}.
+   *
+   * @throws IllegalArgumentException if the block size is not positive or the payload is longer
+   *     than a block, or an identity field is over 65535 bytes of UTF-8
+   */
+  static ByteBuffer encodeHeader(BlockKey key, int blockSize, int length, int payloadCrc) {
+    if (blockSize <= 0 || length < 0 || length > blockSize) {
+      throw new IllegalArgumentException(
+          "payload of " + length + " bytes for block size " + blockSize);
+    }
     ByteBuffer buf = ByteBuffer.allocate(headerLength(key));
     buf.putInt(MAGIC)
         .putShort(VERSION)
@@ -85,7 +120,8 @@ final class BlockFileFormat {
         .putInt(buf.capacity())
         .putInt(length)
         .putInt(payloadCrc)
-        .putLong(key.index());
+        .putLong(key.index())
+        .putInt(blockSize);
     putString(buf, key.bucket());
     putString(buf, key.key());
     putString(buf, key.etag());
@@ -107,7 +143,7 @@ final class BlockFileFormat {
     }
     short version = prefix.getShort(prefix.position() + 4);
     if (version != VERSION) {
-      throw new CorruptBlockFileException("unsupported format version " + version);
+      throw new OtherVersionException(version);
     }
     int length = prefix.getInt(prefix.position() + 8);
     if (length < FIXED_PREFIX + 3 * 2 + 4 || length > MAX_HEADER) {
@@ -133,15 +169,17 @@ final class BlockFileFormat {
     int payloadLength = in.getInt();
     int payloadCrc = in.getInt();
     long index = in.getLong();
+    int blockSize = in.getInt();
     try {
       String bucket = getString(in, headerLength - 4);
       String key = getString(in, headerLength - 4);
       String etag = getString(in, headerLength - 4);
-      if (payloadLength < 0 || index < 0 || in.position() != headerLength - 4) {
+      if (payloadLength < 0 || index < 0 || blockSize <= 0 || payloadLength > blockSize
+          || in.position() != headerLength - 4) {
         throw new CorruptBlockFileException("inconsistent header fields");
       }
       return new Header(headerLength, payloadLength, payloadCrc,
-          new BlockKey(bucket, key, etag, index));
+          new BlockKey(bucket, key, etag, index), blockSize);
     } catch (IndexOutOfBoundsException | IllegalArgumentException e) {
       throw new CorruptBlockFileException("malformed identity fields");
     }

@@ -45,6 +45,10 @@ import org.slf4j.LoggerFactory;
  * failed read or write is a miss or a skipped write, logged (rate-limited), counted in
  * {@code errors}, and the file is deleted.
  *
+ * <p><b>Block size.</b> A block's index names a byte range only together with the block size,
+ * so the block size is part of each file's identity (name hash and header). Files written under
+ * another block size are deleted at start-up and never served.
+ *
  * <p>Recency is a logical clock ticked on every hit and write; eviction sorts a snapshot of the
  * index by it (approximate LRU) and frees a little more than asked so sorting stays rare.
  */
@@ -82,11 +86,13 @@ final class DiskTier {
   }
 
   private final Path root;
+  private final int blockSize;
   private final long cap;
   private final boolean fsync;
   private final BlockFileIo io;
   private final Counter errors;
   private final Counter rejected;
+  private final DiskTierScan.Result startUpScan;
   private final ConcurrentHashMap<BlockKey, Entry> index = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<BlockKey, Boolean> busy = new ConcurrentHashMap<>();
   private final ReentrantLock admission = new ReentrantLock();
@@ -99,13 +105,21 @@ final class DiskTier {
   /**
    * Opens (creating if needed) the tier under {@code cacheDir/blocks}, deleting temp files left by
    * a crash and indexing the block files already there (header check only; payload checksums are
-   * checked on each read). Evicts down to the cap if the cap shrank since the last run.
+   * checked on each read). Files cut with another block size than {@code blockSize} (an earlier
+   * run's {@code block_size}) or of another format version are deleted. Evicts down to the cap if
+   * the cap shrank since the last run.
    *
+   * @param blockSize the cache's block size: every block of an object but its last has this many
+   *     bytes, and block {@code i} starts at {@code i * blockSize}
    * @throws IOException if the directory tree cannot be created or listed
    */
-  DiskTier(Path cacheDir, long capBytes, boolean fsync, BlockFileIo io, Counter errors,
-      Counter rejected) throws IOException {
+  DiskTier(Path cacheDir, int blockSize, long capBytes, boolean fsync, BlockFileIo io,
+      Counter errors, Counter rejected) throws IOException {
+    if (blockSize <= 0) {
+      throw new IllegalArgumentException("blockSize must be positive, got " + blockSize);
+    }
     this.root = cacheDir.resolve("blocks");
+    this.blockSize = blockSize;
     this.cap = capBytes;
     this.fsync = fsync;
     this.io = io;
@@ -114,7 +128,7 @@ final class DiskTier {
     for (int i = 0; i < SUBDIRS; i++) {
       Files.createDirectories(root.resolve(subdirName(i)));
     }
-    new DiskTierScan(root, io, (what, cause) -> {
+    startUpScan = new DiskTierScan(root, blockSize, io, (what, cause) -> {
           errors.inc();
           warn(what, cause);
         })
@@ -139,7 +153,7 @@ final class DiskTier {
   }
 
   Path fileFor(BlockKey key) {
-    String hash = BlockFileFormat.hash(key);
+    String hash = BlockFileFormat.hash(key, blockSize);
     return root.resolve(hash.substring(0, 2)).resolve(hash + BLOCK_SUFFIX);
   }
 
@@ -154,6 +168,15 @@ final class DiskTier {
 
   long capBytes() {
     return cap;
+  }
+
+  int blockSize() {
+    return blockSize;
+  }
+
+  /** What the start-up scan indexed and deleted. */
+  DiskTierScan.Result startUpScan() {
+    return startUpScan;
   }
 
   int blockCount() {
@@ -178,6 +201,11 @@ final class DiskTier {
       Header header = BlockFileFormat.decodeHeader(headerBytes.flip());
       if (!header.key().equals(key)) {
         throw new CorruptBlockFileException("file holds another block: " + header.key());
+      }
+      if (header.blockSize() != blockSize) {
+        // Same index, another byte range: never serve it, whatever its length.
+        throw new CorruptBlockFileException("file holds a block of block size "
+            + header.blockSize() + ", expected " + blockSize);
       }
       if (header.payloadLength() != length) {
         throw new CorruptBlockFileException(
@@ -224,6 +252,10 @@ final class DiskTier {
       int length = block.remaining();
       long charge;
       try {
+        if (length > blockSize) {
+          throw new IllegalArgumentException(
+              length + " bytes is more than the block size " + blockSize);
+        }
         charge = charge(BlockFileFormat.headerLength(key) + (long) length);
       } catch (IllegalArgumentException e) {
         errors.inc();
@@ -249,7 +281,8 @@ final class DiskTier {
     boolean committed = false;
     try {
       int length = payload.remaining();
-      ByteBuffer header = BlockFileFormat.encodeHeader(key, length, BlockFileFormat.crc(payload));
+      ByteBuffer header =
+          BlockFileFormat.encodeHeader(key, blockSize, length, BlockFileFormat.crc(payload));
       try (FileChannel ch = io.createWrite(temp)) {
         ByteBuffer[] parts = {header, payload};
         long total = header.remaining() + (long) length;

@@ -123,8 +123,8 @@ public final class TieredBlockCache implements BlockCache {
     this.memory = new MemoryTier(config.ramCacheBytes(), ramMaintenance);
     if (config.diskTierEnabled()) {
       try {
-        disk = new DiskTier(config.cacheDir(), config.diskCacheBytes(), config.fsyncDiskWrites(),
-            io, diskErrors, diskRejected);
+        disk = new DiskTier(config.cacheDir(), config.blockSize(), config.diskCacheBytes(),
+            config.fsyncDiskWrites(), io, diskErrors, diskRejected);
       } catch (IOException e) {
         throw new UncheckedIOException("cannot open the disk cache under " + config.cacheDir(), e);
       }

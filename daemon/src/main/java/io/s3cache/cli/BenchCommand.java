@@ -2,6 +2,7 @@ package io.s3cache.cli;
 
 import io.s3cache.bench.EndToEndBenchmark;
 import io.s3cache.config.ByteSize;
+import io.s3cache.config.ConfigException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -9,7 +10,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code s3cache bench}: the end-to-end benchmark against local disk and peer tools (root only). */
-@Command(name = "bench", description = "Measure s3cache against local disk and peer tools on the same bytes (needs root).")
+@Command(mixinStandardHelpOptions = true, name = "bench", description = "Measure s3cache against local disk and peer tools on the same bytes (needs root).")
 final class BenchCommand implements Callable<Integer> {
 
   @Option(names = "--work-dir", defaultValue = "/var/tmp/s3cache-bench", description = "Scratch space (default ${DEFAULT-VALUE})")
@@ -32,7 +33,7 @@ final class BenchCommand implements Callable<Integer> {
     List<String> chosen = peers.contains("none") ? List.of() : peers;
     for (String p : chosen) {
       if (!p.equals("s3fs") && !p.equals("rclone")) {
-        throw new IllegalArgumentException("unknown peer '" + p + "': expected s3fs, rclone or none");
+        throw new ConfigException("unknown peer '" + p + "': expected s3fs, rclone or none");
       }
     }
     new EndToEndBenchmark(new EndToEndBenchmark.Options(workDir, ByteSize.parse("--size", size), smallFiles, chosen,

@@ -27,7 +27,7 @@ import picocli.CommandLine.Option;
  * {@code s3cache demo}: an S3 server inside this JVM, a generated dataset in it, mounted, read cold
  * and warm, verified, unmounted. Needs nothing but FUSE.
  */
-@Command(name = "demo", description = "Mount a generated dataset from an embedded S3 server and read it cold and warm.")
+@Command(mixinStandardHelpOptions = true, name = "demo", description = "Mount a generated dataset from an embedded S3 server and read it cold and warm.")
 final class DemoCommand implements Callable<Integer> {
 
   @Option(names = "--work-dir", description = "Where the server's data, the cache and the mount point go (default: a new temp dir)")

@@ -22,7 +22,7 @@ import picocli.CommandLine.Parameters;
  * detached copy of itself in the foreground mode, and returns once that copy reports the mount live
  * (or relays its one-line error).
  */
-@Command(name = "mount", description = "Mount s3://BUCKET[/PREFIX] at MOUNTPOINT (read-only).")
+@Command(mixinStandardHelpOptions = true, name = "mount", description = "Mount s3://BUCKET[/PREFIX] at MOUNTPOINT (read-only).")
 final class MountCommand implements Callable<Integer> {
 
   /** The line a detached child prints on stdout once its mount is live. */

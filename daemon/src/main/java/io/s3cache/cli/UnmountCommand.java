@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 
 /** {@code s3cache unmount MOUNTPOINT}: unmounts; the mount's process then exits by itself. */
-@Command(name = "unmount", aliases = "umount", description = "Unmount an s3cache mount.")
+@Command(mixinStandardHelpOptions = true, name = "unmount", aliases = "umount", description = "Unmount an s3cache mount.")
 final class UnmountCommand implements Callable<Integer> {
 
   @Parameters(index = "0", paramLabel = "MOUNTPOINT")

@@ -5,8 +5,9 @@ import java.util.Locale;
 import java.util.Optional;
 
 /**
- * Every setting a mount takes: the key in conf/s3cache.conf, in {@code -o key=value} and (with dashes)
- * as a CLI option. conf/s3cache.conf documents each one; keep the two in step.
+ * Every setting a mount takes: the key in conf/s3cache.conf and in {@code -o key=value}; the common
+ * ones also have a CLI option (see MountCommand). conf/s3cache.conf documents each one and shows its
+ * default; a test keeps the two in step.
  */
 public enum SettingKey {
   ENDPOINT(""),

@@ -7,6 +7,7 @@ import io.s3cache.s3.ListPage;
 import io.s3cache.s3.ObjectClient;
 import io.s3cache.s3.ObjectClientException;
 import io.s3cache.s3.ObjectMeta;
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -29,6 +30,8 @@ final class Namespace {
 
   private static final Logger LOG = LoggerFactory.getLogger(Namespace.class);
   private static final int PAGE = 1000;
+  /** NAME_MAX: longer names cannot be looked up, so they are not listed either. */
+  private static final int MAX_NAME = 255;
 
   private final ObjectClient client;
   private final String prefix;
@@ -125,7 +128,17 @@ final class Namespace {
 
   private static boolean isShowable(String name) {
     return !name.isEmpty() && !name.equals(".") && !name.equals("..") && name.indexOf('/') < 0
-        && name.indexOf('\0') < 0;
+        && name.indexOf('\0') < 0 && utf8Length(name) <= MAX_NAME;
+  }
+
+  /** Forgets what is cached about a path and its parent's listing (it is known to have changed). */
+  void forget(String path) {
+    cache.invalidate(path);
+    cache.invalidate(MetadataCache.parentAndName(path).get(0));
+  }
+
+  private static int utf8Length(String s) {
+    return s.getBytes(StandardCharsets.UTF_8).length;
   }
 
   private static void checkPath(String path) throws FsException {
@@ -133,7 +146,7 @@ final class Namespace {
       throw new FsException(Errno.EINVAL, "malformed path " + path);
     }
     for (String part : path.substring(1).split("/")) {
-      if (part.length() > 255) {
+      if (utf8Length(part) > MAX_NAME) {
         throw new FsException(Errno.ENAMETOOLONG, "name longer than 255 bytes in " + path);
       }
     }

@@ -11,7 +11,7 @@ sealed interface Node {
 
   record File(ObjectMeta meta) implements Node {}
 
-  /** @param mtime the newest mtime seen under it when listed, else the mount time */
+  /** @param mtime S3 has no directory times: the time the filesystem was mounted */
   record Directory(Instant mtime) implements Node {}
 
   record Absent() implements Node {}

@@ -43,7 +43,7 @@ public final class S3Filesystem implements Filesystem {
   private static final int O_RDONLY = 0;
   private static final int O_TRUNC = 01000;
 
-  private record Handle(ObjectMeta meta) {}
+  private record Handle(String path, ObjectMeta meta) {}
 
   private final FsConfig config;
   private final BlockCache blocks;
@@ -96,7 +96,7 @@ public final class S3Filesystem implements Filesystem {
       throw FsException.notFound(path);
     }
     long id = nextHandle.getAndIncrement();
-    handles.put(id, new Handle(file.meta()));
+    handles.put(id, new Handle(path, file.meta()));
     String previous = lastOpened.asMap().put(path, file.meta().etag());
     return new OpenFile(id, file.meta().etag().equals(previous));
   }
@@ -126,6 +126,9 @@ public final class S3Filesystem implements Filesystem {
         pos += n;
       }
     } catch (ObjectClientException e) {
+      if (e.kind() == ObjectClientException.Kind.PRECONDITION_FAILED) {
+        namespace.forget(h.path()); // the object changed: a new open should see the new version at once
+      }
       throw Namespace.s3Failure("read", meta.key(), e);
     } catch (IOException e) {
       throw new FsException(Errno.EIO, FsException.Level.WARN, "read " + meta.key() + " at " + pos + ": " + e.getMessage(), e);
@@ -155,7 +158,8 @@ public final class S3Filesystem implements Filesystem {
     }
     String value = switch (name) {
       case XATTR_ETAG -> node instanceof Node.File f ? f.meta().etag() : null;
-      case XATTR_URL -> "s3://" + config.bucket() + "/" + namespace.key(path) + (node instanceof Node.Directory ? "/" : "");
+      case XATTR_URL -> "s3://" + config.bucket() + "/" + namespace.key(path)
+          + (node instanceof Node.Directory && !path.equals("/") ? "/" : "");
       default -> null;
     };
     if (value == null) {
@@ -211,6 +215,7 @@ public final class S3Filesystem implements Filesystem {
       h ^= path.charAt(i);
       h *= 0x100000001b3L;
     }
-    return h == 1 || h == 0 ? 2 : h & Long.MAX_VALUE;
+    h &= Long.MAX_VALUE;
+    return h <= 1 ? h + 2 : h; // 0 is not an inode and 1 is the root's
   }
 }

@@ -46,9 +46,13 @@ public record MountSpec(
   public static MountSpec from(String source, Path mountPoint, Settings settings, List<String> extraOptions) {
     String[] bucketAndPrefix = parseSource(source);
     String bucket = bucketAndPrefix[0];
+    String region = settings.string(SettingKey.REGION);
+    if (region.isEmpty()) {
+      throw new ConfigException("region must not be empty");
+    }
     S3Config s3 = new S3Config(
         endpoint(settings.string(SettingKey.ENDPOINT)),
-        settings.string(SettingKey.REGION),
+        region,
         settings.bool(SettingKey.PATH_STYLE),
         checksumMode(settings.string(SettingKey.CHECKSUM_MODE)),
         settings.integer(SettingKey.MAX_CONNECTIONS, 1, 4096),
@@ -62,11 +66,16 @@ public record MountSpec(
       throw new ConfigException("invalid block_size " + settings.string(SettingKey.BLOCK_SIZE)
           + ": must be a power of two from 64K to 64M");
     }
+    long diskCache = settings.size(SettingKey.DISK_CACHE);
+    if (diskCache != 0 && diskCache < 2L << 20) {
+      throw new ConfigException("invalid disk_cache " + settings.string(SettingKey.DISK_CACHE)
+          + ": must be 0 (disk tier off) or at least 2M");
+    }
     CacheConfig cache = new CacheConfig(
         (int) blockSize,
         settings.size(SettingKey.RAM_CACHE),
         Path.of(settings.string(SettingKey.CACHE_DIR)).toAbsolutePath().normalize(),
-        settings.size(SettingKey.DISK_CACHE),
+        diskCache,
         settings.integer(SettingKey.MAX_FETCHES, 1, 4096),
         CacheConfig.DEFAULT_MAX_PENDING_DISK_WRITE_BYTES,
         false);
@@ -80,11 +89,14 @@ public record MountSpec(
     fuse.add("subtype=s3cache");
     fuse.add("ro");
     fuse.add("default_permissions");
-    long kernelTtl = DurationValue.isIndefinite(ttl) ? 365L * 24 * 3600 : ttl.toSeconds();
+    // libfuse takes fractional seconds, so a 500ms TTL stays 0.5 s in the kernel too.
+    String kernelTtl = DurationValue.isIndefinite(ttl) ? Long.toString(365L * 24 * 3600)
+        : java.math.BigDecimal.valueOf(ttl.toMillis(), 3).stripTrailingZeros().toPlainString();
     fuse.add("attr_timeout=" + kernelTtl);
     fuse.add("entry_timeout=" + kernelTtl);
     fuse.add("negative_timeout=" + kernelTtl);
     fuse.add("max_read=131072");
+    fuse.add("use_ino"); // report our stable inode numbers, not libfuse's per-session counters
     if (settings.bool(SettingKey.ALLOW_OTHER)) {
       fuse.add("allow_other");
     }

@@ -215,8 +215,11 @@ final class SdkObjectClient implements ObjectClient {
   }
 
   private ObjectClientException fail(Operation op, String key, RuntimeException e) {
-    failures.inc();
-    return errors.map(op, key, e);
+    ObjectClientException mapped = errors.map(op, key, e);
+    if (mapped.kind() != ObjectClientException.Kind.NOT_FOUND) {
+      failures.inc(); // a missing key is an answer (every negative lookup), not a failed request
+    }
+    return mapped;
   }
 
   @Override

@@ -10,6 +10,7 @@ import com.codahale.metrics.Counter;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -44,7 +45,7 @@ class DiskTierTest {
   }
 
   private DiskTier open(long cap) throws IOException {
-    return new DiskTier(dir, cap, false, io, errors, rejected);
+    return new DiskTier(dir, BLOCK, cap, false, io, errors, rejected);
   }
 
   private static BlockKey key(long index) {
@@ -83,7 +84,7 @@ class DiskTierTest {
     DiskTier disk = open(8L << 20);
     BlockKey a = key(7);
     disk.put(a, block(a, 100));
-    String hash = BlockFileFormat.hash(a);
+    String hash = BlockFileFormat.hash(a, BLOCK);
     Path file = dir.resolve("blocks").resolve(hash.substring(0, 2)).resolve(hash + ".blk");
     assertEquals(file, disk.fileFor(a));
     assertEquals(BlockFileFormat.headerLength(a) + 100L, Files.size(file));
@@ -92,7 +93,19 @@ class DiskTierTest {
     }
     // Unambiguous identity: moving a character between fields changes the name.
     assertFalse(hash.equals(BlockFileFormat.hash(new BlockKey("bucketd", "ata/file-ü.bin",
-        "\"etag-1\"", 7))));
+        "\"etag-1\"", 7), BLOCK)));
+    // The block size is part of the identity: same index, another byte range, another name.
+    assertFalse(hash.equals(BlockFileFormat.hash(a, 2 * BLOCK)));
+    // Header: magic, version 2, and the block size right after the block index.
+    ByteBuffer header = ByteBuffer.wrap(Files.readAllBytes(file), 0, 32);
+    assertEquals(BlockFileFormat.MAGIC, header.getInt(0));
+    assertEquals(2, header.getShort(4));
+    assertEquals(BlockFileFormat.headerLength(a), header.getInt(8));
+    assertEquals(100, header.getInt(12));
+    assertEquals(7L, header.getLong(20));
+    assertEquals(BLOCK, header.getInt(28));
+    assertEquals(32 + 2 + 6 + 2 + "data/file-ü.bin".getBytes(StandardCharsets.UTF_8).length
+        + 2 + 8 + 4, BlockFileFormat.headerLength(a));
   }
 
   @Test
@@ -138,6 +151,74 @@ class DiskTierTest {
     Files.copy(disk.fileFor(b), disk.fileFor(a), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
     assertBadFileIsMiss(disk, a, disk.fileFor(a));
     assertEquals(FakeBlockSource.expected(b, BLOCK, BLOCK), disk.get(b, BLOCK));
+  }
+
+  @Test
+  void fileOfAnotherBlockSizeUnderThisNameIsAMiss() throws IOException {
+    BlockKey a = key(1);
+    // A block of the same index and length, cut with twice the block size: another byte range.
+    DiskTier twice = new DiskTier(dir, 2 * BLOCK, 8L << 20, false, io, errors, rejected);
+    assertTrue(twice.put(a, block(a, 1000)));
+    Path saved = Files.copy(twice.fileFor(a), dir.resolve("saved.blk"));
+
+    DiskTier disk = open(8L << 20);
+    assertEquals(1, disk.startUpScan().otherBlockSize());
+    assertEquals(0, disk.startUpScan().bad());
+    assertEquals(0, errors.getCount(), "a block size change is not an error");
+    assertTrue(disk.put(a, block(a, 1000)));
+    // As if copied by hand (or a hash collision) under this block size's name.
+    Files.copy(saved, disk.fileFor(a), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    assertNull(disk.get(a, 1000));
+    assertEquals(1, errors.getCount());
+    assertFalse(Files.exists(disk.fileFor(a)));
+    assertFalse(disk.contains(a));
+  }
+
+  @Test
+  void startUpDeletesBlocksOfAnotherBlockSizeAndKeepsTheRest() throws IOException {
+    DiskTier twice = new DiskTier(dir, 2 * BLOCK, 8L << 20, false, io, errors, rejected);
+    for (int i = 0; i < 3; i++) {
+      assertTrue(twice.put(key(i), block(key(i), 2 * BLOCK)));
+    }
+    DiskTier disk = open(8L << 20);
+    assertEquals(0, disk.blockCount());
+    assertTrue(disk.put(key(0), block(key(0), BLOCK)));
+    assertTrue(disk.put(key(5), block(key(5), 100)));
+    assertEquals(new DiskTierScan.Result(0, 3, 0, 0, 0), disk.startUpScan());
+
+    DiskTier restarted = open(8L << 20);
+    assertEquals(new DiskTierScan.Result(2, 0, 0, 0, 0), restarted.startUpScan());
+    assertEquals(disk.usedBytes(), restarted.usedBytes(), "the deleted files are not charged");
+    assertEquals(FakeBlockSource.expected(key(0), BLOCK, BLOCK), restarted.get(key(0), BLOCK));
+    assertEquals(0, errors.getCount());
+  }
+
+  @Test
+  void blockLongerThanTheBlockSizeIsNotStored() throws IOException {
+    DiskTier disk = open(8L << 20);
+    BlockKey a = key(0);
+    ByteBuffer tooLong = ByteBuffer.allocateDirect(BLOCK + 1);
+    assertFalse(disk.put(a, tooLong));
+    assertFalse(disk.contains(a));
+    assertEquals(1, errors.getCount());
+    assertEquals(DiskTier.DIRECTORY_RESERVE, disk.usedBytes());
+  }
+
+  @Test
+  void versionOneFileIsDeletedAtStartUpWithoutAnError() throws IOException {
+    DiskTier disk = open(8L << 20);
+    BlockKey a = key(0);
+    disk.put(a, block(a, 5000));
+    Path file = disk.fileFor(a);
+    // Only the version field differs: refused on the version, before any checksum.
+    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
+      ch.write(ByteBuffer.allocate(2).putShort(0, (short) 1), 4);
+    }
+    DiskTier restarted = open(8L << 20);
+    assertEquals(new DiskTierScan.Result(0, 0, 1, 0, 0), restarted.startUpScan());
+    assertFalse(Files.exists(file));
+    assertEquals(0, errors.getCount());
+    assertEquals(DiskTier.DIRECTORY_RESERVE, restarted.usedBytes());
   }
 
   private void assertBadFileIsMiss(DiskTier disk, BlockKey a, Path file) {

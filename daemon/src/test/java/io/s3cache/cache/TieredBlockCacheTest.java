@@ -125,8 +125,8 @@ class TieredBlockCacheTest {
     TieredBlockCache cache = cache(config(0, 4 << 20), registry);
     cache.get(key(1), BLOCK);
     diskWrites.runAll();
-    Path file = dir.resolve("blocks").resolve(BlockFileFormat.hash(key(1)).substring(0, 2))
-        .resolve(BlockFileFormat.hash(key(1)) + ".blk");
+    String hash = BlockFileFormat.hash(key(1), BLOCK);
+    Path file = dir.resolve("blocks").resolve(hash.substring(0, 2)).resolve(hash + ".blk");
     try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
       ch.write(ByteBuffer.wrap(new byte[] {42}), Files.size(file) - 1);
     }
@@ -287,9 +287,9 @@ class TieredBlockCacheTest {
     cache.get(key(0), BLOCK);
     cache.close();
     diskWrites.runAll(); // the queued task finds the queue closed
-    assertFalse(Files.exists(dir.resolve("blocks").resolve(
-        BlockFileFormat.hash(key(0)).substring(0, 2)).resolve(BlockFileFormat.hash(key(0))
-        + ".blk")));
+    String hash = BlockFileFormat.hash(key(0), BLOCK);
+    assertFalse(Files.exists(
+        dir.resolve("blocks").resolve(hash.substring(0, 2)).resolve(hash + ".blk")));
     assertFalse(registry.getGauges().containsKey(MetricNames.CACHE_RAM_BYTES));
     assertThrows(IOException.class, () -> cache.get(key(0), BLOCK));
   }

@@ -203,6 +203,37 @@ class S3FilesystemTest {
   }
 
   @Test
+  void changedObjectSeenByTheNextOpenWithoutWaitingForTheTtl() throws Exception {
+    client.put("f", "old!".getBytes(StandardCharsets.UTF_8));
+    S3Filesystem fs = fs("", Duration.ofHours(1));
+    OpenFile old = fs.open("/f", 0);
+    client.put("f", "newer".getBytes(StandardCharsets.UTF_8));
+    assertEquals(Errno.ESTALE, assertThrows(FsException.class, () -> fs.read(old.handle(), 0, ByteBuffer.allocate(4))).errno());
+    OpenFile fresh = fs.open("/f", 0);
+    ByteBuffer dst = ByteBuffer.allocate(5);
+    assertEquals(5, fs.read(fresh.handle(), 0, dst), "the ESTALE dropped the cached stat");
+    assertEquals("newer", new String(dst.array(), StandardCharsets.UTF_8));
+  }
+
+  @Test
+  void namesLongerThan255BytesAreNotListed() throws Exception {
+    client.put("d/" + "é".repeat(128), new byte[1]); // 256 bytes in UTF-8, 128 chars
+    client.put("d/" + "é".repeat(127), new byte[1]); // 254 bytes
+    S3Filesystem fs = fs("", Duration.ofSeconds(60));
+    assertEquals(List.of("é".repeat(127)), names(fs.readdir("/d")));
+    assertEquals(Errno.ENAMETOOLONG, assertThrows(FsException.class, () -> fs.getattr("/d/" + "é".repeat(128))).errno());
+  }
+
+  @Test
+  void rootUrlHasOneSlash() throws Exception {
+    client.put("p/x", new byte[1]);
+    assertEquals("s3://bkt/p/", new String(fs("p", Duration.ofSeconds(60)).getxattr("/", S3Filesystem.XATTR_URL),
+        StandardCharsets.UTF_8));
+    assertEquals("s3://bkt/", new String(fs("", Duration.ofSeconds(60)).getxattr("/", S3Filesystem.XATTR_URL),
+        StandardCharsets.UTF_8));
+  }
+
+  @Test
   void xattrsExposeEtagAndUrl() throws Exception {
     String etag = client.put("p/d/f", new byte[1]);
     S3Filesystem fs = fs("p", Duration.ofSeconds(60));

@@ -1,4 +1,4 @@
 package io.s3cache.fuse;
 
-/** One name in a directory listing, with its attributes so the kernel can skip a getattr. */
+/** One name in a directory listing; its attributes give the entry's type and inode to readdir. */
 public record DirEntry(String name, FileAttributes attributes) {}

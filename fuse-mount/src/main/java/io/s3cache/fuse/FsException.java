@@ -9,6 +9,8 @@ public final class FsException extends Exception {
   /** How the operation wrapper logs the failure. */
   public enum Level {
     DEBUG,
+    /** Something the user asked for and did not get (e.g. a write on a read-only mount). */
+    INFO,
     WARN,
     ERROR
   }
@@ -31,7 +33,7 @@ public final class FsException extends Exception {
   }
 
   public static FsException readOnly(String op, String path) {
-    return new FsException(Errno.EROFS, Level.DEBUG, op + " " + path + ": the mount is read-only", null);
+    return new FsException(Errno.EROFS, Level.INFO, op + " " + path + ": the mount is read-only", null);
   }
 
   public Errno errno() {

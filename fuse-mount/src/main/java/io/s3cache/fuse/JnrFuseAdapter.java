@@ -4,7 +4,9 @@ import com.kenai.jffi.MemoryIO;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import jnr.ffi.Memory;
 import jnr.ffi.Pointer;
+import jnr.ffi.Runtime;
 import jnr.ffi.Struct;
 import jnr.ffi.types.mode_t;
 import jnr.ffi.types.off_t;
@@ -60,10 +62,14 @@ final class JnrFuseAdapter extends FuseStubFS {
   public int readdir(String path, Pointer buf, FuseFillDir filler, @off_t long offset, FuseFileInfo fi) {
     return runner.call("readdir", path, () -> {
       List<DirEntry> entries = fs.readdir(path);
-      filler.apply(buf, ".", null, 0);
-      filler.apply(buf, "..", null, 0);
+      // One native stat reused for every entry: libfuse copies its type (d_type, so scandir-based
+      // loaders need no stat per file) and inode out of it during the call.
+      FileStat stat = FileStat.of(Memory.allocateDirect(Runtime.getSystemRuntime(), STAT_SIZE));
+      fill(filler, buf, ".", null);
+      fill(filler, buf, "..", null);
       for (DirEntry entry : entries) {
-        if (filler.apply(buf, entry.name(), null, 0) != 0) {
+        fillStat(entry.attributes(), stat);
+        if (fill(filler, buf, entry.name(), stat) != 0) {
           break; // the kernel's buffer is full; with offset 0 libfuse keeps the whole listing itself
         }
       }
@@ -253,6 +259,15 @@ final class JnrFuseAdapter extends FuseStubFS {
       fs.changeMetadata(op, path);
       return 0;
     });
+  }
+
+  private static final int STAT_SIZE = Struct.size(new FileStat(Runtime.getSystemRuntime()));
+
+  /** jnr-fuse's own String overload uses the platform charset and no terminating NUL: not ours. */
+  private static int fill(FuseFillDir filler, Pointer buf, String name, FileStat stat) {
+    byte[] utf8 = name.getBytes(StandardCharsets.UTF_8);
+    ByteBuffer cName = ByteBuffer.allocate(utf8.length + 1).put(utf8).put((byte) 0).flip();
+    return filler.apply(buf, cName, stat == null ? null : Struct.getMemory(stat), 0);
   }
 
   private static void fillStat(FileAttributes a, FileStat stat) {

@@ -45,6 +45,7 @@ final class OperationRunner {
       switch (e.level()) {
         case ERROR -> LOG.error("{} {} failed with {}: {}", op, path, e.errno(), e.getMessage(), e.getCause());
         case WARN -> LOG.warn("{} {} failed with {}: {}", op, path, e.errno(), e.getMessage());
+        case INFO -> LOG.info("{} refused with {}: {}", op, e.errno(), e.getMessage());
         default -> LOG.debug("{} {}: {} ({})", op, path, e.errno(), e.getMessage());
       }
       return -errnoValues.applyAsInt(e.errno());

@@ -102,14 +102,16 @@ class ReadThroughMountTest {
   @Test
   void nestedPrefixesListWithSizesAndMtimes() throws Exception {
     fx.server.createBucket("tree");
-    List<String> keys = List.of("top.txt", "a/one.txt", "a/b/two.txt", "a/b/c/three.txt", "x/y/z/deep.bin");
+    List<String> keys = List.of("top.txt", "a/one.txt", "a/b/two.txt", "a/b/c/three.txt", "x/y/z/deep.bin",
+        "ünïcødé/файл 1.txt");
     for (int i = 0; i < keys.size(); i++) {
       fx.put("tree", keys.get(i), SampleDataset.content(100 + i * 1000, i));
     }
     fx.put("tree", "marker-only/", new byte[0]);
     BucketMount m = fx.mount("s3://tree", "tree", Map.of());
     Path root = m.mountPoint();
-    assertEquals(List.of("a", "marker-only", "top.txt", "x"), list(root));
+    assertEquals(List.of("a", "marker-only", "top.txt", "x", "ünïcødé"), list(root));
+    assertEquals(List.of("файл 1.txt"), list(root.resolve("ünïcødé")));
     assertEquals(List.of("b", "one.txt"), list(root.resolve("a")));
     assertEquals(List.of("c", "two.txt"), list(root.resolve("a/b")));
     assertEquals(List.of(), list(root.resolve("marker-only")));
