@@ -1,11 +1,10 @@
 package io.s3cache.e2e;
 
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
-
 import java.net.URI;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.condition.EnabledIf;
 import org.testcontainers.DockerClientFactory;
 import org.testcontainers.containers.localstack.LocalStackContainer;
 import org.testcontainers.utility.DockerImageName;
@@ -21,17 +20,20 @@ import software.amazon.awssdk.services.s3.S3Configuration;
  * on our build machines) every test is skipped with that reason, and S3Proxy runs the contract.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@EnabledIf(value = "dockerAvailable",
+    disabledReason = "no Docker engine on this machine: the LocalStack run of the S3 contract is skipped "
+        + "(S3ProxyObjectClientTest runs the same tests)")
 class LocalStackObjectClientTest extends ObjectClientContract {
 
-  static final String NO_DOCKER =
-      "no Docker engine on this machine: the LocalStack run of the S3 contract is skipped (S3ProxyObjectClientTest runs it)";
+  static boolean dockerAvailable() {
+    return DockerClientFactory.instance().isDockerAvailable();
+  }
 
   private LocalStackContainer localstack;
   private S3Client sdk;
 
   @BeforeAll
   void start() {
-    assumeTrue(DockerClientFactory.instance().isDockerAvailable(), NO_DOCKER);
     localstack = new LocalStackContainer(DockerImageName.parse("localstack/localstack:3.8"))
         .withServices(LocalStackContainer.Service.S3);
     localstack.start();
