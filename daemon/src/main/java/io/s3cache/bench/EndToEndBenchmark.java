@@ -88,7 +88,7 @@ public final class EndToEndBenchmark {
       PageCache.drop();
       return Measure.sequential(t.big());
     }));
-    r.put("seq page cache", best(() -> Measure.sequential(t.big())));
+    r.put("seq page cache", best(() -> Measure.sequential(t.big())));  // ~0.2 s a run: cheap to repeat
     List<Path> small = data.shuffledSmall(t.root());
     PageCache.drop();
     r.put("small cold", Measure.files(small));

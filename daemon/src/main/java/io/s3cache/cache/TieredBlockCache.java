@@ -179,7 +179,6 @@ public final class TieredBlockCache implements BlockCache {
     }
   }
 
-  /** Whether either tier holds the block now. */
   /**
    * Waits until every block handed to the disk tier so far is on disk (or was skipped). Preload
    * uses it to report only what is really kept; tests use it to measure a quiet cache directory.
@@ -190,6 +189,7 @@ public final class TieredBlockCache implements BlockCache {
     }
   }
 
+  /** Whether either tier holds the block now. */
   public boolean isCached(BlockKey key) {
     return memory.contains(key) || (disk != null && disk.contains(key));
   }
