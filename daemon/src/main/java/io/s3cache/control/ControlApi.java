@@ -1,0 +1,49 @@
+package io.s3cache.control;
+
+import com.codahale.metrics.MetricRegistry;
+import java.util.List;
+
+/**
+ * What the daemon offers its clients, independent of transport. The control server maps HTTP
+ * requests onto these calls; the daemon implements them. Every failure is a {@link
+ * ControlException} carrying an HTTP status and one line for the user.
+ */
+public interface ControlApi {
+
+  /** Mounts and returns once the mount is live. */
+  MountInfo mount(MountRequest request) throws ControlException;
+
+  /** Unmounts; 404 when nothing of ours is mounted there, 409 when busy. */
+  void unmount(String mountPoint) throws ControlException;
+
+  List<MountInfo> mounts();
+
+  /**
+   * Loads every block under the requested paths into the disk tier, reporting progress to {@code
+   * sink} as it goes and a final report with {@code done = true}. Stops early (what was fetched
+   * stays cached) when the sink says the client went away.
+   */
+  void preload(PreloadRequest request, ProgressSink sink) throws ControlException;
+
+  /** @param mountPoint null for the whole daemon */
+  StatsSnapshot stats(String mountPoint) throws ControlException;
+
+  /** Drops every cached block of the objects under the given mounted paths. */
+  EvictResult evict(EvictRequest request) throws ControlException;
+
+  Health health();
+
+  /** The registry behind GET /metrics. */
+  MetricRegistry metrics();
+
+  /** Unmounts everything and stops the daemon (after the reply is sent). */
+  void shutdown();
+
+  /** Where preload progress goes: the control server streams each report as one JSON line. */
+  interface ProgressSink {
+    void send(PreloadProgress progress);
+
+    /** True once the client has disconnected: the preload should stop. */
+    boolean cancelled();
+  }
+}

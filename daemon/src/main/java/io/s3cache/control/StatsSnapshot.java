@@ -1,0 +1,28 @@
+package io.s3cache.control;
+
+import java.util.List;
+
+/**
+ * GET /stats: the daemon's cache and S3 figures since it started.
+ *
+ * @param prefetchHitRatio of prefetched bytes, the share a reader then read (0 when none)
+ */
+public record StatsSnapshot(
+    long ramHits,
+    long ramMisses,
+    long diskHits,
+    long diskMisses,
+    long diskErrors,
+    long bytesFromS3,
+    long bytesServed,
+    long prefetchedBytes,
+    long prefetchUnusedBytes,
+    double prefetchHitRatio,
+    long s3Gets,
+    double s3GetP50Millis,
+    double s3GetP99Millis,
+    long ramBytes,
+    long ramCapBytes,
+    long diskBytes,
+    long diskCapBytes,
+    List<MountInfo> mounts) {}
