@@ -368,6 +368,26 @@ final class DiskTier {
     }
   }
 
+  /** Whether a write or discard of the block is in progress right now. */
+  boolean isBusy(BlockKey key) {
+    return busy.containsKey(key);
+  }
+
+  /** Drops one block (evict on request); true if it was on disk. */
+  boolean remove(BlockKey key) {
+    Entry entry = index.get(key);
+    if (entry == null) {
+      return false;
+    }
+    discard(key, entry);
+    return !index.containsKey(key);
+  }
+
+  /** Bytes the tier may hold for blocks: the cap less the directories' own charge. */
+  long usableBytes() {
+    return cap - DIRECTORY_RESERVE;
+  }
+
   /** Indexes a file found at start-up (single-threaded, before the tier is shared). */
   private void adopt(BlockKey key, Path file, int length, long fileLength) {
     Entry entry = new Entry(file, length, charge(fileLength), clock.incrementAndGet());

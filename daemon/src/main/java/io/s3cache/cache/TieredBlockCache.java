@@ -189,6 +189,73 @@ public final class TieredBlockCache implements BlockCache {
     }
   }
 
+  /**
+   * Preload: makes sure the block is in the disk tier, fetching it only if no tier holds it, and
+   * writing it synchronously (not through the bounded background queue, which may skip writes).
+   * Fetches share the single-flight map with readers. RAM is not filled by this call.
+   *
+   * @return bytes fetched from the source (0 when some tier already held the block)
+   * @throws IOException when the fetch fails, or the disk tier has no room for the block
+   */
+  public long loadToDisk(BlockKey key, int length) throws IOException {
+    if (disk == null) {
+      throw new IOException("preload needs the disk tier (disk_cache > 0)");
+    }
+    if (closed.get()) {
+      throw new IOException("block cache is closed");
+    }
+    if (disk.contains(key)) {
+      return 0;
+    }
+    long fetched = 0;
+    ByteBuffer block = ramLookup(key, length);
+    while (block == null) {
+      CompletableFuture<ByteBuffer> mine = new CompletableFuture<>();
+      CompletableFuture<ByteBuffer> leader = inflight.putIfAbsent(key, mine);
+      if (leader == null) {
+        try {
+          block = fetch(key, length);
+          fetched = length;
+          mine.complete(block);
+        } catch (IOException | RuntimeException e) {
+          mine.completeExceptionally(e);
+          throw e;
+        } finally {
+          inflight.remove(key, mine);
+        }
+      } else {
+        fetchesShared.inc();
+        block = await(leader);
+      }
+    }
+    while (!disk.contains(key) && !disk.put(key, block.duplicate())) {
+      if (!disk.isBusy(key)) {
+        throw new IOException("no room in the disk tier for " + key.key() + " block " + key.index());
+      }
+      // A background write of the same block (a reader fetched it too) is in progress.
+      java.util.concurrent.locks.LockSupport.parkNanos(200_000);
+    }
+    return fetched;
+  }
+
+  /** Drops a block from both tiers (evict on request); returns whether any tier held it. */
+  public boolean evict(BlockKey key) {
+    boolean inRam = memory.contains(key);
+    memory.invalidate(key);
+    boolean onDisk = disk != null && disk.remove(key);
+    return inRam || onDisk;
+  }
+
+  /** Whether the disk tier holds the block now. */
+  public boolean isOnDisk(BlockKey key) {
+    return disk != null && disk.contains(key);
+  }
+
+  /** Bytes the disk tier can hold for blocks (0 when it is off). */
+  public long diskUsableBytes() {
+    return disk == null ? 0 : disk.usableBytes();
+  }
+
   /** Whether either tier holds the block now. */
   public boolean isCached(BlockKey key) {
     return memory.contains(key) || (disk != null && disk.contains(key));

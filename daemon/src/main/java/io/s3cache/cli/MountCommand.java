@@ -3,31 +3,34 @@ package io.s3cache.cli;
 import com.codahale.metrics.MetricRegistry;
 import io.s3cache.config.ConfigException;
 import io.s3cache.config.SettingKey;
+import io.s3cache.control.ControlClient;
+import io.s3cache.control.ControlException;
+import io.s3cache.control.MountInfo;
+import io.s3cache.control.MountRequest;
 import io.s3cache.config.Settings;
 import io.s3cache.fuse.FuseMount;
 import io.s3cache.fuse.MountException;
 import io.s3cache.mount.BucketMount;
 import io.s3cache.mount.MountSpec;
-import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /**
- * {@code s3cache mount s3://BUCKET[/PREFIX] MOUNTPOINT}. Without --foreground it validates, starts a
- * detached copy of itself in the foreground mode, and returns once that copy reports the mount live
- * (or relays its one-line error).
+ * {@code s3cache mount s3://BUCKET[/PREFIX] MOUNTPOINT}. Without --foreground it validates, asks the
+ * host daemon for the mount (starting the daemon if none answers) and returns once the mount is
+ * live, or relays the daemon's one-line error. With --foreground the mount is served by this
+ * process alone, with a cache of its own, until it is unmounted (for systemd).
  */
 @Command(mixinStandardHelpOptions = true, name = "mount", description = "Mount s3://BUCKET[/PREFIX] at MOUNTPOINT (read-only).")
 final class MountCommand implements Callable<Integer> {
-
-  /** The line a detached child prints on stdout once its mount is live. */
-  static final String READY = "S3CACHE-READY";
-  static final String ERROR = "S3CACHE-ERROR ";
 
   @Parameters(index = "0", paramLabel = "SOURCE", description = "s3://BUCKET[/PREFIX]")
   String source;
@@ -69,8 +72,7 @@ final class MountCommand implements Callable<Integer> {
   @Option(names = "-o", paramLabel = "KEY=VALUE[,...]", description = "Any setting, or generic mount options")
   List<String> options = new ArrayList<>();
 
-  @Option(names = "--notify-ready", hidden = true)
-  boolean notifyReady;
+  @Mixin SocketOption socket;
 
   @Override
   public Integer call() throws Exception {
@@ -93,32 +95,38 @@ final class MountCommand implements Callable<Integer> {
     MountSpec spec = MountSpec.from(source, mountPoint, settings, generic);
     FuseMount.checkMountPoint(spec.mountPoint());
     if (!foreground) {
-      return new DetachedMount(spec, settings).start(rebuildArgs());
+      return mountThroughDaemon(spec, settings, generic);
     }
     return runForeground(spec);
   }
 
-  private int runForeground(MountSpec spec) throws Exception {
-    PrintStream ready = System.out;
-    BucketMount mount;
-    try {
-      mount = BucketMount.open(spec, new MetricRegistry(), null);
-    } catch (MountException | ConfigException e) {
-      if (notifyReady) {
-        ready.println(ERROR + S3cacheCli.oneLine(e));
-        ready.flush();
+  /** Asks the host daemon for the mount, starting the daemon first if none answers. */
+  private int mountThroughDaemon(MountSpec spec, Settings settings, List<String> generic) throws Exception {
+    Path sock = socket.path(settings);
+    DaemonLauncher.ensureRunning(sock, settings, config);
+    Map<String, String> chosen = new LinkedHashMap<>();
+    settings.explicit().forEach((k, v) -> {
+      if (k != SettingKey.CONTROL_SOCKET) {
+        chosen.put(k.key(), v);
       }
-      throw e;
+    });
+    try (ControlClient client = ControlClient.connect(sock)) {
+      MountInfo info = client.mount(new MountRequest(source, spec.mountPoint().toString(), chosen, generic));
+      System.err.println("s3cache: mounted " + info.source() + " at " + info.mountPoint() + " (daemon socket " + sock + ")");
+      return 0;
+    } catch (ControlException e) {
+      if (e.status() == 400) {
+        throw new ConfigException(e.getMessage());
+      }
+      throw new MountException(e.getMessage());
     }
+  }
+
+  private int runForeground(MountSpec spec) throws Exception {
+    BucketMount mount = BucketMount.open(spec, new MetricRegistry(), null);
     Thread hook = new Thread(mount::close, "s3cache-shutdown");
     Runtime.getRuntime().addShutdownHook(hook);
     System.err.println("s3cache: mounted s3://" + spec.bucket() + "/" + spec.prefix() + " at " + spec.mountPoint());
-    if (notifyReady) {
-      ready.println(READY);
-      ready.flush();
-      ready.close(); // the parent has what it waited for; later output goes to the log
-      System.setOut(System.err);
-    }
     try {
       mount.terminated().join();
     } catch (RuntimeException e) {
@@ -131,38 +139,6 @@ final class MountCommand implements Callable<Integer> {
       // already shutting down: the hook runs close(), which is idempotent
     }
     return 0;
-  }
-
-  /** The same mount command for the detached child, in the foreground and reporting readiness. */
-  private List<String> rebuildArgs() {
-    List<String> args = new ArrayList<>(List.of("mount", source, mountPoint.toAbsolutePath().toString(),
-        "--foreground", "--notify-ready"));
-    addIf(args, "--endpoint", endpoint);
-    addIf(args, "--region", region);
-    if (pathStyle != null) {
-      args.add("--path-style=" + pathStyle);
-    }
-    addIf(args, "--cache-dir", cacheDir);
-    addIf(args, "--ram-cache", ramCache);
-    addIf(args, "--disk-cache", diskCache);
-    addIf(args, "--block-size", blockSize);
-    addIf(args, "--metadata-ttl", metadataTtl);
-    if (config != null) {
-      args.add("--config");
-      args.add(config.toAbsolutePath().toString());
-    }
-    for (String o : options) {
-      args.add("-o");
-      args.add(o);
-    }
-    return args;
-  }
-
-  private static void addIf(List<String> args, String name, String value) {
-    if (value != null) {
-      args.add(name);
-      args.add(value);
-    }
   }
 
   private static void setIf(Settings settings, SettingKey key, String value) {

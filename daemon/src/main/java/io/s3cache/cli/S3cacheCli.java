@@ -1,6 +1,7 @@
 package io.s3cache.cli;
 
 import io.s3cache.config.ConfigException;
+import io.s3cache.control.ControlException;
 import io.s3cache.fuse.MountException;
 import java.io.PrintWriter;
 import picocli.CommandLine;
@@ -12,7 +13,8 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = S3cacheCli.Version.class,
     description = "Mount an S3 bucket as a local directory, backed by a RAM/disk block cache.",
-    subcommands = {MountCommand.class, UnmountCommand.class, DemoCommand.class, BenchCommand.class})
+    subcommands = {MountCommand.class, UnmountCommand.class, DaemonCommand.class, PreloadCommand.class,
+        StatsCommand.class, EvictCommand.class, ShutdownCommand.class, DemoCommand.class, BenchCommand.class})
 public final class S3cacheCli {
 
   /** Exit code for a failure of the operation itself (usage errors exit 2, as picocli does). */
@@ -26,7 +28,7 @@ public final class S3cacheCli {
     CommandLine cli = new CommandLine(new S3cacheCli());
     cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
       commandLine.getErr().println("s3cache: " + oneLine(e));
-      return e instanceof ConfigException ? 2 : FAILED;
+      return e instanceof ConfigException || (e instanceof ControlException c && c.status() == 400) ? 2 : FAILED;
     });
     cli.setParameterExceptionHandler((e, args1) -> {
       PrintWriter err = e.getCommandLine().getErr();
@@ -38,7 +40,7 @@ public final class S3cacheCli {
   }
 
   static String oneLine(Throwable e) {
-    if (e instanceof MountException || e instanceof ConfigException) {
+    if (e instanceof MountException || e instanceof ConfigException || e instanceof ControlException) {
       return e.getMessage();
     }
     String m = e.getMessage();

@@ -1,5 +1,7 @@
 package io.s3cache.cli;
 
+import io.s3cache.control.ControlClient;
+import io.s3cache.control.ControlException;
 import io.s3cache.fuse.MountException;
 import io.s3cache.fuse.MountTable;
 import java.nio.charset.StandardCharsets;
@@ -7,11 +9,17 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Parameters;
 
-/** {@code s3cache unmount MOUNTPOINT}: unmounts; the mount's process then exits by itself. */
+/**
+ * {@code s3cache unmount MOUNTPOINT}: asks the daemon to unmount (it keeps running, as a service);
+ * a mount served by a foreground process is unmounted directly and its process then exits.
+ */
 @Command(mixinStandardHelpOptions = true, name = "unmount", aliases = "umount", description = "Unmount an s3cache mount.")
 final class UnmountCommand implements Callable<Integer> {
+
+  @Mixin SocketOption socket;
 
   @Parameters(index = "0", paramLabel = "MOUNTPOINT")
   Path mountPoint;
@@ -23,6 +31,17 @@ final class UnmountCommand implements Callable<Integer> {
         .orElseThrow(() -> new MountException(mp + " is not mounted"));
     if (!entry.fsType().equals("fuse.s3cache")) {
       throw new MountException(mp + " is not an s3cache mount (it is " + entry.fsType() + ")");
+    }
+    if (ControlClient.isAlive(socket.path())) {
+      try (ControlClient client = ControlClient.connect(socket.path())) {
+        client.unmount(mp.toString());
+        return 0;
+      } catch (ControlException e) {
+        if (e.status() != 404) {
+          throw new MountException(e.getMessage());
+        }
+        // Not the daemon's: a foreground mount. Unmount it directly.
+      }
     }
     Process p = new ProcessBuilder("fusermount", "-u", mp.toString()).redirectErrorStream(true).start();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();

@@ -18,11 +18,11 @@ public enum SettingKey {
   CONNECT_TIMEOUT("5s"),
   REQUEST_TIMEOUT("30s"),
   MAX_ATTEMPTS("5"),
-  CACHE_DIR("/var/cache/s3cache"),
-  RAM_CACHE("1G"),
-  DISK_CACHE("10G"),
-  BLOCK_SIZE("8M"),
-  MAX_FETCHES("64"),
+  CACHE_DIR("/var/cache/s3cache", true),
+  RAM_CACHE("1G", true),
+  DISK_CACHE("10G", true),
+  BLOCK_SIZE("8M", true),
+  MAX_FETCHES("64", true),
   METADATA_TTL("60s"),
   UID(""),
   GID(""),
@@ -31,12 +31,28 @@ public enum SettingKey {
   ALLOW_OTHER("false"),
   KERNEL_READ_AHEAD("0"),
   MOUNT_TIMEOUT("30s"),
-  LOG_FILE("");
+  LOG_FILE("", true),
+  CONTROL_SOCKET("/run/s3cache/s3cache.sock", true),
+  CONTROL_TCP("", true);
 
   private final String defaultValue;
+  private final boolean daemonWide;
 
   SettingKey(String defaultValue) {
+    this(defaultValue, false);
+  }
+
+  SettingKey(String defaultValue, boolean daemonWide) {
     this.defaultValue = defaultValue;
+    this.daemonWide = daemonWide;
+  }
+
+  /**
+   * True for settings of the daemon as a whole (the shared cache, the control socket, the log):
+   * set when the daemon starts, the same for every mount it serves.
+   */
+  public boolean daemonWide() {
+    return daemonWide;
   }
 
   /** The key as written in files and -o options, e.g. "ram_cache". */

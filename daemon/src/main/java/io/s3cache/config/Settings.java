@@ -83,6 +83,24 @@ public final class Settings {
     return foreign;
   }
 
+  /** The settings whose value is not the default (what a user chose). */
+  public Map<SettingKey, String> explicit() {
+    Map<SettingKey, String> chosen = new EnumMap<>(SettingKey.class);
+    values.forEach((k, v) -> {
+      if (!v.trim().equals(k.defaultValue())) {
+        chosen.put(k, v.trim());
+      }
+    });
+    return chosen;
+  }
+
+  /** A copy that can be changed without changing this one. */
+  public Settings copy() {
+    Settings s = new Settings();
+    s.values.putAll(values);
+    return s;
+  }
+
   public String string(SettingKey key) {
     return values.get(key).trim();
   }

@@ -40,6 +40,12 @@ public final class MetricNames {
   public static final String CACHE_RAM_BYTES = "cache.ram.bytes";
   public static final String CACHE_DISK_BYTES = "cache.disk.bytes";
 
+  // Preload (Counters).
+  /** Bytes fetched from S3 by preloads (blocks already cached are not counted). */
+  public static final String PRELOAD_BYTES_FETCHED = "preload.bytes.fetched";
+  /** Objects a preload could not load after retries. */
+  public static final String PRELOAD_OBJECTS_FAILED = "preload.objects.failed";
+
   // Filesystem operations: one Timer per FUSE operation, "fuse.op.<name>"; errors counted per op.
   public static final String FUSE_OP_PREFIX = "fuse.op.";
   public static final String FUSE_ERRORS_PREFIX = "fuse.errors.";

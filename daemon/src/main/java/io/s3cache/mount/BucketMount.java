@@ -1,7 +1,6 @@
 package io.s3cache.mount;
 
 import com.codahale.metrics.MetricRegistry;
-import io.s3cache.cache.BlockCache;
 import io.s3cache.cache.TieredBlockCache;
 import io.s3cache.fs.S3Filesystem;
 import io.s3cache.fuse.FuseMount;
@@ -15,17 +14,14 @@ import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
 
 /**
- * One bucket mounted: owns the S3 client, the block cache, the filesystem and the FUSE mount, opens
- * them in that order and closes them in reverse. A failure while opening closes whatever was opened,
- * so nothing is left mounted or locked.
+ * One bucket mounted: owns its S3 client, its filesystem and its FUSE mount, and uses a shared
+ * {@link CacheRuntime} (or, standalone, one of its own). Opens in that order and closes in reverse;
+ * a failure while opening closes whatever was opened, so nothing is left mounted or locked.
  */
 public final class BucketMount implements AutoCloseable {
 
@@ -35,52 +31,66 @@ public final class BucketMount implements AutoCloseable {
   private final Deque<AutoCloseable> resources;
   private final FuseMount fuse;
   private final S3Filesystem filesystem;
-  private final TieredBlockCache cache;
+  private final ObjectClient client;
+  private final CacheRuntime runtime;
 
   private BucketMount(MountSpec spec, Deque<AutoCloseable> resources, FuseMount fuse, S3Filesystem filesystem,
-      TieredBlockCache cache) {
+      ObjectClient client, CacheRuntime runtime) {
     this.spec = spec;
     this.resources = resources;
     this.fuse = fuse;
     this.filesystem = filesystem;
-    this.cache = cache;
+    this.client = client;
+    this.runtime = runtime;
   }
 
   /**
-   * Checks the mount point, the cache directory and the bucket, then mounts. Every failure is a
-   * {@link MountException} with one line a user can act on.
+   * A mount with a cache of its own (built from {@code spec.cache()}), for a single-mount process
+   * (the foreground mode, the demo, tests).
    *
    * @param credentials null for the SDK's default chain
    */
   public static BucketMount open(MountSpec spec, MetricRegistry metrics, AwsCredentialsProvider credentials)
       throws MountException {
     FuseMount.checkMountPoint(spec.mountPoint());
+    CacheRuntime runtime;
+    try {
+      runtime = CacheRuntime.open(spec.cache(), metrics);
+    } catch (IOException e) {
+      throw new MountException(e.getMessage(), e);
+    }
+    try {
+      BucketMount mount = attach(spec, runtime, metrics, credentials);
+      mount.resources.addLast(runtime); // closed last, after the mount is gone
+      return mount;
+    } catch (MountException | RuntimeException e) {
+      closeQuietly(runtime);
+      throw e;
+    }
+  }
+
+  /**
+   * A mount over a shared cache. Checks the mount point and the bucket, then mounts. Every failure
+   * is a {@link MountException} with one line a user can act on.
+   */
+  public static BucketMount attach(MountSpec spec, CacheRuntime runtime, MetricRegistry metrics,
+      AwsCredentialsProvider credentials) throws MountException {
+    FuseMount.checkMountPoint(spec.mountPoint());
     Deque<AutoCloseable> opened = new ArrayDeque<>();
     try {
-      opened.push(CacheDirectoryLock.acquire(spec.cache().cacheDir()));
       ObjectClient client = ObjectClients.create(spec.bucket(), spec.s3(), metrics, credentials);
       opened.push(client);
       client.checkBucket();
-      ExecutorService diskWriter = Executors.newSingleThreadExecutor(r -> {
-        Thread t = new Thread(r, "disk-tier-writer");
-        t.setDaemon(true);
-        return t;
-      });
-      opened.push(() -> {
-        diskWriter.shutdown();
-        diskWriter.awaitTermination(30, TimeUnit.SECONDS);
-      });
-      TieredBlockCache cache = new TieredBlockCache(spec.cache(),
-          (key, offset, dst) -> client.getRange(key.key(), key.etag(), offset, dst), metrics, diskWriter);
-      opened.push(cache);
-      S3Filesystem fs = new S3Filesystem(spec.fs(), client, cache, metrics);
+      runtime.register(spec.bucket(), spec.s3().endpointLabel(), client);
+      opened.push(() -> runtime.unregister(spec.bucket()));
+      S3Filesystem fs = new S3Filesystem(spec.fs(), client, runtime.cache(), metrics);
       FuseMount fuse = FuseMount.mount(fs, spec.mountPoint(), spec.fuseOptions(), new MetricsObserver(metrics),
           spec.mountTimeout());
       opened.push(fuse);
       if (spec.kernelReadAhead() > 0) {
         fuse.setKernelReadAhead(spec.kernelReadAhead());
       }
-      return new BucketMount(spec, opened, fuse, fs, cache);
+      return new BucketMount(spec, opened, fuse, fs, client, runtime);
     } catch (ObjectClientException e) {
       closeAll(opened);
       throw new MountException(e.getMessage(), e);
@@ -101,16 +111,16 @@ public final class BucketMount implements AutoCloseable {
     return fuse.mountPoint();
   }
 
-  public BlockCache cache() {
-    return cache;
-  }
-
   public TieredBlockCache tieredCache() {
-    return cache;
+    return runtime.cache();
   }
 
   public S3Filesystem filesystem() {
     return filesystem;
+  }
+
+  public ObjectClient client() {
+    return client;
   }
 
   /** Completes when the mount goes away (s3cache unmount, umount, fusermount -u). */
@@ -133,13 +143,16 @@ public final class BucketMount implements AutoCloseable {
   private static void closeAll(Deque<AutoCloseable> resources) {
     synchronized (resources) {
       while (!resources.isEmpty()) {
-        AutoCloseable r = resources.pop();
-        try {
-          r.close();
-        } catch (Exception e) {
-          LOG.warn("closing {} failed: {}", r, e.toString());
-        } 
+        closeQuietly(resources.pop());
       }
+    }
+  }
+
+  private static void closeQuietly(AutoCloseable r) {
+    try {
+      r.close();
+    } catch (Exception e) {
+      LOG.warn("closing {} failed: {}", r, e.toString());
     }
   }
 }

@@ -61,24 +61,7 @@ public record MountSpec(
         settings.integer(SettingKey.MAX_ATTEMPTS, 1, 100),
         Duration.ofMillis(100),
         Duration.ofSeconds(5));
-    long blockSize = settings.size(SettingKey.BLOCK_SIZE);
-    if (Long.bitCount(blockSize) != 1 || blockSize < CacheConfig.MIN_BLOCK_SIZE || blockSize > CacheConfig.MAX_BLOCK_SIZE) {
-      throw new ConfigException("invalid block_size " + settings.string(SettingKey.BLOCK_SIZE)
-          + ": must be a power of two from 64K to 64M");
-    }
-    long diskCache = settings.size(SettingKey.DISK_CACHE);
-    if (diskCache != 0 && diskCache < 2L << 20) {
-      throw new ConfigException("invalid disk_cache " + settings.string(SettingKey.DISK_CACHE)
-          + ": must be 0 (disk tier off) or at least 2M");
-    }
-    CacheConfig cache = new CacheConfig(
-        (int) blockSize,
-        settings.size(SettingKey.RAM_CACHE),
-        Path.of(settings.string(SettingKey.CACHE_DIR)).toAbsolutePath().normalize(),
-        diskCache,
-        settings.integer(SettingKey.MAX_FETCHES, 1, 4096),
-        CacheConfig.DEFAULT_MAX_PENDING_DISK_WRITE_BYTES,
-        false);
+    CacheConfig cache = cacheConfig(settings);
     Duration ttl = settings.duration(SettingKey.METADATA_TTL);
     FsConfig fs = new FsConfig(bucket, bucketAndPrefix[1], ttl,
         idOr(settings, SettingKey.UID, currentId("uid")), idOr(settings, SettingKey.GID, currentId("gid")),
@@ -112,6 +95,28 @@ public record MountSpec(
     Duration mountTimeout = positive(settings, SettingKey.MOUNT_TIMEOUT);
     return new MountSpec(bucket, fs.prefix(), mountPoint.toAbsolutePath().normalize(), s3, cache, fs,
         List.copyOf(fuse), settings.size(SettingKey.KERNEL_READ_AHEAD), mountTimeout);
+  }
+
+  /** The shared cache's config from the daemon-wide settings (cache_dir, ram_cache, ...). */
+  public static CacheConfig cacheConfig(Settings settings) {
+    long blockSize = settings.size(SettingKey.BLOCK_SIZE);
+    if (Long.bitCount(blockSize) != 1 || blockSize < CacheConfig.MIN_BLOCK_SIZE || blockSize > CacheConfig.MAX_BLOCK_SIZE) {
+      throw new ConfigException("invalid block_size " + settings.string(SettingKey.BLOCK_SIZE)
+          + ": must be a power of two from 64K to 64M");
+    }
+    long diskCache = settings.size(SettingKey.DISK_CACHE);
+    if (diskCache != 0 && diskCache < 2L << 20) {
+      throw new ConfigException("invalid disk_cache " + settings.string(SettingKey.DISK_CACHE)
+          + ": must be 0 (disk tier off) or at least 2M");
+    }
+    return new CacheConfig(
+        (int) blockSize,
+        settings.size(SettingKey.RAM_CACHE),
+        Path.of(settings.string(SettingKey.CACHE_DIR)).toAbsolutePath().normalize(),
+        diskCache,
+        settings.integer(SettingKey.MAX_FETCHES, 1, 4096),
+        CacheConfig.DEFAULT_MAX_PENDING_DISK_WRITE_BYTES,
+        false);
   }
 
   /** "s3://bucket/some/prefix" → {"bucket", "some/prefix/"}. */

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.s3cache.control.ControlClient;
 import io.s3cache.fuse.MountTable;
 import java.io.File;
 import java.net.ServerSocket;
@@ -52,7 +53,17 @@ class CliTest {
   }
 
   @AfterAll
-  void stop() {
+  void stop() throws Exception {
+    for (Path sock : List.of(socket(), dir.resolve("other.sock"))) {
+      if (ControlClient.isAlive(sock)) {
+        long pid;
+        try (ControlClient c = ControlClient.connect(sock)) {
+          pid = c.health().pid();
+        }
+        assertEquals(0, run(Map.of(), "shutdown", "--socket", sock.toString()).exit);
+        assertFalse(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false), "daemon " + pid + " stopped");
+      }
+    }
     fx.close();
   }
 
@@ -90,40 +101,75 @@ class CliTest {
     return mp;
   }
 
+  private Path socket() {
+    return dir.resolve("daemon.sock");
+  }
+
+  /** A mount through this class's daemon (one socket, one cache dir, as on a real host). */
   private String[] mountArgs(String source, Path mp, String... extra) {
     List<String> args = new ArrayList<>(List.of("mount", source, mp.toString(),
         "--endpoint", fx.server.endpoint().toString(), "--path-style", "-o", "connect_timeout=1s,max_attempts=2"));
     args.addAll(List.of(extra));
     if (!args.contains("--cache-dir")) {
-      args.addAll(List.of("--cache-dir", dir.resolve("cache-" + mp.getFileName()).toString()));
+      args.addAll(List.of("--cache-dir", dir.resolve("cache").toString()));
     }
+    if (!args.contains("--socket")) {
+      args.addAll(List.of("--socket", socket().toString()));
+    }
+    args.addAll(List.of("-o", "log_file=" + dir.resolve("daemon.log")));
     return args.toArray(String[]::new);
   }
 
   @Test
-  void backgroundMountIsLiveOnReturnAndUnmountEndsTheProcess() throws Exception {
+  void mountsGoThroughOneDaemonThatOutlivesUnmountUntilShutdown() throws Exception {
     Path mp = mountPoint("bg");
-    Result mounted = run(Map.of(), mountArgs("s3://cli/data", mp));
+    Path mp2 = mountPoint("bg2");
+    Path sock = dir.resolve("other.sock");
+    String[] first = mountArgs("s3://cli/data", mp, "--socket", sock.toString(), "--cache-dir",
+        dir.resolve("cache-other").toString());
+    Result mounted = run(Map.of(), first);
     assertEquals(0, mounted.exit, mounted.stderr);
     assertTrue(MountTable.isMounted(mp), "mounted when mount returns");
     assertArrayEquals("hello from s3\n".getBytes(StandardCharsets.UTF_8), Files.readAllBytes(mp.resolve("hello.txt")));
-    long pid = mountProcess(mounted.stderr);
-    Result again = run(Map.of(), mountArgs("s3://cli/data", mp));
+    long pid;
+    try (ControlClient c = ControlClient.connect(sock)) {
+      pid = c.health().pid();
+    }
+    assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(sock)));
+
+    Result second = run(Map.of(), mountArgs("s3://cli", mp2, "--socket", sock.toString(), "--cache-dir",
+        dir.resolve("cache-other").toString()));
+    assertEquals(0, second.exit, second.stderr);
+    try (ControlClient c = ControlClient.connect(sock)) {
+      assertEquals(pid, c.health().pid(), "the second mount is served by the same daemon");
+      assertEquals(2, c.mounts().size());
+    }
+    Result again = run(Map.of(), first);
     assertEquals(1, again.exit);
     assertEquals("s3cache: mount point " + mp + " is already mounted", again.errLine());
+    Result otherCache = run(Map.of(), mountArgs("s3://cli", mountPoint("bg3"), "--socket", sock.toString(),
+        "--cache-dir", dir.resolve("elsewhere").toString()));
+    assertEquals(2, otherCache.exit);
+    assertTrue(otherCache.errLine().contains("cache_dir is " + dir.resolve("cache-other")), otherCache.stderr);
 
-    Result unmounted = run(Map.of(), "unmount", mp.toString());
+    Result unmounted = run(Map.of(), "unmount", mp.toString(), "--socket", sock.toString());
     assertEquals(0, unmounted.exit, unmounted.stderr);
     assertFalse(MountTable.isMounted(mp));
-    ProcessHandle.of(pid).ifPresent(h -> h.onExit().orTimeout(30, TimeUnit.SECONDS).join());
-    assertFalse(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false), "the mount process exited");
+    assertTrue(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false), "the daemon keeps running");
+    assertTrue(MountTable.isMounted(mp2));
+
+    Result shutdown = run(Map.of(), "shutdown", "--socket", sock.toString());
+    assertEquals(0, shutdown.exit, shutdown.stderr);
+    assertFalse(MountTable.isMounted(mp2), "shutdown unmounts everything");
+    assertFalse(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false), "the daemon exited");
+    assertFalse(Files.exists(sock), "the socket is removed");
   }
 
   @Test
   void foregroundMountEndsWhenUnmounted() throws Exception {
     Path mp = mountPoint("fg");
     List<String> cmd = new ArrayList<>(List.of(S3CACHE.toString()));
-    cmd.addAll(List.of(mountArgs("s3://cli", mp, "--foreground")));
+    cmd.addAll(List.of(mountArgs("s3://cli", mp, "--foreground", "--cache-dir", dir.resolve("cache-fg").toString())));
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve("fg.log").toFile());
     pb.environment().put("AWS_ACCESS_KEY_ID", fx.server.accessKey());
     pb.environment().put("AWS_SECRET_ACCESS_KEY", fx.server.secretKey());
@@ -190,7 +236,9 @@ class CliTest {
   void cacheDirNotWritable() throws Exception {
     Path mp = mountPoint("badcache");
     Path file = Files.writeString(dir.resolve("plain-file"), "x");
-    Result r = run(Map.of(), mountArgs("s3://cli", mp, "--cache-dir", file.resolve("cache").toString()));
+    // Its own socket: the cache dir is checked when a daemon starts.
+    Result r = run(Map.of(), mountArgs("s3://cli", mp, "--cache-dir", file.resolve("cache").toString(),
+        "--socket", dir.resolve("badcache.sock").toString()));
     assertEquals(1, r.exit);
     assertTrue(r.errLine().startsWith("s3cache: cache dir " + file.resolve("cache")), r.stderr);
     assertFalse(MountTable.isMounted(mp));
@@ -216,12 +264,5 @@ class CliTest {
     Result r = run(Map.of(), "unmount", dir.toString());
     assertEquals(1, r.exit);
     assertEquals("s3cache: " + dir + " is not mounted", r.errLine());
-  }
-
-  /** The pid of the process serving a mount, as mount reports it: "... (pid N, log FILE)". */
-  private static long mountProcess(String mountStderr) {
-    java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\(pid (\\d+), log ").matcher(mountStderr);
-    assertTrue(m.find(), mountStderr);
-    return Long.parseLong(m.group(1));
   }
 }

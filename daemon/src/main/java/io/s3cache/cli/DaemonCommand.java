@@ -1,0 +1,103 @@
+package io.s3cache.cli;
+
+import com.codahale.metrics.MetricRegistry;
+import io.s3cache.config.SettingKey;
+import io.s3cache.config.Settings;
+import io.s3cache.control.ControlServer;
+import io.s3cache.control.ControlServerConfig;
+import io.s3cache.daemon.Daemon;
+import io.s3cache.mount.CacheRuntime;
+import io.s3cache.mount.MountSpec;
+import java.io.PrintStream;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code s3cache daemon}: the host daemon in the foreground (for systemd). It owns the shared cache
+ * and serves the control socket; `s3cache mount` asks it for mounts. SIGTERM unmounts everything.
+ */
+@Command(mixinStandardHelpOptions = true, name = "daemon",
+    description = "Run the s3cache daemon in the foreground (one per host; s3cache mount starts one if needed).")
+final class DaemonCommand implements Callable<Integer> {
+
+  @Mixin SocketOption socket;
+
+  @Option(names = "--config", paramLabel = "FILE", description = "Settings file (see conf/s3cache.conf)")
+  Path config;
+
+  @Option(names = "-o", paramLabel = "KEY=VALUE[,...]", description = "Any setting")
+  List<String> options = new ArrayList<>();
+
+  @Option(names = "--notify-ready", hidden = true)
+  boolean notifyReady;
+
+  @Override
+  public Integer call() throws Exception {
+    PrintStream ready = System.out;
+    try {
+      Settings settings = new Settings();
+      if (config != null) {
+        settings.readFile(config);
+      }
+      for (String o : options) {
+        List<String> generic = settings.applyOptions(o);
+        if (!generic.isEmpty()) {
+          throw new io.s3cache.config.ConfigException("unknown setting '" + generic.get(0) + "'");
+        }
+      }
+      settings.set(SettingKey.CONTROL_SOCKET, socket.path().toString());
+      MetricRegistry metrics = new MetricRegistry();
+      CacheRuntime runtime = CacheRuntime.open(MountSpec.cacheConfig(settings), metrics);
+      Daemon daemon = new Daemon(settings, runtime, metrics, null);
+      ControlServer server;
+      try {
+        server = ControlServer.start(daemon, new ControlServerConfig(socket.path(), tcp(settings)));
+      } catch (Exception e) {
+        daemon.close();
+        throw e;
+      }
+      Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        daemon.close();
+        server.close();
+      }, "s3cache-shutdown"));
+      System.err.println("s3cache: daemon " + ProcessHandle.current().pid() + " serving " + socket.path());
+      if (notifyReady) {
+        ready.println(DaemonLauncher.READY);
+        ready.flush();
+        ready.close();
+        System.setOut(System.err);
+      }
+      daemon.awaitShutdown();
+      server.close();
+      return 0;
+    } catch (Exception e) {
+      if (notifyReady) {
+        ready.println(DaemonLauncher.ERROR + S3cacheCli.oneLine(e));
+        ready.flush();
+      }
+      throw e;
+    }
+  }
+
+  private static InetSocketAddress tcp(Settings settings) {
+    String v = settings.string(SettingKey.CONTROL_TCP);
+    if (v.isEmpty()) {
+      return null;
+    }
+    int colon = v.lastIndexOf(':');
+    if (colon < 0) {
+      throw new io.s3cache.config.ConfigException("invalid control_tcp '" + v + "': expected HOST:PORT");
+    }
+    try {
+      return new InetSocketAddress(v.substring(0, colon), Integer.parseInt(v.substring(colon + 1)));
+    } catch (IllegalArgumentException e) {
+      throw new io.s3cache.config.ConfigException("invalid control_tcp '" + v + "': expected HOST:PORT");
+    }
+  }
+}

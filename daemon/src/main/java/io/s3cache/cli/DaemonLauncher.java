@@ -1,0 +1,110 @@
+package io.s3cache.cli;
+
+import io.s3cache.config.SettingKey;
+import io.s3cache.config.Settings;
+import io.s3cache.control.ControlClient;
+import io.s3cache.fuse.MountException;
+import java.io.BufferedReader;
+import java.io.File;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.lang.management.ManagementFactory;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Starts `s3cache daemon` detached (own session, stdin closed, output to its log) when none answers
+ * on the socket, and waits for it to report its control socket live, or relays its one-line error.
+ */
+final class DaemonLauncher {
+
+  static final String READY = "S3CACHE-READY";
+  static final String ERROR = "S3CACHE-ERROR ";
+
+  private DaemonLauncher() {}
+
+  /**
+   * @param settings the daemon-wide settings to start it with (cache, socket, log)
+   * @param configFile passed on so the daemon's defaults for mounts match the CLI's, or null
+   */
+  static void ensureRunning(Path socket, Settings settings, Path configFile) throws Exception {
+    if (ControlClient.isAlive(socket)) {
+      return;
+    }
+    Path log = logFile(settings);
+    Files.createDirectories(log.toAbsolutePath().getParent());
+    List<String> command = new ArrayList<>();
+    command.add("setsid");
+    command.add(ProcessHandle.current().info().command().orElse("java"));
+    command.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
+    command.add("-cp");
+    command.add(System.getProperty("java.class.path"));
+    command.add(S3cacheCli.class.getName());
+    command.add("daemon");
+    command.add("--notify-ready");
+    command.add("--socket");
+    command.add(socket.toString());
+    if (configFile != null) {
+      command.add("--config");
+      command.add(configFile.toAbsolutePath().toString());
+    }
+    for (var e : settings.explicit().entrySet()) {
+      if (e.getKey().daemonWide() && e.getKey() != SettingKey.CONTROL_SOCKET) {
+        command.add("-o");
+        command.add(e.getKey().key() + "=" + e.getValue());
+      }
+    }
+    Process child = new ProcessBuilder(command)
+        .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+        .redirectError(ProcessBuilder.Redirect.appendTo(log.toFile()))
+        .start();
+    CompletableFuture<String> verdict = CompletableFuture.supplyAsync(() -> readVerdict(child));
+    String line;
+    try {
+      line = verdict.get(60, TimeUnit.SECONDS);
+    } catch (java.util.concurrent.TimeoutException e) {
+      line = null;
+    }
+    if (READY.equals(line)) {
+      return;
+    }
+    child.destroy();
+    if (!child.waitFor(10, TimeUnit.SECONDS)) {
+      child.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+    }
+    if (line != null && line.startsWith(ERROR)) {
+      throw new MountException(line.substring(ERROR.length()));
+    }
+    throw new MountException("the s3cache daemon did not start; see " + log);
+  }
+
+  static Path logFile(Settings settings) {
+    String configured = settings.string(SettingKey.LOG_FILE);
+    if (!configured.isEmpty()) {
+      return Path.of(configured);
+    }
+    Path dir = Path.of("/var/log/s3cache");
+    if (!Files.isWritable(dir.getParent()) && !Files.isWritable(dir)) {
+      dir = Path.of(System.getProperty("java.io.tmpdir"), "s3cache-logs");
+    }
+    return dir.resolve("s3cache.log");
+  }
+
+  private static String readVerdict(Process child) {
+    try (BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))) {
+      for (String line; (line = out.readLine()) != null; ) {
+        if (line.equals(READY) || line.startsWith(ERROR)) {
+          return line;
+        }
+      }
+      return null;
+    } catch (IOException e) {
+      return null;
+    }
+  }
+}

@@ -1,0 +1,258 @@
+package io.s3cache.daemon;
+
+import com.codahale.metrics.MetricRegistry;
+import com.codahale.metrics.Snapshot;
+import io.s3cache.cache.BlockKey;
+import io.s3cache.cache.CacheStats;
+import io.s3cache.config.ConfigException;
+import io.s3cache.config.SettingKey;
+import io.s3cache.config.Settings;
+import io.s3cache.control.ControlApi;
+import io.s3cache.control.ControlException;
+import io.s3cache.control.EvictRequest;
+import io.s3cache.control.EvictResult;
+import io.s3cache.control.Health;
+import io.s3cache.control.MountInfo;
+import io.s3cache.control.MountRequest;
+import io.s3cache.control.PreloadRequest;
+import io.s3cache.control.StatsSnapshot;
+import io.s3cache.fuse.MountException;
+import io.s3cache.metrics.MetricNames;
+import io.s3cache.mount.BucketMount;
+import io.s3cache.mount.CacheRuntime;
+import io.s3cache.mount.MountSpec;
+import io.s3cache.preload.PreloadTarget;
+import io.s3cache.preload.Preloader;
+import io.s3cache.preload.ShardSelector;
+import io.s3cache.s3.ObjectMeta;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
+
+/**
+ * The host daemon: one shared cache, any number of mounts, the operations of the control API.
+ *
+ * <p>Mounts live in a concurrent map keyed by mount point; mount and unmount are serialised by
+ * {@code this} (they are rare and must not race for one mount point); reads never touch it. A mount
+ * that disappears from outside (umount, fusermount -u) is dropped when its FUSE loop ends.
+ */
+public final class Daemon implements ControlApi, AutoCloseable {
+
+  private static final Logger LOG = LoggerFactory.getLogger(Daemon.class);
+
+  private final Settings base;
+  private final CacheRuntime runtime;
+  private final MetricRegistry metrics;
+  private final AwsCredentialsProvider credentials;
+  private final Map<Path, BucketMount> mounts = new ConcurrentHashMap<>();
+  private final Preloader preloader;
+  private final CountDownLatch stopped = new CountDownLatch(1);
+  private final long started = System.nanoTime();
+
+  /**
+   * @param base the daemon's settings (its config file and options): defaults for every mount, and
+   *     the daemon-wide ones (cache, socket) every mount must agree with
+   * @param credentials null for the SDK's default chain
+   */
+  public Daemon(Settings base, CacheRuntime runtime, MetricRegistry metrics, AwsCredentialsProvider credentials) {
+    this.base = base;
+    this.runtime = runtime;
+    this.metrics = metrics;
+    this.credentials = credentials;
+    this.preloader = new Preloader(runtime.cache(), metrics);
+  }
+
+  @Override
+  public synchronized MountInfo mount(MountRequest request) throws ControlException {
+    if (request.source() == null || request.mountPoint() == null) {
+      throw ControlException.badRequest("a mount needs a source (s3://BUCKET[/PREFIX]) and a mount point");
+    }
+    Settings settings = base.copy();
+    MountSpec spec;
+    try {
+      for (var e : request.settings().entrySet()) {
+        SettingKey key = SettingKey.of(e.getKey())
+            .orElseThrow(() -> new ConfigException("unknown setting '" + e.getKey() + "'"));
+        if (key.daemonWide() && !e.getValue().trim().equals(base.string(key))) {
+          throw new ConfigException(key.key() + " is " + base.string(key) + " in the running daemon, not "
+              + e.getValue() + ": it applies to every mount; stop the daemon (s3cache shutdown) to change it");
+        }
+        settings.set(key, e.getValue());
+      }
+      spec = MountSpec.from(request.source(), Path.of(request.mountPoint()), settings, request.options());
+      // Every mount shares the daemon's cache: its cache config is the daemon's.
+      spec = new MountSpec(spec.bucket(), spec.prefix(), spec.mountPoint(), spec.s3(), runtime.config(), spec.fs(),
+          spec.fuseOptions(), spec.kernelReadAhead(), spec.mountTimeout());
+    } catch (ConfigException | IllegalArgumentException e) {
+      throw ControlException.badRequest(e.getMessage());
+    }
+    BucketMount mount;
+    try {
+      mount = BucketMount.attach(spec, runtime, metrics, credentials);
+    } catch (MountException e) {
+      throw ControlException.conflict(e.getMessage());
+    }
+    mounts.put(spec.mountPoint(), mount);
+    mount.terminated().whenComplete((ok, error) -> dropIfGone(mount));
+    LOG.info("mounted s3://{}/{} at {}", spec.bucket(), spec.prefix(), spec.mountPoint());
+    return info(mount);
+  }
+
+  private void dropIfGone(BucketMount mount) {
+    if (mounts.remove(mount.mountPoint(), mount)) {
+      LOG.info("{} was unmounted", mount.mountPoint());
+      mount.close();
+    }
+  }
+
+  @Override
+  public synchronized void unmount(String mountPoint) throws ControlException {
+    BucketMount mount = mounts.get(Path.of(mountPoint).toAbsolutePath().normalize());
+    if (mount == null) {
+      throw ControlException.notFound(mountPoint + " is not mounted by this s3cache daemon");
+    }
+    try {
+      mount.unmount();
+    } catch (MountException e) {
+      throw ControlException.conflict(e.getMessage());
+    }
+    mounts.remove(mount.mountPoint(), mount);
+  }
+
+  @Override
+  public List<MountInfo> mounts() {
+    return mounts.values().stream().map(Daemon::info).sorted((a, b) -> a.mountPoint().compareTo(b.mountPoint()))
+        .toList();
+  }
+
+  private static MountInfo info(BucketMount m) {
+    MountSpec s = m.spec();
+    return new MountInfo(s.mountPoint().toString(), "s3://" + s.bucket() + "/" + s.prefix(), s.s3().endpointLabel(),
+        m.filesystem().openHandles());
+  }
+
+  @Override
+  public void preload(PreloadRequest request, ProgressSink sink) throws ControlException {
+    if (request.paths().isEmpty()) {
+      throw ControlException.badRequest("preload needs at least one path");
+    }
+    if (request.parallel() < 1 || request.parallel() > 1024) {
+      throw ControlException.badRequest("--parallel must be from 1 to 1024, got " + request.parallel());
+    }
+    ShardSelector shard;
+    try {
+      shard = request.shardCount() == null ? ShardSelector.ALL
+          : new ShardSelector(request.shardIndex() == null ? -1 : request.shardIndex(), request.shardCount());
+    } catch (IllegalArgumentException e) {
+      throw ControlException.badRequest(e.getMessage());
+    }
+    List<PreloadTarget> targets = new ArrayList<>();
+    for (String p : request.paths()) {
+      targets.add(resolve(p).target());
+    }
+    preloader.run(targets, shard, request.parallel(), request.dryRun(), sink);
+  }
+
+  @Override
+  public StatsSnapshot stats(String mountPoint) throws ControlException {
+    List<MountInfo> selected = mounts();
+    if (mountPoint != null) {
+      Path mp = Path.of(mountPoint).toAbsolutePath().normalize();
+      selected = selected.stream().filter(m -> Path.of(m.mountPoint()).equals(mp)).toList();
+      if (selected.isEmpty()) {
+        throw ControlException.notFound(mountPoint + " is not mounted by this s3cache daemon");
+      }
+    }
+    CacheStats c = runtime.cache().stats();
+    Snapshot gets = metrics.timer(MetricNames.S3_GET).getSnapshot();
+    long prefetched = metrics.counter("prefetch.bytes").getCount(); // TODO names from read-ahead
+    long unused = metrics.counter("prefetch.bytes.unused").getCount();
+    return new StatsSnapshot(c.ramHits(), c.ramMisses(), c.diskHits(), c.diskMisses(), c.diskErrors(),
+        metrics.counter(MetricNames.S3_BYTES).getCount(), metrics.counter(MetricNames.FUSE_BYTES_READ).getCount(),
+        prefetched, unused, prefetched == 0 ? 0 : Math.max(0, prefetched - unused) / (double) prefetched,
+        metrics.timer(MetricNames.S3_GET).getCount(), gets.getMedian() / 1e6, gets.get99thPercentile() / 1e6,
+        c.ramBytes(), runtime.config().ramCacheBytes(), c.diskBytes(), c.diskCapBytes(), selected);
+  }
+
+  @Override
+  public EvictResult evict(EvictRequest request) throws ControlException {
+    if (request.paths().isEmpty()) {
+      throw ControlException.badRequest("evict needs at least one path");
+    }
+    long objects = 0;
+    long blocks = 0;
+    long bytes = 0;
+    int blockSize = runtime.cache().blockSize();
+    for (String p : request.paths()) {
+      Resolved r = resolve(p);
+      for (ObjectMeta o : PathResolver.objects(r.target())) {
+        objects++;
+        for (long i = 0; i * blockSize < o.size(); i++) {
+          if (runtime.cache().evict(new BlockKey(r.target().client().bucket(), o.key(), o.etag(), i))) {
+            blocks++;
+            bytes += Math.min(blockSize, o.size() - i * blockSize);
+          }
+        }
+      }
+    }
+    return new EvictResult(objects, blocks, bytes);
+  }
+
+  private Resolved resolve(String path) throws ControlException {
+    return PathResolver.resolve(path, List.copyOf(mounts.values()));
+  }
+
+  /** The shared cache (for tests and the benchmark harness). */
+  public io.s3cache.cache.TieredBlockCache cache() {
+    return runtime.cache();
+  }
+
+  @Override
+  public Health health() {
+    return new Health("ok", ProcessHandle.current().pid(), Version.current(), mounts.size(),
+        (System.nanoTime() - started) / 1_000_000_000L);
+  }
+
+  @Override
+  public MetricRegistry metrics() {
+    return metrics;
+  }
+
+  @Override
+  public void shutdown() {
+    LOG.info("shutdown requested");
+    close();
+  }
+
+  /** Blocks until the daemon has been shut down. */
+  public void awaitShutdown() throws InterruptedException {
+    stopped.await();
+  }
+
+  /** Unmounts everything (lazily if busy) and releases the cache. Idempotent. */
+  @Override
+  public synchronized void close() {
+    if (stopped.getCount() == 0) {
+      return;
+    }
+    for (BucketMount m : List.copyOf(mounts.values())) {
+      mounts.remove(m.mountPoint());
+      m.close();
+    }
+    try {
+      runtime.close();
+    } catch (Exception e) {
+      LOG.warn("closing the cache failed: {}", e.toString());
+    }
+    stopped.countDown();
+  }
+
+  /** A resolved preload/evict path. */
+  record Resolved(PreloadTarget target, List<ObjectMeta> objects) {}
+}

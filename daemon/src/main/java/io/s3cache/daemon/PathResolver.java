@@ -1,0 +1,89 @@
+package io.s3cache.daemon;
+
+import io.s3cache.control.ControlException;
+import io.s3cache.fuse.FileAttributes;
+import io.s3cache.fuse.FsException;
+import io.s3cache.mount.BucketMount;
+import io.s3cache.preload.PreloadTarget;
+import io.s3cache.s3.ListPage;
+import io.s3cache.s3.Listings;
+import io.s3cache.s3.ObjectClientException;
+import io.s3cache.s3.ObjectMeta;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.List;
+
+/**
+ * Turns a user's path into what it names in S3: a path inside one of the daemon's mounts
+ * ("/mnt/data/train", a file or a directory), or an s3:// URL of a mounted bucket.
+ */
+final class PathResolver {
+
+  private PathResolver() {}
+
+  static Daemon.Resolved resolve(String path, List<BucketMount> mounts) throws ControlException {
+    PreloadTarget target = path.startsWith("s3://") ? fromUrl(path, mounts) : fromPath(path, mounts);
+    return new Daemon.Resolved(target, List.of());
+  }
+
+  /** Every object the target names (one, or all under the prefix). */
+  static List<ObjectMeta> objects(PreloadTarget t) throws ControlException {
+    try {
+      if (!t.prefix()) {
+        return List.of(t.client().head(t.key()));
+      }
+      ListPage all = Listings.listAll(t.client(), t.key(), null);
+      return all.objects().stream().filter(o -> !o.key().endsWith("/")).toList();
+    } catch (ObjectClientException e) {
+      throw new ControlException(502, "listing s3://" + t.client().bucket() + "/" + t.key() + " failed: " + e.getMessage());
+    }
+  }
+
+  private static PreloadTarget fromPath(String path, List<BucketMount> mounts) throws ControlException {
+    Path p;
+    try {
+      p = Path.of(path).toAbsolutePath().normalize();
+    } catch (RuntimeException e) {
+      throw ControlException.badRequest("invalid path '" + path + "'");
+    }
+    BucketMount mount = mounts.stream().filter(m -> p.startsWith(m.mountPoint()))
+        .max(Comparator.comparingInt(m -> m.mountPoint().getNameCount()))
+        .orElseThrow(() -> ControlException.notFound(path + " is not under an s3cache mount of this daemon"));
+    Path rel = mount.mountPoint().relativize(p);
+    String prefix = mount.spec().prefix();
+    if (rel.toString().isEmpty()) {
+      return new PreloadTarget(mount.client(), prefix, true);
+    }
+    String fsPath = "/" + rel.toString().replace('\\', '/');
+    FileAttributes attrs;
+    try {
+      attrs = mount.filesystem().getattr(fsPath);
+    } catch (FsException e) {
+      throw ControlException.notFound(path + ": " + e.getMessage());
+    }
+    String key = prefix + fsPath.substring(1);
+    return attrs.isDirectory() ? new PreloadTarget(mount.client(), key + "/", true)
+        : new PreloadTarget(mount.client(), key, false);
+  }
+
+  private static PreloadTarget fromUrl(String url, List<BucketMount> mounts) throws ControlException {
+    String rest = url.substring("s3://".length());
+    int slash = rest.indexOf('/');
+    String bucket = slash < 0 ? rest : rest.substring(0, slash);
+    String key = slash < 0 ? "" : rest.substring(slash + 1);
+    BucketMount mount = mounts.stream().filter(m -> m.spec().bucket().equals(bucket)).findFirst()
+        .orElseThrow(() -> ControlException.notFound("bucket '" + bucket + "' is not mounted by this s3cache daemon"));
+    if (key.isEmpty() || key.endsWith("/")) {
+      return new PreloadTarget(mount.client(), key, true);
+    }
+    try {
+      mount.client().head(key);
+      return new PreloadTarget(mount.client(), key, false);
+    } catch (ObjectClientException e) {
+      if (e.kind() == ObjectClientException.Kind.NOT_FOUND) {
+        return new PreloadTarget(mount.client(), key + "/", true);
+      }
+      throw new ControlException(502, "cannot read " + url + ": " + e.getMessage());
+    }
+  }
+}

@@ -1,0 +1,112 @@
+package io.s3cache.mount;
+
+import com.codahale.metrics.MetricRegistry;
+import io.s3cache.cache.BlockKey;
+import io.s3cache.cache.CacheConfig;
+import io.s3cache.cache.TieredBlockCache;
+import io.s3cache.s3.ObjectClient;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The cache every mount of one process shares: one budget per tier, one locked cache directory.
+ * Blocks are fetched through the object client of whichever mount registered the block's bucket.
+ * Two mounts of one bucket through different endpoints are refused: their blocks would share keys.
+ */
+public final class CacheRuntime implements AutoCloseable {
+
+  private record Source(String endpoint, ObjectClient client, int users) {}
+
+  private final CacheConfig config;
+  private final CacheDirectoryLock lock;
+  private final ExecutorService diskWriter;
+  private final TieredBlockCache cache;
+  private final Map<String, Source> sources = new ConcurrentHashMap<>();
+
+  private CacheRuntime(CacheConfig config, CacheDirectoryLock lock, MetricRegistry metrics) {
+    this.config = config;
+    this.lock = lock;
+    this.diskWriter = Executors.newSingleThreadExecutor(r -> {
+      Thread t = new Thread(r, "disk-tier-writer");
+      t.setDaemon(true);
+      return t;
+    });
+    this.cache = new TieredBlockCache(config, this::fetch, metrics, diskWriter);
+  }
+
+  /** Locks the cache directory (proving it writable) and opens the tiers. */
+  public static CacheRuntime open(CacheConfig config, MetricRegistry metrics) throws IOException {
+    CacheDirectoryLock lock = config.diskCacheBytes() > 0 ? CacheDirectoryLock.acquire(config.cacheDir()) : null;
+    try {
+      return new CacheRuntime(config, lock, metrics);
+    } catch (RuntimeException e) {
+      if (lock != null) {
+        lock.close();
+      }
+      throw e;
+    }
+  }
+
+  public CacheConfig config() {
+    return config;
+  }
+
+  public TieredBlockCache cache() {
+    return cache;
+  }
+
+  /** Routes fetches of {@code bucket}'s blocks through {@code client} while a mount uses it. */
+  synchronized void register(String bucket, String endpoint, ObjectClient client) throws IOException {
+    Source current = sources.get(bucket);
+    if (current != null && !current.endpoint().equals(endpoint)) {
+      throw new IOException("bucket '" + bucket + "' is already mounted from " + current.endpoint()
+          + "; one daemon serves a bucket name from one endpoint");
+    }
+    sources.put(bucket, current == null ? new Source(endpoint, client, 1)
+        : new Source(endpoint, current.client(), current.users() + 1));
+  }
+
+  synchronized void unregister(String bucket) {
+    Source current = sources.get(bucket);
+    if (current != null) {
+      if (current.users() <= 1) {
+        sources.remove(bucket);
+      } else {
+        sources.put(bucket, new Source(current.endpoint(), current.client(), current.users() - 1));
+      }
+    }
+  }
+
+  /** The client fetching {@code bucket}'s blocks, if a mount of it is live. */
+  public ObjectClient client(String bucket) {
+    Source s = sources.get(bucket);
+    return s == null ? null : s.client();
+  }
+
+  private void fetch(BlockKey key, long offset, ByteBuffer dst) throws IOException {
+    ObjectClient client = client(key.bucket());
+    if (client == null) {
+      throw new IOException("no mount of bucket '" + key.bucket() + "' is live");
+    }
+    client.getRange(key.key(), key.etag(), offset, dst);
+  }
+
+  @Override
+  public void close() throws IOException {
+    cache.close();
+    diskWriter.shutdown();
+    try {
+      diskWriter.awaitTermination(30, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    if (lock != null) {
+      lock.close();
+    }
+  }
+}

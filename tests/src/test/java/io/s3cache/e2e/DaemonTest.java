@@ -1,0 +1,252 @@
+package io.s3cache.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.codahale.metrics.MetricRegistry;
+import io.s3cache.config.SettingKey;
+import io.s3cache.config.Settings;
+import io.s3cache.control.ControlClient;
+import io.s3cache.control.ControlServer;
+import io.s3cache.control.ControlServerConfig;
+import io.s3cache.control.MountRequest;
+import io.s3cache.control.PreloadProgress;
+import io.s3cache.control.PreloadRequest;
+import io.s3cache.daemon.Daemon;
+import io.s3cache.demo.PageCache;
+import io.s3cache.demo.SampleDataset;
+import io.s3cache.demo.TreeReader;
+import io.s3cache.embedded.EmbeddedS3Server;
+import io.s3cache.fuse.MountTable;
+import io.s3cache.metrics.MetricNames;
+import io.s3cache.mount.CacheRuntime;
+import io.s3cache.mount.MountSpec;
+import io.s3cache.preload.ShardSelector;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The host daemon end to end: a real S3 server, a daemon with its control socket in this JVM, real
+ * FUSE mounts, requests through the control client as the CLI sends them.
+ */
+class DaemonTest {
+
+  private static final int MiB = 1 << 20;
+
+  @TempDir Path dir;
+  private EmbeddedS3Server server;
+  private Daemon daemon;
+  private ControlServer control;
+  private MetricRegistry metrics;
+  private Path socket;
+
+  private void start(String diskCache) throws Exception {
+    server = EmbeddedS3Server.start(Files.createDirectories(dir.resolve("s3")));
+    Settings settings = new Settings()
+        .set(SettingKey.CACHE_DIR, dir.resolve("cache").toString())
+        .set(SettingKey.RAM_CACHE, "64M")
+        .set(SettingKey.DISK_CACHE, diskCache)
+        .set(SettingKey.BLOCK_SIZE, "1M")
+        .set(SettingKey.ENDPOINT, server.endpoint().toString())
+        .set(SettingKey.PATH_STYLE, "true");
+    metrics = new MetricRegistry();
+    daemon = new Daemon(settings, CacheRuntime.open(MountSpec.cacheConfig(settings), metrics), metrics,
+        server.credentials());
+    socket = dir.resolve("s3cache.sock");
+    control = ControlServer.start(daemon, new ControlServerConfig(socket, null));
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    List<String> mounted = daemon == null ? List.of() : daemon.mounts().stream().map(m -> m.mountPoint()).toList();
+    if (control != null) {
+      control.close();
+    }
+    if (daemon != null) {
+      daemon.close();
+    }
+    if (server != null) {
+      server.close();
+    }
+    for (String mp : mounted) {
+      assertFalse(MountTable.isMounted(Path.of(mp)), "closing the daemon unmounted " + mp);
+    }
+  }
+
+  private Path mount(String source, String name) throws Exception {
+    Path mp = Files.createDirectories(dir.resolve(name));
+    try (ControlClient c = ControlClient.connect(socket)) {
+      c.mount(new MountRequest(source, mp.toString(), Map.of(), List.of()));
+    }
+    return mp;
+  }
+
+  private PreloadProgress preload(PreloadRequest request) throws Exception {
+    try (ControlClient c = ControlClient.connect(socket)) {
+      return c.preload(request, p -> {});
+    }
+  }
+
+  private long gets() {
+    return metrics.timer(MetricNames.S3_GET).getCount();
+  }
+
+  @Test
+  void afterPreloadReadingEverythingMakesNoGetAndASecondPreloadFetchesNothing() throws Exception {
+    start("1G");
+    server.createBucket("data");
+    SampleDataset data = SampleDataset.upload(server.client(), "data", "train/", 2, 5 * MiB + 3, 300, 21);
+    Path mp = mount("s3://data", "mnt");
+    PreloadProgress first = preload(new PreloadRequest(List.of(mp.resolve("train").toString()), 8, null, null, false));
+    assertTrue(first.done());
+    assertEquals(data.items().size(), first.files());
+    assertEquals(data.totalBytes(), first.bytesFetched());
+    assertEquals(first.files(), first.filesDone());
+    assertTrue(first.failed().isEmpty(), first.failed().toString());
+
+    long before = gets();
+    PageCache.drop();
+    for (SampleDataset.Item item : data.items()) {
+      assertEquals(item.sha256(), TreeReader.sha256(mp.resolve(item.key())), item.key());
+    }
+    assertEquals(before, gets(), "no GET after preload");
+
+    PreloadProgress second = preload(new PreloadRequest(List.of("s3://data/train/"), 8, null, null, false));
+    assertEquals(0, second.bytesFetched(), "a second preload fetches nothing");
+    assertEquals(data.totalBytes(), second.bytesDone());
+    assertEquals(before, gets());
+  }
+
+  @Test
+  void shardsTogetherCoverEveryObjectExactlyOnce() throws Exception {
+    start("1G");
+    server.createBucket("shards");
+    SampleDataset data = SampleDataset.upload(server.client(), "shards", "", 0, 0, 400, 5);
+    Path mp = mount("s3://shards", "mnt");
+    long files = 0;
+    long fetched = 0;
+    for (int i = 0; i < 4; i++) {
+      PreloadProgress p = preload(new PreloadRequest(List.of(mp.toString()), 8, i, 4, false));
+      assertTrue(p.files() > 50 && p.files() < 150, "shard " + i + " holds a fair share: " + p.files());
+      files += p.files();
+      fetched += p.bytesFetched();
+    }
+    assertEquals(data.items().size(), files, "every object in some shard");
+    assertEquals(data.totalBytes(), fetched, "no object fetched by two shards");
+    for (SampleDataset.Item item : data.items()) {
+      int owners = 0;
+      for (int i = 0; i < 4; i++) {
+        owners += new ShardSelector(i, 4).selects(item.key()) ? 1 : 0;
+      }
+      assertEquals(1, owners, item.key());
+    }
+  }
+
+  @Test
+  void dryRunFetchesNothingAndTooBigPreloadIsRefusedWithSizes() throws Exception {
+    start("16M");
+    server.createBucket("big");
+    SampleDataset.upload(server.client(), "big", "", 5, 4 * MiB, 0, 8);
+    Path mp = mount("s3://big", "mnt");
+    PreloadProgress dry = preload(new PreloadRequest(List.of(mp.toString()), 4, null, null, true));
+    assertEquals(5, dry.files());
+    assertEquals(0, dry.bytesFetched());
+    assertEquals(0, gets());
+    io.s3cache.control.ControlException refused = org.junit.jupiter.api.Assertions.assertThrows(
+        io.s3cache.control.ControlException.class,
+        () -> preload(new PreloadRequest(List.of(mp.toString()), 4, null, null, false)));
+    assertEquals(409, refused.status());
+    assertTrue(refused.getMessage().contains("20 MiB") && refused.getMessage().contains("does not fit"),
+        refused.getMessage());
+    assertEquals(0, gets(), "nothing fetched by a refused preload");
+  }
+
+  @Test
+  void metricsAreValidPrometheusText() throws Exception {
+    start("1G");
+    server.createBucket("m");
+    server.client().putObject(b -> b.bucket("m").key("f"), software.amazon.awssdk.core.sync.RequestBody.fromBytes(new byte[100]));
+    Path mp = mount("s3://m", "mnt");
+    assertEquals(100, Files.readAllBytes(mp.resolve("f")).length);
+    String text;
+    try (ControlClient c = ControlClient.connect(socket)) {
+      text = c.metricsText();
+    }
+    Pattern help = Pattern.compile("# HELP [a-zA-Z_:][a-zA-Z0-9_:]* .*");
+    Pattern type = Pattern.compile("# TYPE [a-zA-Z_:][a-zA-Z0-9_:]* (counter|gauge|summary|histogram|untyped)");
+    Pattern sample = Pattern.compile("[a-zA-Z_:][a-zA-Z0-9_:]*(\\{([a-zA-Z_][a-zA-Z0-9_]*=\"[^\"]*\",?)*\\})? "
+        + "(-?[0-9.eE+-]+|NaN|[+-]Inf)");
+    for (String line : text.split("\n")) {
+      if (!line.isEmpty()) {
+        assertTrue(help.matcher(line).matches() || type.matcher(line).matches() || sample.matcher(line).matches(),
+            "not Prometheus text: " + line);
+      }
+    }
+    assertTrue(text.contains("s3_requests_get_count 1") || text.contains("s3_requests_get_count 1.0"), text);
+    assertTrue(text.contains("cache_ram_misses"), text);
+  }
+
+  @Test
+  void twoMountsShareOneDiskCap() throws Exception {
+    start("24M");
+    server.createBucket("one");
+    server.createBucket("two");
+    SampleDataset.upload(server.client(), "one", "", 10, 4 * MiB, 0, 1);
+    SampleDataset.upload(server.client(), "two", "", 10, 4 * MiB, 0, 2);
+    Path a = mount("s3://one", "a");
+    Path b = mount("s3://two", "b");
+    long cap = 24L * MiB;
+    long maxSeen = 0;
+    List<Path> files = new ArrayList<>(TreeReader.files(a));
+    files.addAll(TreeReader.files(b));
+    for (Path f : files) {
+      TreeReader.sha256(f);
+      daemon.mounts(); // both mounts are served by one daemon and one cache
+      awaitDiskWrites();
+      maxSeen = Math.max(maxSeen, DiskUsage.of(dir.resolve("cache")));
+    }
+    assertTrue(maxSeen > cap / 2, "the shared disk tier filled: " + maxSeen);
+    assertTrue(maxSeen <= cap, "two mounts together stayed under the one cap: " + maxSeen);
+    assertEquals(2, daemon.mounts().size());
+  }
+
+  private void awaitDiskWrites() throws Exception {
+    daemon.cache().awaitDiskWrites();
+  }
+
+  @Test
+  void preloadKilledMidwayThenRerunFetchesOnlyTheMissingBytes() throws Exception {
+    start("2G");
+    server.createBucket("resume");
+    SampleDataset data = SampleDataset.upload(server.client(), "resume", "", 48, 8 * MiB, 0, 3);
+    Path mp = mount("s3://resume", "mnt");
+    Path cli = Path.of("..", "bin", "s3cache").toAbsolutePath().normalize();
+    List<String> cmd = List.of(cli.toString(), "preload", "--socket", socket.toString(), "--parallel", "1", mp.toString());
+    Process first = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve("first.log").toFile())
+        .start();
+    var fetched = metrics.counter(MetricNames.PRELOAD_BYTES_FETCHED);
+    long deadline = System.nanoTime() + 60_000_000_000L;
+    while (fetched.getCount() < 20L * MiB && first.isAlive() && System.nanoTime() < deadline) {
+      java.util.concurrent.locks.LockSupport.parkNanos(1_000_000); // another process: watch its effect here
+    }
+    first.destroyForcibly().waitFor();
+    long atKill = fetched.getCount();
+    assertTrue(atKill > 0 && atKill < data.totalBytes(), "killed midway: " + atKill + " of " + data.totalBytes());
+
+    Process second = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve("second.log").toFile())
+        .start();
+    assertEquals(0, second.waitFor(), Files.readString(dir.resolve("second.log")));
+    assertEquals(data.totalBytes(), fetched.getCount(), "both runs together fetched every byte once");
+    assertEquals(data.totalBytes(), metrics.counter(MetricNames.S3_BYTES).getCount(), "no block was fetched twice");
+    assertTrue(Files.readString(dir.resolve("second.log")).contains("preloaded 48 of 48 objects"),
+        Files.readString(dir.resolve("second.log")));
+  }
+}
