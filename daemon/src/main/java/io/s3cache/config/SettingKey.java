@@ -23,6 +23,8 @@ public enum SettingKey {
   DISK_CACHE("10G"),
   BLOCK_SIZE("8M"),
   MAX_FETCHES("64"),
+  READ_AHEAD("64M"),
+  PREFETCH_MEMORY("512M"),
   METADATA_TTL("60s"),
   UID(""),
   GID(""),

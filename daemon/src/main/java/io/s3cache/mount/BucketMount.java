@@ -7,6 +7,7 @@ import io.s3cache.fs.S3Filesystem;
 import io.s3cache.fuse.FuseMount;
 import io.s3cache.fuse.MountException;
 import io.s3cache.metrics.MetricsObserver;
+import io.s3cache.readahead.Prefetcher;
 import io.s3cache.s3.ObjectClient;
 import io.s3cache.s3.ObjectClientException;
 import io.s3cache.s3.ObjectClients;
@@ -18,6 +19,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
@@ -73,7 +75,8 @@ public final class BucketMount implements AutoCloseable {
       TieredBlockCache cache = new TieredBlockCache(spec.cache(),
           (key, offset, dst) -> client.getRange(key.key(), key.etag(), offset, dst), metrics, diskWriter);
       opened.push(cache);
-      S3Filesystem fs = new S3Filesystem(spec.fs(), client, cache, metrics);
+      Prefetcher prefetcher = openPrefetcher(spec, cache, metrics, opened);
+      S3Filesystem fs = new S3Filesystem(spec.fs(), client, cache, metrics, prefetcher);
       FuseMount fuse = FuseMount.mount(fs, spec.mountPoint(), spec.fuseOptions(), new MetricsObserver(metrics),
           spec.mountTimeout());
       opened.push(fuse);
@@ -128,6 +131,32 @@ public final class BucketMount implements AutoCloseable {
   @Override
   public void close() {
     closeAll(resources);
+  }
+
+  /**
+   * The read-ahead prefetcher and its own pool, registered in {@code opened} so they close after
+   * the FUSE mount and before the cache; null when read_ahead is 0. The pool is sized like the S3
+   * connection pool so read-ahead can use S3's parallel throughput without queuing behind it.
+   */
+  private static Prefetcher openPrefetcher(MountSpec spec, TieredBlockCache cache, MetricRegistry metrics,
+      Deque<AutoCloseable> opened) {
+    if (!spec.readAhead().enabled()) {
+      return null;
+    }
+    int threads = Math.min(32, Math.min(spec.s3().maxConnections(), spec.cache().maxConcurrentFetches()));
+    AtomicInteger n = new AtomicInteger();
+    ExecutorService pool = Executors.newFixedThreadPool(threads, r -> {
+      Thread t = new Thread(r, "prefetch-" + n.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    });
+    opened.push(() -> {
+      pool.shutdownNow(); // running fetches are interrupted; readers fetch for themselves
+      pool.awaitTermination(30, TimeUnit.SECONDS);
+    });
+    Prefetcher prefetcher = new Prefetcher(spec.readAhead(), cache, pool, metrics);
+    opened.push(prefetcher);
+    return prefetcher;
   }
 
   private static void closeAll(Deque<AutoCloseable> resources) {
