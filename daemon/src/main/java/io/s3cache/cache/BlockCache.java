@@ -22,6 +22,14 @@ public interface BlockCache extends AutoCloseable {
    */
   ByteBuffer get(BlockKey key, int length) throws IOException;
 
+  /**
+   * Whether a tier holds the block now, without loading it (a hint: it may be evicted at once).
+   * Read-ahead uses it to skip blocks that need no fetch; the default knows nothing and says no.
+   */
+  default boolean isCached(BlockKey key) {
+    return false;
+  }
+
   @Override
   void close();
 }

@@ -257,6 +257,7 @@ public final class TieredBlockCache implements BlockCache {
   }
 
   /** Whether either tier holds the block now. */
+  @Override
   public boolean isCached(BlockKey key) {
     return memory.contains(key) || (disk != null && disk.contains(key));
   }

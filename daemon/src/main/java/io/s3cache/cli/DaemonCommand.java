@@ -53,7 +53,8 @@ final class DaemonCommand implements Callable<Integer> {
       }
       settings.set(SettingKey.CONTROL_SOCKET, socket.path().toString());
       MetricRegistry metrics = new MetricRegistry();
-      CacheRuntime runtime = CacheRuntime.open(MountSpec.cacheConfig(settings), metrics);
+      CacheRuntime runtime = CacheRuntime.open(MountSpec.cacheConfig(settings),
+        MountSpec.readAhead(settings, MountSpec.cacheConfig(settings).blockSize()), settings.integer(SettingKey.MAX_CONNECTIONS, 1, 4096), metrics);
       Daemon daemon = new Daemon(settings, runtime, metrics, null);
       ControlServer server;
       try {

@@ -23,6 +23,8 @@ public enum SettingKey {
   DISK_CACHE("10G", true),
   BLOCK_SIZE("8M", true),
   MAX_FETCHES("64", true),
+  READ_AHEAD("64M", true),
+  PREFETCH_MEMORY("512M", true),
   METADATA_TTL("60s"),
   UID(""),
   GID(""),

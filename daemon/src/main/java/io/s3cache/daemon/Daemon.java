@@ -88,7 +88,7 @@ public final class Daemon implements ControlApi, AutoCloseable {
       spec = MountSpec.from(request.source(), Path.of(request.mountPoint()), settings, request.options());
       // Every mount shares the daemon's cache: its cache config is the daemon's.
       spec = new MountSpec(spec.bucket(), spec.prefix(), spec.mountPoint(), spec.s3(), runtime.config(), spec.fs(),
-          spec.fuseOptions(), spec.kernelReadAhead(), spec.mountTimeout());
+          spec.fuseOptions(), spec.kernelReadAhead(), spec.mountTimeout(), spec.readAhead());
     } catch (ConfigException | IllegalArgumentException e) {
       throw ControlException.badRequest(e.getMessage());
     }
@@ -171,8 +171,8 @@ public final class Daemon implements ControlApi, AutoCloseable {
     }
     CacheStats c = runtime.cache().stats();
     Snapshot gets = metrics.timer(MetricNames.S3_GET).getSnapshot();
-    long prefetched = metrics.counter("prefetch.bytes").getCount(); // TODO names from read-ahead
-    long unused = metrics.counter("prefetch.bytes.unused").getCount();
+    long prefetched = metrics.counter(MetricNames.PREFETCH_BYTES).getCount();
+    long unused = metrics.counter(MetricNames.PREFETCH_UNUSED_BYTES).getCount();
     return new StatsSnapshot(c.ramHits(), c.ramMisses(), c.diskHits(), c.diskMisses(), c.diskErrors(),
         metrics.counter(MetricNames.S3_BYTES).getCount(), metrics.counter(MetricNames.FUSE_BYTES_READ).getCount(),
         prefetched, unused, prefetched == 0 ? 0 : Math.max(0, prefetched - unused) / (double) prefetched,

@@ -15,6 +15,8 @@ import io.s3cache.fuse.FsException;
 import io.s3cache.fuse.FsStatistics;
 import io.s3cache.fuse.OpenFile;
 import io.s3cache.metrics.MetricNames;
+import io.s3cache.readahead.Prefetcher;
+import io.s3cache.readahead.ReadAheadState;
 import io.s3cache.s3.ObjectClient;
 import io.s3cache.s3.ObjectClientException;
 import io.s3cache.s3.ObjectMeta;
@@ -33,7 +35,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * metadata cache, file bytes from the block cache. Implements the FUSE port; knows nothing of jnr.
  *
  * <p>An open handle pins one object version (its ETag): every read of that handle asks the block
- * cache for blocks of that version, so a handle never mixes bytes of two versions. Thread-safe.
+ * cache for blocks of that version, so a handle never mixes bytes of two versions. With a {@link
+ * Prefetcher}, each handle also reads ahead of a sequential reader (see {@code io.s3cache.readahead}).
+ * Thread-safe.
  */
 public final class S3Filesystem implements Filesystem {
 
@@ -43,10 +47,12 @@ public final class S3Filesystem implements Filesystem {
   private static final int O_RDONLY = 0;
   private static final int O_TRUNC = 01000;
 
-  private record Handle(String path, ObjectMeta meta) {}
+  /** @param readAhead null when read-ahead is off */
+  private record Handle(String path, ObjectMeta meta, ReadAheadState readAhead) {}
 
   private final FsConfig config;
   private final BlockCache blocks;
+  private final Prefetcher prefetcher; // null: read-ahead off
   private final Namespace namespace;
   private final Map<Long, Handle> handles = new ConcurrentHashMap<>();
   private final AtomicLong nextHandle = new AtomicLong(1);
@@ -54,13 +60,26 @@ public final class S3Filesystem implements Filesystem {
   private final Cache<String, String> lastOpened;
   private final Counter bytesRead;
 
+  /** A filesystem without read-ahead. */
   public S3Filesystem(FsConfig config, ObjectClient client, BlockCache blocks, MetricRegistry metrics) {
-    this(config, client, blocks, metrics, Ticker.systemTicker());
+    this(config, client, blocks, metrics, null, Ticker.systemTicker());
+  }
+
+  /** @param prefetcher reads ahead of sequential readers into {@code blocks}; null for none */
+  public S3Filesystem(FsConfig config, ObjectClient client, BlockCache blocks, MetricRegistry metrics,
+      Prefetcher prefetcher) {
+    this(config, client, blocks, metrics, prefetcher, Ticker.systemTicker());
   }
 
   S3Filesystem(FsConfig config, ObjectClient client, BlockCache blocks, MetricRegistry metrics, Ticker ticker) {
+    this(config, client, blocks, metrics, null, ticker);
+  }
+
+  S3Filesystem(FsConfig config, ObjectClient client, BlockCache blocks, MetricRegistry metrics,
+      Prefetcher prefetcher, Ticker ticker) {
     this.config = config;
     this.blocks = blocks;
+    this.prefetcher = prefetcher;
     this.namespace = new Namespace(client, config.prefix(),
         new MetadataCache(config.metadataTtl(), 1_000_000, ticker), Instant.now());
     this.lastOpened = Caffeine.newBuilder().maximumSize(1_000_000).executor(Runnable::run).build();
@@ -96,7 +115,10 @@ public final class S3Filesystem implements Filesystem {
       throw FsException.notFound(path);
     }
     long id = nextHandle.getAndIncrement();
-    handles.put(id, new Handle(path, file.meta()));
+    ObjectMeta meta = file.meta();
+    ReadAheadState readAhead = prefetcher == null ? null
+        : prefetcher.open(config.bucket(), meta.key(), meta.etag(), meta.size());
+    handles.put(id, new Handle(path, meta, readAhead));
     String previous = lastOpened.asMap().put(path, file.meta().etag());
     return new OpenFile(id, file.meta().etag().equals(previous));
   }
@@ -110,6 +132,9 @@ public final class S3Filesystem implements Filesystem {
     ObjectMeta meta = h.meta();
     if (offset < 0) {
       throw new FsException(Errno.EINVAL, "negative offset " + offset);
+    }
+    if (h.readAhead() != null) {
+      h.readAhead().onRead(offset, dst.remaining()); // starts fetches ahead; never blocks
     }
     long end = Math.min(meta.size(), offset + dst.remaining());
     int blockSize = blocks.blockSize();
@@ -140,7 +165,10 @@ public final class S3Filesystem implements Filesystem {
 
   @Override
   public void release(long handle) {
-    handles.remove(handle);
+    Handle h = handles.remove(handle);
+    if (h != null && h.readAhead() != null) {
+      h.readAhead().release();
+    }
   }
 
   /** Large, constant figures: S3 has no capacity to report, and tools refuse a full filesystem. */

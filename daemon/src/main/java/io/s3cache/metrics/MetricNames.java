@@ -46,6 +46,18 @@ public final class MetricNames {
   /** Objects a preload could not load after retries. */
   public static final String PRELOAD_OBJECTS_FAILED = "preload.objects.failed";
 
+  // Read-ahead (io.s3cache.readahead).
+  /** Counter: bytes of blocks loaded into the cache by read-ahead. */
+  public static final String PREFETCH_BYTES = "prefetch.bytes";
+  /** Counter: bytes a handle prefetched and had not read when it was released. */
+  public static final String PREFETCH_UNUSED_BYTES = "prefetch.bytes.unused";
+  /** Counter: block prefetches not started because the global prefetch budget was full. */
+  public static final String PREFETCH_SKIPPED = "prefetch.skipped";
+  /** Counter: prefetches that failed (the reader's own read retries and reports). */
+  public static final String PREFETCH_FAILURES = "prefetch.failures";
+  /** Gauge: bytes of prefetch fetches in flight (never above prefetch_memory). */
+  public static final String PREFETCH_INFLIGHT_BYTES = "prefetch.inflight.bytes";
+
   // Filesystem operations: one Timer per FUSE operation, "fuse.op.<name>"; errors counted per op.
   public static final String FUSE_OP_PREFIX = "fuse.op.";
   public static final String FUSE_ERRORS_PREFIX = "fuse.errors.";

@@ -55,7 +55,7 @@ public final class BucketMount implements AutoCloseable {
     FuseMount.checkMountPoint(spec.mountPoint());
     CacheRuntime runtime;
     try {
-      runtime = CacheRuntime.open(spec.cache(), metrics);
+      runtime = CacheRuntime.open(spec.cache(), spec.readAhead(), spec.s3().maxConnections(), metrics);
     } catch (IOException e) {
       throw new MountException(e.getMessage(), e);
     }
@@ -83,7 +83,7 @@ public final class BucketMount implements AutoCloseable {
       client.checkBucket();
       runtime.register(spec.bucket(), spec.s3().endpointLabel(), client);
       opened.push(() -> runtime.unregister(spec.bucket()));
-      S3Filesystem fs = new S3Filesystem(spec.fs(), client, runtime.cache(), metrics);
+      S3Filesystem fs = new S3Filesystem(spec.fs(), client, runtime.cache(), metrics, runtime.prefetcher());
       FuseMount fuse = FuseMount.mount(fs, spec.mountPoint(), spec.fuseOptions(), new MetricsObserver(metrics),
           spec.mountTimeout());
       opened.push(fuse);

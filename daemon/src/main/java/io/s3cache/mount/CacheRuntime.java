@@ -4,6 +4,8 @@ import com.codahale.metrics.MetricRegistry;
 import io.s3cache.cache.BlockKey;
 import io.s3cache.cache.CacheConfig;
 import io.s3cache.cache.TieredBlockCache;
+import io.s3cache.readahead.Prefetcher;
+import io.s3cache.readahead.ReadAheadConfig;
 import io.s3cache.s3.ObjectClient;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -12,6 +14,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The cache every mount of one process shares: one budget per tier, one locked cache directory.
@@ -26,9 +29,12 @@ public final class CacheRuntime implements AutoCloseable {
   private final CacheDirectoryLock lock;
   private final ExecutorService diskWriter;
   private final TieredBlockCache cache;
+  private final ExecutorService prefetchPool; // null: read-ahead off
+  private final Prefetcher prefetcher; // null: read-ahead off
   private final Map<String, Source> sources = new ConcurrentHashMap<>();
 
-  private CacheRuntime(CacheConfig config, CacheDirectoryLock lock, MetricRegistry metrics) {
+  private CacheRuntime(CacheConfig config, ReadAheadConfig readAhead, int maxConnections, CacheDirectoryLock lock,
+      MetricRegistry metrics) {
     this.config = config;
     this.lock = lock;
     this.diskWriter = Executors.newSingleThreadExecutor(r -> {
@@ -37,13 +43,32 @@ public final class CacheRuntime implements AutoCloseable {
       return t;
     });
     this.cache = new TieredBlockCache(config, this::fetch, metrics, diskWriter);
+    if (readAhead.enabled()) {
+      // One prefetcher for every mount: prefetch_memory bounds all of them together.
+      int threads = Math.min(32, Math.min(maxConnections, config.maxConcurrentFetches()));
+      AtomicInteger n = new AtomicInteger();
+      this.prefetchPool = Executors.newFixedThreadPool(threads, r -> {
+        Thread t = new Thread(r, "prefetch-" + n.incrementAndGet());
+        t.setDaemon(true);
+        return t;
+      });
+      this.prefetcher = new Prefetcher(readAhead, cache, prefetchPool, metrics);
+    } else {
+      this.prefetchPool = null;
+      this.prefetcher = null;
+    }
   }
 
-  /** Locks the cache directory (proving it writable) and opens the tiers. */
-  public static CacheRuntime open(CacheConfig config, MetricRegistry metrics) throws IOException {
+  /**
+   * Locks the cache directory (proving it writable) and opens the tiers and the read-ahead.
+   *
+   * @param maxConnections the S3 connection pool size, which bounds useful prefetch threads
+   */
+  public static CacheRuntime open(CacheConfig config, ReadAheadConfig readAhead, int maxConnections,
+      MetricRegistry metrics) throws IOException {
     CacheDirectoryLock lock = config.diskCacheBytes() > 0 ? CacheDirectoryLock.acquire(config.cacheDir()) : null;
     try {
-      return new CacheRuntime(config, lock, metrics);
+      return new CacheRuntime(config, readAhead, maxConnections, lock, metrics);
     } catch (RuntimeException e) {
       if (lock != null) {
         lock.close();
@@ -58,6 +83,11 @@ public final class CacheRuntime implements AutoCloseable {
 
   public TieredBlockCache cache() {
     return cache;
+  }
+
+  /** The shared read-ahead, or null when read_ahead is 0. */
+  public Prefetcher prefetcher() {
+    return prefetcher;
   }
 
   /** Routes fetches of {@code bucket}'s blocks through {@code client} while a mount uses it. */
@@ -98,6 +128,15 @@ public final class CacheRuntime implements AutoCloseable {
 
   @Override
   public void close() throws IOException {
+    if (prefetcher != null) {
+      prefetcher.close();
+      prefetchPool.shutdownNow(); // running fetches are interrupted; readers fetch for themselves
+      try {
+        prefetchPool.awaitTermination(30, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
     cache.close();
     diskWriter.shutdown();
     try {

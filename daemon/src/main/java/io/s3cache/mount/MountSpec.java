@@ -7,6 +7,7 @@ import io.s3cache.config.DurationValue;
 import io.s3cache.config.SettingKey;
 import io.s3cache.config.Settings;
 import io.s3cache.fs.FsConfig;
+import io.s3cache.readahead.ReadAheadConfig;
 import io.s3cache.s3.S3Config;
 import java.net.URI;
 import java.net.URISyntaxException;
@@ -31,7 +32,8 @@ public record MountSpec(
     FsConfig fs,
     List<String> fuseOptions,
     long kernelReadAhead,
-    Duration mountTimeout) {
+    Duration mountTimeout,
+    ReadAheadConfig readAhead) {
 
   private static final Pattern BUCKET = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,254}");
   /** Generic mount(8) options that mean nothing to s3cache itself and are accepted silently. */
@@ -94,7 +96,24 @@ public record MountSpec(
     }
     Duration mountTimeout = positive(settings, SettingKey.MOUNT_TIMEOUT);
     return new MountSpec(bucket, fs.prefix(), mountPoint.toAbsolutePath().normalize(), s3, cache, fs,
-        List.copyOf(fuse), settings.size(SettingKey.KERNEL_READ_AHEAD), mountTimeout);
+        List.copyOf(fuse), settings.size(SettingKey.KERNEL_READ_AHEAD), mountTimeout,
+        readAhead(settings, cache.blockSize()));
+  }
+
+  /** The shared read-ahead's config from the settings (read_ahead, prefetch_memory). */
+  public static ReadAheadConfig readAhead(Settings settings, int blockSize) {
+    ReadAheadConfig config;
+    try {
+      config = new ReadAheadConfig(settings.size(SettingKey.READ_AHEAD),
+          settings.size(SettingKey.PREFETCH_MEMORY));
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(e.getMessage());
+    }
+    if (config.enabled() && config.prefetchMemoryBytes() < blockSize) {
+      throw new ConfigException("invalid prefetch_memory " + settings.string(SettingKey.PREFETCH_MEMORY)
+          + ": must be at least block_size (" + settings.string(SettingKey.BLOCK_SIZE) + ") while read_ahead is on");
+    }
+    return config;
   }
 
   /** The shared cache's config from the daemon-wide settings (cache_dir, ram_cache, ...). */

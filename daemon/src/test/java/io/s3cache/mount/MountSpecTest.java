@@ -41,6 +41,19 @@ class MountSpecTest {
   }
 
   @Test
+  void readAheadSettings() {
+    MountSpec spec = MountSpec.from("s3://b", Path.of("/m"), new Settings(), List.of());
+    assertEquals(64L << 20, spec.readAhead().maxWindowBytes());
+    assertEquals(512L << 20, spec.readAhead().prefetchMemoryBytes());
+    MountSpec off = MountSpec.from("s3://b", Path.of("/m"),
+        new Settings().set(SettingKey.READ_AHEAD, "0").set(SettingKey.PREFETCH_MEMORY, "0"), List.of());
+    assertEquals(false, off.readAhead().enabled());
+    assertEquals("invalid prefetch_memory 4M: must be at least block_size (8M) while read_ahead is on",
+        assertThrows(ConfigException.class, () -> MountSpec.from("s3://b", Path.of("/m"),
+            new Settings().set(SettingKey.PREFETCH_MEMORY, "4M"), List.of())).getMessage());
+  }
+
+  @Test
   void badValuesNameTheSetting() {
     assertEquals("invalid block_size 3M: must be a power of two from 64K to 64M",
         assertThrows(ConfigException.class, () -> MountSpec.from("s3://b", Path.of("/m"),

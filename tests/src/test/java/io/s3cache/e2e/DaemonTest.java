@@ -58,7 +58,8 @@ class DaemonTest {
         .set(SettingKey.ENDPOINT, server.endpoint().toString())
         .set(SettingKey.PATH_STYLE, "true");
     metrics = new MetricRegistry();
-    daemon = new Daemon(settings, CacheRuntime.open(MountSpec.cacheConfig(settings), metrics), metrics,
+    daemon = new Daemon(settings, CacheRuntime.open(MountSpec.cacheConfig(settings),
+        MountSpec.readAhead(settings, MountSpec.cacheConfig(settings).blockSize()), settings.integer(SettingKey.MAX_CONNECTIONS, 1, 4096), metrics), metrics,
         server.credentials());
     socket = dir.resolve("s3cache.sock");
     control = ControlServer.start(daemon, new ControlServerConfig(socket, null));
