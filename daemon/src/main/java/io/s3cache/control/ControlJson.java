@@ -69,6 +69,9 @@ final class ControlJson {
           .collect(Collectors.joining("."));
       Throwable cause = e.getCause() != null && e.getCause() != e ? e.getCause() : null;
       String reason = cause != null && cause.getMessage() != null ? cause.getMessage() : e.getOriginalMessage();
+      if (reason != null && reason.startsWith("Cannot map `null` into type")) {
+        reason = "null is not allowed here"; // Jackson's text names a feature flag, not the problem
+      }
       throw ControlException.badRequest(
           "invalid " + what + (field.isEmpty() ? "" : " at \"" + field + "\"") + ": " + firstLine(reason));
     } catch (IOException e) {

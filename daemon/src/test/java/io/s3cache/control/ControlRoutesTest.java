@@ -136,6 +136,13 @@ class ControlRoutesTest {
   }
 
   @Test
+  void nullForANumberIs400() throws Exception {
+    RawHttp.Response r = RawHttp.send(socket, "POST", "/preload", "{\"paths\":[\"/mnt/a\"],\"parallel\":null}");
+    assertEquals(400, r.status());
+    assertEquals("invalid PreloadRequest at \"parallel\": null is not allowed here", r.error());
+  }
+
+  @Test
   void emptyBodyIs400() throws Exception {
     RawHttp.Response r = RawHttp.send(socket, "POST", "/evict", "");
     assertEquals(400, r.status());
