@@ -19,6 +19,7 @@ import io.netty.util.concurrent.DefaultThreadFactory;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.channels.SocketChannel;
@@ -123,7 +124,7 @@ public final class ControlServer implements AutoCloseable {
     }
   }
 
-  private Channel bind(ServerBootstrap bootstrap, java.net.SocketAddress address, String where) throws IOException {
+  private Channel bind(ServerBootstrap bootstrap, SocketAddress address, String where) throws IOException {
     ChannelFuture bound = bootstrap.group(group).bind(address).awaitUninterruptibly();
     if (!bound.isSuccess()) {
       throw new IOException("control API cannot listen on " + where + ": " + bound.cause().getMessage(), bound.cause());

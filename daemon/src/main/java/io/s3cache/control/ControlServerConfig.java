@@ -1,6 +1,7 @@
 package io.s3cache.control;
 
 import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Objects;
 
@@ -22,7 +23,7 @@ public record ControlServerConfig(Path socketPath, InetSocketAddress tcpAddress)
   public ControlServerConfig {
     Objects.requireNonNull(socketPath, "socketPath");
     socketPath = socketPath.toAbsolutePath().normalize();
-    if (socketPath.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8).length > MAX_SOCKET_PATH_BYTES) {
+    if (socketPath.toString().getBytes(StandardCharsets.UTF_8).length > MAX_SOCKET_PATH_BYTES) {
       throw new IllegalArgumentException(
           "control socket path is longer than " + MAX_SOCKET_PATH_BYTES + " bytes: " + socketPath);
     }
