@@ -1,0 +1,199 @@
+package io.s3cache.control;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Every route through ControlClient, and the error answers through hand-written requests. */
+class ControlRoutesTest {
+
+  @TempDir Path dir;
+  private Path socket;
+  private final FakeControlApi api = new FakeControlApi();
+  private ControlServer server;
+  private ControlClient client;
+
+  @BeforeEach
+  void start() throws Exception {
+    socket = dir.resolve("s3cache.sock");
+    server = ControlServer.start(api, ControlServerConfig.unixSocket(socket));
+    client = ControlClient.connect(socket);
+  }
+
+  @AfterEach
+  void stop() {
+    client.close();
+    server.close();
+  }
+
+  @Test
+  void healthRoundTrip() throws Exception {
+    assertEquals(new Health("ok", 4242, "0.1.0-test", 1, 77), client.health());
+    assertTrue(ControlClient.isAlive(socket));
+  }
+
+  @Test
+  void mountsRoundTrip() throws Exception {
+    assertEquals(List.of(FakeControlApi.MOUNT_A), client.mounts());
+  }
+
+  @Test
+  void mountRoundTrip() throws Exception {
+    MountInfo info = client.mount(
+        new MountRequest("s3://bucket/data", "/mnt/data", Map.of("cache.ram_bytes", "1g"), List.of("_netdev")));
+    assertEquals(new MountInfo("/mnt/data", "s3://bucket/data", "http://127.0.0.1:9000", 0), info);
+    assertEquals(List.of("mount s3://bucket/data /mnt/data {cache.ram_bytes=1g} [_netdev]"), api.calls);
+  }
+
+  @Test
+  void unmountUrlDecodesThePath() throws Exception {
+    client.unmount("/mnt/my data/ü&x=+1");
+    assertEquals(List.of("unmount /mnt/my data/ü&x=+1"), api.calls);
+  }
+
+  @Test
+  void statsForTheDaemonAndForOneMount() throws Exception {
+    StatsSnapshot all = client.stats(null);
+    assertEquals(20.25, all.s3GetP99Millis());
+    assertEquals(List.of(FakeControlApi.MOUNT_A), all.mounts());
+    client.stats("/mnt/a");
+    assertEquals(List.of("stats null", "stats /mnt/a"), api.calls);
+  }
+
+  @Test
+  void evictRoundTrip() throws Exception {
+    EvictResult result = client.evict(new EvictRequest(List.of("/mnt/a/x", "s3://bucket-a/y")));
+    assertEquals(new EvictResult(2, 10, 10 << 20), result);
+    assertEquals(List.of("evict [/mnt/a/x, s3://bucket-a/y]"), api.calls);
+  }
+
+  @Test
+  void shutdownAnswersThenShutsDown() throws Exception {
+    client.shutdown();
+    api.shutdownCalled.get(10, TimeUnit.SECONDS);
+  }
+
+  @Test
+  void controlExceptionsKeepTheirStatusAndMessage() {
+    api.failures.put("unmount", ControlException.notFound("nothing of ours is mounted at /mnt/x"));
+    api.failures.put("mount", ControlException.conflict("/mnt/a is already mounted"));
+    api.failures.put("evict", ControlException.badRequest("not a mounted path: /etc"));
+    ControlException notFound = assertThrows(ControlException.class, () -> client.unmount("/mnt/x"));
+    assertEquals(404, notFound.status());
+    assertEquals("nothing of ours is mounted at /mnt/x", notFound.getMessage());
+    ControlException conflict = assertThrows(ControlException.class,
+        () -> client.mount(new MountRequest("s3://b", "/mnt/a", null, null)));
+    assertEquals(409, conflict.status());
+    assertEquals("/mnt/a is already mounted", conflict.getMessage());
+    ControlException bad = assertThrows(ControlException.class, () -> client.evict(new EvictRequest(List.of("/etc"))));
+    assertEquals(400, bad.status());
+    assertEquals("not a mounted path: /etc", bad.getMessage());
+  }
+
+  @Test
+  void unexpectedExceptionIs500() {
+    api.crash = new IllegalStateException("boom");
+    ControlException e = assertThrows(ControlException.class, client::health);
+    assertEquals(500, e.status());
+    assertEquals("internal error: java.lang.IllegalStateException: boom", e.getMessage());
+  }
+
+  @Test
+  void malformedJsonIs400NamingTheProblem() throws Exception {
+    RawHttp.Response r = RawHttp.send(socket, "POST", "/mounts", "{\"source\": \"s3://b\", ");
+    assertEquals(400, r.status());
+    assertTrue(r.error().startsWith("malformed JSON at line 1"), r.error());
+    assertOneLine(r.error());
+    assertTrue(api.calls.isEmpty());
+  }
+
+  @Test
+  void unknownPropertyIs400() throws Exception {
+    RawHttp.Response r = RawHttp.send(socket, "POST", "/mounts",
+        "{\"source\":\"s3://b\",\"mountPoint\":\"/mnt/x\",\"mountpoint\":\"/mnt/y\"}");
+    assertEquals(400, r.status());
+    assertTrue(r.error().startsWith("unknown property \"mountpoint\" in MountRequest; known: "), r.error());
+    assertOneLine(r.error());
+    assertTrue(api.calls.isEmpty());
+  }
+
+  @Test
+  void wrongTypeIs400NamingTheField() throws Exception {
+    RawHttp.Response r = RawHttp.send(socket, "POST", "/preload", "{\"paths\":[\"/mnt/a\"],\"parallel\":\"many\"}");
+    assertEquals(400, r.status());
+    assertTrue(r.error().startsWith("invalid PreloadRequest at \"parallel\": "), r.error());
+    assertOneLine(r.error());
+  }
+
+  @Test
+  void nullForANumberIs400() throws Exception {
+    RawHttp.Response r = RawHttp.send(socket, "POST", "/preload", "{\"paths\":[\"/mnt/a\"],\"parallel\":null}");
+    assertEquals(400, r.status());
+    assertEquals("invalid PreloadRequest at \"parallel\": null is not allowed here", r.error());
+  }
+
+  @Test
+  void emptyBodyIs400() throws Exception {
+    RawHttp.Response r = RawHttp.send(socket, "POST", "/evict", "");
+    assertEquals(400, r.status());
+    assertEquals("request body is empty: expected a JSON EvictRequest", r.error());
+  }
+
+  @Test
+  void missingQueryParameterIs400() throws Exception {
+    RawHttp.Response r = RawHttp.send(socket, "DELETE", "/mounts", null);
+    assertEquals(400, r.status());
+    assertEquals("missing query parameter path", r.error());
+  }
+
+  @Test
+  void wrongMethodIs405WithAllow() throws Exception {
+    RawHttp.Response r = RawHttp.send(socket, "PUT", "/health", "{}");
+    assertEquals(405, r.status());
+    assertEquals("GET", r.header("Allow"));
+    assertEquals("method PUT is not allowed on /health; use GET", r.error());
+    assertEquals(405, RawHttp.send(socket, "GET", "/preload", null).status());
+  }
+
+  @Test
+  void unknownPathIs404() throws Exception {
+    RawHttp.Response r = RawHttp.send(socket, "GET", "/mounts/extra", null);
+    assertEquals(404, r.status());
+    assertEquals("no such endpoint: /mounts/extra", r.error());
+    assertEquals(ControlRoutes.JSON, r.header("Content-Type"));
+  }
+
+  @Test
+  void oversizedBodyIs413() throws Exception {
+    // Only the head: the server answers from Content-Length without reading the body.
+    try (var channel = RawHttp.open(socket)) {
+      RawHttp.write(channel, "POST", "/evict", null,
+          "Content-Type: application/json\r\nContent-Length: " + (ControlHttpHandler.MAX_BODY_BYTES + 1) + "\r\n");
+      RawHttp.Response r = RawHttp.read(java.nio.channels.Channels.newInputStream(channel));
+      assertEquals(413, r.status());
+      assertEquals("request body is larger than 1048576 bytes", r.error());
+    }
+  }
+
+  @Test
+  void everyAnswerClosesItsConnection() throws Exception {
+    RawHttp.Response r = RawHttp.send(socket, "GET", "/health", null);
+    assertEquals(200, r.status());
+    assertEquals("close", r.header("Connection"));
+    assertEquals("application/json; charset=utf-8", r.header("Content-Type"));
+  }
+
+  private static void assertOneLine(String message) {
+    assertFalse(message.contains("\n"), message);
+  }
+}

@@ -1,0 +1,123 @@
+package io.s3cache.control;
+
+import com.codahale.metrics.MetricRegistry;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * A ControlApi that records its calls and answers with fixed records. {@link #failures} makes a
+ * call throw (keyed by method name: "mount", "unmount", "preload", "stats", "evict"); {@link
+ * #preloadFailsAfterLines} makes a preload throw after streaming; {@link #crash} makes every call
+ * throw an unexpected exception.
+ */
+final class FakeControlApi implements ControlApi {
+
+  static final MountInfo MOUNT_A = new MountInfo("/mnt/a", "s3://bucket-a/prefix", "https://s3.amazonaws.com", 2);
+
+  final List<String> calls = Collections.synchronizedList(new ArrayList<>());
+  final Map<String, ControlException> failures = new ConcurrentHashMap<>();
+  final MetricRegistry registry = new MetricRegistry();
+  final CompletableFuture<Void> shutdownCalled = new CompletableFuture<>();
+  final CountDownLatch preloadWaiting = new CountDownLatch(1);
+  final CountDownLatch preloadSawCancel = new CountDownLatch(1);
+  volatile int preloadLines = 3;
+  volatile boolean preloadWaitsForCancel;
+  volatile ControlException preloadFailsAfterLines;
+  volatile RuntimeException crash;
+
+  @Override
+  public MountInfo mount(MountRequest request) throws ControlException {
+    enter("mount " + request.source() + " " + request.mountPoint() + " " + request.settings() + " " + request.options());
+    return new MountInfo(request.mountPoint(), request.source(), "http://127.0.0.1:9000", 0);
+  }
+
+  @Override
+  public void unmount(String mountPoint) throws ControlException {
+    enter("unmount " + mountPoint);
+  }
+
+  @Override
+  public List<MountInfo> mounts() {
+    crashIfAsked();
+    calls.add("mounts");
+    return List.of(MOUNT_A);
+  }
+
+  @Override
+  public void preload(PreloadRequest request, ProgressSink sink) throws ControlException {
+    enter("preload " + request.paths() + " parallel=" + request.parallel());
+    int n = preloadLines;
+    for (int i = 1; i <= n; i++) {
+      sink.send(progress(i, n, false));
+    }
+    if (preloadWaitsForCancel) {
+      preloadWaiting.countDown();
+      // Stands in for a preload that checks for cancellation between block fetches.
+      while (!sink.cancelled()) {
+        LockSupport.parkNanos(1_000_000);
+      }
+      preloadSawCancel.countDown();
+      return;
+    }
+    if (preloadFailsAfterLines != null) {
+      throw preloadFailsAfterLines;
+    }
+    sink.send(progress(n, n, true));
+  }
+
+  static PreloadProgress progress(int i, int n, boolean done) {
+    return new PreloadProgress(done ? "done" : "fetching", n, n * 100L, i, i * 100L, i * 50L,
+        done ? List.of("k/broken: 403 Forbidden") : List.of(), null, done);
+  }
+
+  @Override
+  public StatsSnapshot stats(String mountPoint) throws ControlException {
+    enter("stats " + mountPoint);
+    return new StatsSnapshot(1, 2, 3, 4, 5, 6, 7, 8, 9, 0.5, 10, 1.5, 20.25, 11, 12, 13, 14, List.of(MOUNT_A));
+  }
+
+  @Override
+  public EvictResult evict(EvictRequest request) throws ControlException {
+    enter("evict " + request.paths());
+    return new EvictResult(request.paths().size(), 10, 10 << 20);
+  }
+
+  @Override
+  public Health health() {
+    crashIfAsked();
+    calls.add("health");
+    return new Health("ok", 4242, "0.1.0-test", 1, 77);
+  }
+
+  @Override
+  public MetricRegistry metrics() {
+    return registry;
+  }
+
+  @Override
+  public void shutdown() {
+    calls.add("shutdown");
+    shutdownCalled.complete(null);
+  }
+
+  private void enter(String call) throws ControlException {
+    crashIfAsked();
+    calls.add(call);
+    ControlException failure = failures.get(call.substring(0, call.indexOf(' ')));
+    if (failure != null) {
+      throw failure;
+    }
+  }
+
+  private void crashIfAsked() {
+    if (crash != null) {
+      throw crash;
+    }
+  }
+}
