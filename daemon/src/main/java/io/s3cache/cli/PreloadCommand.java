@@ -75,6 +75,10 @@ final class PreloadCommand implements Callable<Integer> {
       out.printf(Locale.ROOT, "dry run: %d objects, %s; %s already cached, %s to fetch%n", last.files(),
           ByteSize.format(last.bytes()), ByteSize.format(last.bytesDone()),
           ByteSize.format(last.bytes() - last.bytesDone()));
+      if (last.error() != null) {
+        System.err.println("s3cache: " + last.error());
+        return S3cacheCli.FAILED;
+      }
       return 0;
     }
     out.printf(Locale.ROOT, "preloaded %d of %d objects (%s) in %.1f s: fetched %s from S3 (%.0f MB/s), %s was already cached%n",

@@ -70,9 +70,13 @@ public final class Preloader {
     }
     long usable = cache.diskUsableBytes();
     if (needed > usable) {
-      throw ControlException.conflict("preload of " + items.size() + " objects (" + ByteSize.format(p.bytes.get())
+      String why = "preload of " + items.size() + " objects (" + ByteSize.format(p.bytes.get())
           + ", " + ByteSize.format(needed) + " on disk) does not fit the disk cache cap (" + ByteSize.format(usable)
-          + " usable): raise disk_cache, or preload a part (a narrower path, --shard I/N)");
+          + " usable): raise disk_cache, or preload a part (a narrower path, --shard I/N)";
+      if (!dryRun) {
+        throw ControlException.conflict(why);
+      }
+      p.error = why; // a dry run reports it and still sizes what is cached
     }
     p.phase = dryRun ? "done" : "fetching";
     if (dryRun) {

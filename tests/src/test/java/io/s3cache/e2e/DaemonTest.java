@@ -160,6 +160,7 @@ class DaemonTest {
     PreloadProgress dry = preload(new PreloadRequest(List.of(mp.toString()), 4, null, null, true));
     assertEquals(5, dry.files());
     assertEquals(0, dry.bytesFetched());
+    assertTrue(dry.error() != null && dry.error().contains("does not fit"), String.valueOf(dry.error()));
     assertEquals(0, gets());
     io.s3cache.control.ControlException refused = org.junit.jupiter.api.Assertions.assertThrows(
         io.s3cache.control.ControlException.class,
@@ -173,9 +174,9 @@ class DaemonTest {
   @Test
   void metricsAreValidPrometheusText() throws Exception {
     start("1G");
-    server.createBucket("m");
-    server.client().putObject(b -> b.bucket("m").key("f"), software.amazon.awssdk.core.sync.RequestBody.fromBytes(new byte[100]));
-    Path mp = mount("s3://m", "mnt");
+    server.createBucket("metrics");
+    server.client().putObject(b -> b.bucket("metrics").key("f"), software.amazon.awssdk.core.sync.RequestBody.fromBytes(new byte[100]));
+    Path mp = mount("s3://metrics", "mnt");
     assertEquals(100, Files.readAllBytes(mp.resolve("f")).length);
     String text;
     try (ControlClient c = ControlClient.connect(socket)) {
