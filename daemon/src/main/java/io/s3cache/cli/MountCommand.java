@@ -5,6 +5,7 @@ import io.s3cache.config.ConfigException;
 import io.s3cache.config.SettingKey;
 import io.s3cache.control.ControlClient;
 import io.s3cache.control.ControlException;
+import io.s3cache.control.MountCredentials;
 import io.s3cache.control.MountInfo;
 import io.s3cache.control.MountRequest;
 import io.s3cache.config.Settings;
@@ -111,7 +112,8 @@ final class MountCommand implements Callable<Integer> {
       }
     });
     try (ControlClient client = ControlClient.connect(sock)) {
-      MountInfo info = client.mount(new MountRequest(source, spec.mountPoint().toString(), chosen, generic));
+      MountInfo info = client.mount(new MountRequest(source, spec.mountPoint().toString(), chosen, generic,
+          MountCredentials.fromEnvironment()));
       System.err.println("s3cache: mounted " + info.source() + " at " + info.mountPoint() + " (daemon socket " + sock + ")");
       return 0;
     } catch (ControlException e) {

@@ -33,7 +33,12 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import io.s3cache.control.MountCredentials;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
+import software.amazon.awssdk.auth.credentials.AwsSessionCredentials;
+import software.amazon.awssdk.auth.credentials.ProfileCredentialsProvider;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 
 /**
  * The host daemon: one shared cache, any number of mounts, the operations of the control API.
@@ -94,7 +99,7 @@ public final class Daemon implements ControlApi, AutoCloseable {
     }
     BucketMount mount;
     try {
-      mount = BucketMount.attach(spec, runtime, metrics, credentials);
+      mount = BucketMount.attach(spec, runtime, metrics, credentialsFor(request.credentials()));
     } catch (MountException e) {
       throw ControlException.conflict(e.getMessage());
     }
@@ -102,6 +107,22 @@ public final class Daemon implements ControlApi, AutoCloseable {
     mount.terminated().whenComplete((ok, error) -> dropIfGone(mount));
     LOG.info("mounted s3://{}/{} at {}", spec.bucket(), spec.prefix(), spec.mountPoint());
     return info(mount);
+  }
+
+  /** The caller's credentials when the request carries them, else the daemon's. */
+  private AwsCredentialsProvider credentialsFor(MountCredentials c) throws ControlException {
+    if (c == null) {
+      return credentials;
+    }
+    if (c.accessKeyId() != null) {
+      if (c.secretAccessKey() == null) {
+        throw ControlException.badRequest("AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not");
+      }
+      return StaticCredentialsProvider.create(c.sessionToken() == null
+          ? AwsBasicCredentials.create(c.accessKeyId(), c.secretAccessKey())
+          : AwsSessionCredentials.create(c.accessKeyId(), c.secretAccessKey(), c.sessionToken()));
+    }
+    return ProfileCredentialsProvider.create(c.profile());
   }
 
   private void dropIfGone(BucketMount mount) {
