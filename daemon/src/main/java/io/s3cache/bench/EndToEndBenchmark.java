@@ -7,6 +7,9 @@ import io.s3cache.demo.PageCache;
 import io.s3cache.embedded.EmbeddedS3Server;
 import io.s3cache.mount.BucketMount;
 import io.s3cache.mount.MountSpec;
+import io.s3cache.s3.ObjectClient;
+import io.s3cache.s3.ObjectClients;
+import io.s3cache.s3.S3Config;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,11 +30,13 @@ import java.util.Map;
 public final class EndToEndBenchmark {
 
   /** What to run. */
-  public record Options(Path workDir, long bigSize, int smallFiles, List<String> peers, String ramCache) {}
+  public record Options(Path workDir, long bigSize, int smallFiles, List<String> peers, String ramCache,
+      long preloadSize, int parallel) {}
 
   private final Options options;
   private final PrintStream out;
   private final Map<String, Map<String, Measure.Result>> results = new LinkedHashMap<>();
+  private final Map<String, Measure.Result> cold = new LinkedHashMap<>();
 
   public EndToEndBenchmark(Options options, PrintStream out) {
     this.options = options;
@@ -51,6 +56,19 @@ public final class EndToEndBenchmark {
       out.printf("uploaded to embedded S3 at %s%n", server.endpoint());
 
       measure(new Target("local disk", data.localRoot, false), data);
+      ColdReadAndPreload coldPath = new ColdReadAndPreload(server, work, options.ramCache());
+      long present = Files.size(data.localRoot.resolve("big.bin")) + data.smallBytes();
+      ColdReadAndPreload.topUp(server, "bench", present, options.preloadSize(), work);
+      out.println("warming up the JIT with one cold read of extra/e0.bin (not counted) ...");
+      cold.put("first cold read in this JVM (extra/e0.bin, JIT cold)", coldPath.warmUp("extra/e0.bin"));
+      S3Config s3 = S3Config.defaults().withEndpoint(server.endpoint()).withPathStyle(true)
+          .withChecksumMode(S3Config.ChecksumMode.WHEN_REQUIRED);
+      try (ObjectClient client = ObjectClients.create("bench", s3, new MetricRegistry(), server.credentials())) {
+        out.println("measuring the endpoint's 8-way ranged GETs ...");
+        cold.put("endpoint, 8 parallel 8 MiB ranged GETs", best(() -> coldPath.endpointEightWay(client, "big.bin")));
+      }
+      out.println("measuring s3cache cold without read-ahead ...");
+      cold.put("s3cache, read_ahead=0", coldPath.coldSequential("no-readahead", "0"));
       Settings settings = new Settings()
           .set(SettingKey.ENDPOINT, server.endpoint().toString())
           .set(SettingKey.PATH_STYLE, "true")
@@ -73,8 +91,41 @@ public final class EndToEndBenchmark {
           measure(new Target(peer, m.mountPoint(), true), data);
         }
       }
+      for (var e : results.entrySet()) {
+        if (!e.getKey().equals("local disk")) {
+          cold.put(e.getKey() + (e.getKey().equals("s3cache") ? ", read-ahead (default 64M)" : ""),
+              e.getValue().get("seq cold"));
+        }
+      }
+      out.printf("measuring preload of the whole bucket (%d MiB) ...%n", Math.max(present, options.preloadSize()) >> 20);
+      Measure.Result preload = coldPath.preload(options.parallel());
+      cold.put("preload, --parallel " + options.parallel(), preload);
+      if (options.peers().contains("rclone") && PeerMount.installed("rclone")) {
+        out.println("measuring rclone copy of the whole bucket ...");
+        cold.put("rclone copy, --transfers " + options.parallel(), coldPath.rcloneCopy(options.parallel(), preload.bytes()));
+      }
     }
     report(data);
+    reportCold();
+  }
+
+  private void reportCold() {
+    out.println();
+    out.println("Cold path (page cache dropped, caches empty), MB/s:");
+    out.println();
+    double s3fs = cold.containsKey("s3fs") ? cold.get("s3fs").mbPerSecond() : Double.NaN;
+    double endpoint = cold.get("endpoint, 8 parallel 8 MiB ranged GETs").mbPerSecond();
+    out.printf(Locale.ROOT, "| %-44s | %10s | %8s | %11s |%n", "what", "MB/s", "vs s3fs", "vs endpoint");
+    out.println("|----------------------------------------------|------------|----------|-------------|");
+    for (var e : cold.entrySet()) {
+      double v = e.getValue().mbPerSecond();
+      out.printf(Locale.ROOT, "| %-44s | %10.0f | %7.2fx | %10.2fx |%n", e.getKey(), v, v / s3fs, v / endpoint);
+    }
+    Measure.Result preload = cold.entrySet().stream().filter(e -> e.getKey().startsWith("preload")).findFirst()
+        .orElseThrow().getValue();
+    cold.entrySet().stream().filter(e -> e.getKey().startsWith("rclone copy")).findFirst().ifPresent(r ->
+        out.printf(Locale.ROOT, "%npreload vs rclone copy of the same %d MiB: %.2fx%n", preload.bytes() >> 20,
+            preload.mbPerSecond() / r.getValue().mbPerSecond()));
   }
 
   private void measure(Target t, BenchData data) throws Exception {

@@ -230,7 +230,8 @@ public final class TieredBlockCache implements BlockCache {
     }
     while (!disk.contains(key) && !disk.put(key, block.duplicate())) {
       if (!disk.isBusy(key)) {
-        throw new IOException("no room in the disk tier for " + key.key() + " block " + key.index());
+        throw new IOException("could not store " + key.key() + " block " + key.index()
+            + " in the disk tier (no room under disk_cache, or a write error: see the log)");
       }
       // A background write of the same block (a reader fetched it too) is in progress.
       java.util.concurrent.locks.LockSupport.parkNanos(200_000);

@@ -28,6 +28,12 @@ final class BenchCommand implements Callable<Integer> {
   @Option(names = "--ram-cache", defaultValue = "2G", description = "s3cache RAM tier for the run (default ${DEFAULT-VALUE})")
   String ramCache;
 
+  @Option(names = "--preload-size", defaultValue = "2G", description = "Bucket size for the preload measurement (default ${DEFAULT-VALUE})")
+  String preloadSize;
+
+  @Option(names = "--parallel", defaultValue = "32", description = "Preload and rclone copy parallelism (default ${DEFAULT-VALUE})")
+  int parallel;
+
   @Override
   public Integer call() throws Exception {
     List<String> chosen = peers.contains("none") ? List.of() : peers;
@@ -37,7 +43,7 @@ final class BenchCommand implements Callable<Integer> {
       }
     }
     new EndToEndBenchmark(new EndToEndBenchmark.Options(workDir, ByteSize.parse("--size", size), smallFiles, chosen,
-        ramCache), System.out).run();
+        ramCache, ByteSize.parse("--preload-size", preloadSize), parallel), System.out).run();
     return 0;
   }
 }

@@ -51,14 +51,15 @@ final class DaemonCommand implements Callable<Integer> {
           throw new io.s3cache.config.ConfigException("unknown setting '" + generic.get(0) + "'");
         }
       }
-      settings.set(SettingKey.CONTROL_SOCKET, socket.path().toString());
+      Path socketPath = socket.path(settings);
+      settings.set(SettingKey.CONTROL_SOCKET, socketPath.toString());
       MetricRegistry metrics = new MetricRegistry();
       CacheRuntime runtime = CacheRuntime.open(MountSpec.cacheConfig(settings),
         MountSpec.readAhead(settings, MountSpec.cacheConfig(settings).blockSize()), settings.integer(SettingKey.MAX_CONNECTIONS, 1, 4096), metrics);
       Daemon daemon = new Daemon(settings, runtime, metrics, null);
       ControlServer server;
       try {
-        server = ControlServer.start(daemon, new ControlServerConfig(socket.path(), tcp(settings)));
+        server = ControlServer.start(daemon, new ControlServerConfig(socketPath, tcp(settings)));
       } catch (Exception e) {
         daemon.close();
         throw e;
@@ -67,7 +68,7 @@ final class DaemonCommand implements Callable<Integer> {
         daemon.close();
         server.close();
       }, "s3cache-shutdown"));
-      System.err.println("s3cache: daemon " + ProcessHandle.current().pid() + " serving " + socket.path());
+      System.err.println("s3cache: daemon " + ProcessHandle.current().pid() + " serving " + socketPath);
       if (notifyReady) {
         ready.println(DaemonLauncher.READY);
         ready.flush();

@@ -30,9 +30,8 @@ final class DaemonLauncher {
 
   /**
    * @param settings the daemon-wide settings to start it with (cache, socket, log)
-   * @param configFile passed on so the daemon's defaults for mounts match the CLI's, or null
    */
-  static void ensureRunning(Path socket, Settings settings, Path configFile) throws Exception {
+  static void ensureRunning(Path socket, Settings settings) throws Exception {
     if (ControlClient.isAlive(socket)) {
       return;
     }
@@ -49,10 +48,8 @@ final class DaemonLauncher {
     command.add("--notify-ready");
     command.add("--socket");
     command.add(socket.toString());
-    if (configFile != null) {
-      command.add("--config");
-      command.add(configFile.toAbsolutePath().toString());
-    }
+    // Only the daemon-wide settings: a mount's own (endpoint, metadata_ttl, ...) travel with its
+    // request, so they never become defaults for later mounts of other buckets.
     for (var e : settings.explicit().entrySet()) {
       if (e.getKey().daemonWide() && e.getKey() != SettingKey.CONTROL_SOCKET) {
         command.add("-o");
@@ -66,7 +63,7 @@ final class DaemonLauncher {
     CompletableFuture<String> verdict = CompletableFuture.supplyAsync(() -> readVerdict(child));
     String line;
     try {
-      line = verdict.get(60, TimeUnit.SECONDS);
+      line = verdict.get(10, TimeUnit.MINUTES); // start-up scans the disk tier; a failed start answers at once
     } catch (java.util.concurrent.TimeoutException e) {
       line = null;
     }

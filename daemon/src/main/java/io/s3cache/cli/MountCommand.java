@@ -104,7 +104,7 @@ final class MountCommand implements Callable<Integer> {
   /** Asks the host daemon for the mount, starting the daemon first if none answers. */
   private int mountThroughDaemon(MountSpec spec, Settings settings, List<String> generic) throws Exception {
     Path sock = socket.path(settings);
-    DaemonLauncher.ensureRunning(sock, settings, config);
+    DaemonLauncher.ensureRunning(sock, settings);
     Map<String, String> chosen = new LinkedHashMap<>();
     settings.explicit().forEach((k, v) -> {
       if (k != SettingKey.CONTROL_SOCKET) {

@@ -56,8 +56,8 @@ final class PreloadCommand implements Callable<Integer> {
         throw new ConfigException("invalid --shard '" + shard + "': expected I/N with 0 <= I < N, e.g. 0/4");
       }
     }
-    if (parallel < 1 || parallel > 1024) {
-      throw new ConfigException("invalid --parallel " + parallel + ": expected 1 to 1024");
+    if (parallel < 1 || parallel > 256) {
+      throw new ConfigException("invalid --parallel " + parallel + ": expected 1 to 256");
     }
     PreloadRequest request = new PreloadRequest(paths.stream().map(CliPaths::absolute).toList(), parallel, index,
         count, dryRun);

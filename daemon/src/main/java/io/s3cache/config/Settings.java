@@ -17,6 +17,8 @@ import java.util.Map;
 public final class Settings {
 
   private final Map<SettingKey, String> values = new EnumMap<>(SettingKey.class);
+  /** Keys given a value by a file, an option or code, whatever the value (even the default's). */
+  private final java.util.Set<SettingKey> chosen = java.util.EnumSet.noneOf(SettingKey.class);
 
   public Settings() {
     for (SettingKey k : SettingKey.values()) {
@@ -26,6 +28,7 @@ public final class Settings {
 
   public Settings set(SettingKey key, String value) {
     values.put(key, value);
+    chosen.add(key);
     return this;
   }
 
@@ -83,21 +86,20 @@ public final class Settings {
     return foreign;
   }
 
-  /** The settings whose value is not the default (what a user chose). */
+  /** The settings a file, an option or code gave a value (what a user chose, defaults excluded). */
   public Map<SettingKey, String> explicit() {
-    Map<SettingKey, String> chosen = new EnumMap<>(SettingKey.class);
-    values.forEach((k, v) -> {
-      if (!v.trim().equals(k.defaultValue())) {
-        chosen.put(k, v.trim());
-      }
-    });
-    return chosen;
+    Map<SettingKey, String> result = new EnumMap<>(SettingKey.class);
+    for (SettingKey k : chosen) {
+      result.put(k, values.get(k).trim());
+    }
+    return result;
   }
 
   /** A copy that can be changed without changing this one. */
   public Settings copy() {
     Settings s = new Settings();
     s.values.putAll(values);
+    s.chosen.addAll(chosen);
     return s;
   }
 

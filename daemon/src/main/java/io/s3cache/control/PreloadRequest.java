@@ -6,7 +6,7 @@ import java.util.List;
  * POST /preload.
  *
  * @param paths mounted paths (/mnt/data/train) or s3:// URLs of a mounted bucket
- * @param parallel concurrent block fetches (1..1024)
+ * @param parallel concurrent block fetches (1..256)
  * @param shardIndex with {@code shardCount}: load only objects whose key hashes to this shard
  *     (0-based); null for all
  * @param dryRun list and size what would be fetched, fetch nothing

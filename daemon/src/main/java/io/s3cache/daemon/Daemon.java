@@ -4,6 +4,7 @@ import com.codahale.metrics.MetricRegistry;
 import com.codahale.metrics.Snapshot;
 import io.s3cache.cache.BlockKey;
 import io.s3cache.cache.CacheStats;
+import io.s3cache.config.ByteSize;
 import io.s3cache.config.ConfigException;
 import io.s3cache.config.SettingKey;
 import io.s3cache.config.Settings;
@@ -84,7 +85,7 @@ public final class Daemon implements ControlApi, AutoCloseable {
       for (var e : request.settings().entrySet()) {
         SettingKey key = SettingKey.of(e.getKey())
             .orElseThrow(() -> new ConfigException("unknown setting '" + e.getKey() + "'"));
-        if (key.daemonWide() && !e.getValue().trim().equals(base.string(key))) {
+        if (key.daemonWide() && !sameValue(key, e.getValue(), base.string(key))) {
           throw new ConfigException(key.key() + " is " + base.string(key) + " in the running daemon, not "
               + e.getValue() + ": it applies to every mount; stop the daemon (s3cache shutdown) to change it");
         }
@@ -109,9 +110,24 @@ public final class Daemon implements ControlApi, AutoCloseable {
     return info(mount);
   }
 
+  /** Whether two spellings of a setting mean the same ("16g" and "16G", "/a/b/" and "/a/b"). */
+  private static boolean sameValue(SettingKey key, String a, String b) {
+    try {
+      return switch (key) {
+        case RAM_CACHE, DISK_CACHE, BLOCK_SIZE, READ_AHEAD, PREFETCH_MEMORY ->
+            ByteSize.parse(key.key(), a) == ByteSize.parse(key.key(), b);
+        case CACHE_DIR, LOG_FILE, CONTROL_SOCKET -> a.isBlank() || b.isBlank() ? a.isBlank() && b.isBlank()
+            : Path.of(a.trim()).toAbsolutePath().normalize().equals(Path.of(b.trim()).toAbsolutePath().normalize());
+        default -> a.trim().equals(b.trim());
+      };
+    } catch (RuntimeException e) {
+      return false;
+    }
+  }
+
   /** The caller's credentials when the request carries them, else the daemon's. */
   private AwsCredentialsProvider credentialsFor(MountCredentials c) throws ControlException {
-    if (c == null) {
+    if (c == null || (c.accessKeyId() == null && c.profile() == null)) {
       return credentials;
     }
     if (c.accessKeyId() != null) {
@@ -163,8 +179,8 @@ public final class Daemon implements ControlApi, AutoCloseable {
     if (request.paths().isEmpty()) {
       throw ControlException.badRequest("preload needs at least one path");
     }
-    if (request.parallel() < 1 || request.parallel() > 1024) {
-      throw ControlException.badRequest("--parallel must be from 1 to 1024, got " + request.parallel());
+    if (request.parallel() < 1 || request.parallel() > 256) {
+      throw ControlException.badRequest("parallel must be from 1 to 256, got " + request.parallel());
     }
     ShardSelector shard;
     try {

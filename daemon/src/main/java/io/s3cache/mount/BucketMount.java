@@ -82,7 +82,7 @@ public final class BucketMount implements AutoCloseable {
       opened.push(client);
       client.checkBucket();
       runtime.register(spec.bucket(), spec.s3().endpointLabel(), client);
-      opened.push(() -> runtime.unregister(spec.bucket()));
+      opened.push(() -> runtime.unregister(spec.bucket(), client));
       S3Filesystem fs = new S3Filesystem(spec.fs(), client, runtime.cache(), metrics, runtime.prefetcher());
       FuseMount fuse = FuseMount.mount(fs, spec.mountPoint(), spec.fuseOptions(), new MetricsObserver(metrics),
           spec.mountTimeout());

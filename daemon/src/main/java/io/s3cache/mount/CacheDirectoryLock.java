@@ -47,7 +47,7 @@ final class CacheDirectoryLock implements AutoCloseable {
     }
     if (lock == null) {
       channel.close();
-      throw new IOException("cache dir " + dir + " is in use by another s3cache mount (give this mount its own --cache-dir)");
+      throw new IOException("cache dir " + dir + " is in use by another s3cache process (a daemon or a foreground mount); give this one its own --cache-dir");
     }
     return new CacheDirectoryLock(channel, lock);
   }

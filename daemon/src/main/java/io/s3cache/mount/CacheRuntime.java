@@ -9,6 +9,8 @@ import io.s3cache.readahead.ReadAheadConfig;
 import io.s3cache.s3.ObjectClient;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
@@ -23,7 +25,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class CacheRuntime implements AutoCloseable {
 
-  private record Source(String endpoint, ObjectClient client, int users) {}
+  /** The clients of every live mount of one bucket (all through one endpoint); any one will do. */
+  private record Source(String endpoint, List<ObjectClient> clients) {}
 
   private final CacheConfig config;
   private final CacheDirectoryLock lock;
@@ -97,25 +100,29 @@ public final class CacheRuntime implements AutoCloseable {
       throw new IOException("bucket '" + bucket + "' is already mounted from " + current.endpoint()
           + "; one daemon serves a bucket name from one endpoint");
     }
-    sources.put(bucket, current == null ? new Source(endpoint, client, 1)
-        : new Source(endpoint, current.client(), current.users() + 1));
+    List<ObjectClient> clients = new ArrayList<>(current == null ? List.of() : current.clients());
+    clients.add(client);
+    sources.put(bucket, new Source(endpoint, List.copyOf(clients)));
   }
 
-  synchronized void unregister(String bucket) {
+  /** The mount that registered {@code client} is going away (its client is about to close). */
+  synchronized void unregister(String bucket, ObjectClient client) {
     Source current = sources.get(bucket);
     if (current != null) {
-      if (current.users() <= 1) {
+      List<ObjectClient> clients = new ArrayList<>(current.clients());
+      clients.remove(client);
+      if (clients.isEmpty()) {
         sources.remove(bucket);
       } else {
-        sources.put(bucket, new Source(current.endpoint(), current.client(), current.users() - 1));
+        sources.put(bucket, new Source(current.endpoint(), List.copyOf(clients)));
       }
     }
   }
 
-  /** The client fetching {@code bucket}'s blocks, if a mount of it is live. */
+  /** A client fetching {@code bucket}'s blocks, if a mount of it is live. */
   public ObjectClient client(String bucket) {
     Source s = sources.get(bucket);
-    return s == null ? null : s.client();
+    return s == null ? null : s.clients().get(0);
   }
 
   private void fetch(BlockKey key, long offset, ByteBuffer dst) throws IOException {

@@ -42,8 +42,11 @@ public final class Preloader {
 
   private static final Logger LOG = LoggerFactory.getLogger(Preloader.class);
   private static final long REPORT_EVERY_NANOS = TimeUnit.MILLISECONDS.toNanos(500);
-  /** Disk charge per block beyond its bytes (header and rounding to 4 KiB), for the fit check. */
-  private static final long PER_BLOCK_OVERHEAD = 4096;
+  /**
+   * Disk charge per block beyond its bytes, for the fit check: the header (under 1 KiB for keys of
+   * ordinary length), rounding to 4 KiB, the directory-entry charge; generously rounded up.
+   */
+  private static final long PER_BLOCK_OVERHEAD = 8192;
 
   private final TieredBlockCache cache;
   private final Counter fetchedBytes;
@@ -68,7 +71,8 @@ public final class Preloader {
       long blocks = (i.meta().size() + cache.blockSize() - 1) / cache.blockSize();
       needed += i.meta().size() + blocks * PER_BLOCK_OVERHEAD;
     }
-    long usable = cache.diskUsableBytes();
+    // Eviction frees 1/64 of the cap beyond what it needs: a selection above 63/64 would evict itself.
+    long usable = cache.diskUsableBytes() / 64 * 63;
     if (needed > usable) {
       String why = "preload of " + items.size() + " objects (" + ByteSize.format(p.bytes.get())
           + ", " + ByteSize.format(needed) + " on disk) does not fit the disk cache cap (" + ByteSize.format(usable)
@@ -174,71 +178,87 @@ public final class Preloader {
     }
   }
 
+  /**
+   * N workers pull (object, block) pairs from one shared cursor: memory stays O(objects), however
+   * many blocks there are. This thread reports progress until the workers are done or cancelled.
+   */
   private void fetch(List<Item> items, int parallel, Progress p, ProgressSink sink) {
-    ExecutorService pool = Executors.newFixedThreadPool(parallel, named("preload-fetch"));
     Map<String, String> failures = Collections.synchronizedMap(new LinkedHashMap<>());
-    try {
-      List<Future<?>> done = new ArrayList<>();
-      for (Item item : items) {
-        long blocks = blocks(item);
-        if (blocks == 0) {
-          p.filesDone.incrementAndGet();
-          continue;
-        }
-        AtomicInteger left = new AtomicInteger((int) blocks);
-        for (long b = 0; b < blocks; b++) {
-          long index = b;
-          done.add(pool.submit(() -> {
-            if (sink.cancelled() || failures.containsKey(item.meta().key())) {
-              return;
+    long[] remaining = new long[items.size()];
+    for (int i = 0; i < items.size(); i++) {
+      remaining[i] = blocks(items.get(i));
+      if (remaining[i] == 0) {
+        p.filesDone.incrementAndGet();
+      }
+    }
+    Cursor cursor = new Cursor(items);
+    java.util.concurrent.CountDownLatch workersDone = new java.util.concurrent.CountDownLatch(parallel);
+    java.util.concurrent.ThreadFactory threads = named("preload-fetch");
+    for (int w = 0; w < parallel; w++) {
+      threads.newThread(() -> {
+        try {
+          for (long[] next; !sink.cancelled() && (next = cursor.next()) != null; ) {
+            Item item = items.get((int) next[0]);
+            String id = item.target().client().bucket() + "/" + item.meta().key();
+            if (failures.containsKey(id)) {
+              continue;
             }
             try {
-              long fetched = cache.loadToDisk(key(item, index), length(item, index));
+              long fetched = cache.loadToDisk(key(item, next[1]), length(item, next[1]));
               fetchedBytes.inc(fetched);
               p.bytesFetched.addAndGet(fetched);
-              p.bytesDone.addAndGet(length(item, index));
-              if (left.decrementAndGet() == 0) {
+              p.bytesDone.addAndGet(length(item, next[1]));
+              boolean last;
+              synchronized (remaining) {
+                last = --remaining[(int) next[0]] == 0;
+              }
+              if (last) {
                 p.filesDone.incrementAndGet();
               }
             } catch (IOException | RuntimeException e) {
-              if (failures.putIfAbsent(item.meta().key(), String.valueOf(e.getMessage())) == null) {
+              if (failures.putIfAbsent(id, String.valueOf(e.getMessage())) == null) {
                 failedObjects.inc();
-                LOG.warn("preload of s3://{}/{} failed: {}", item.target().client().bucket(), item.meta().key(),
-                    e.getMessage());
+                LOG.warn("preload of s3://{} failed: {}", id, e.getMessage());
               }
             }
-          }));
-        }
-      }
-      for (Future<?> f : done) {
-        while (true) {
-          try {
-            f.get(REPORT_EVERY_NANOS, TimeUnit.NANOSECONDS);
-            break;
-          } catch (java.util.concurrent.TimeoutException e) {
-            maybeReport(p, sink);
-            if (sink.cancelled()) {
-              break;
-            }
           }
+        } finally {
+          workersDone.countDown();
         }
+      }).start();
+    }
+    try {
+      while (!workersDone.await(REPORT_EVERY_NANOS, TimeUnit.NANOSECONDS)) {
         maybeReport(p, sink);
-        if (sink.cancelled()) {
-          LOG.info("preload cancelled by its client; {} fetched so far stays cached",
-              ByteSize.format(p.bytesFetched.get()));
-          p.error = "cancelled";
-          break;
-        }
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       p.error = "interrupted";
-    } catch (java.util.concurrent.ExecutionException e) {
-      p.error = "internal error: " + e.getCause();
-    } finally {
-      pool.shutdown(); // fetches in flight finish and stay cached
     }
-    failures.forEach((key, why) -> p.failed.add(key + ": " + why));
+    if (sink.cancelled()) {
+      LOG.info("preload cancelled by its client; {} fetched so far stays cached", ByteSize.format(p.bytesFetched.get()));
+      p.error = "cancelled";
+    }
+    failures.forEach((id, why) -> p.failed.add(id + ": " + why));
+  }
+
+  /** Hands out (object index, block index) pairs in order, once each. */
+  private final class Cursor {
+    private final List<Item> items;
+    private int item;
+    private long block;
+
+    Cursor(List<Item> items) {
+      this.items = items;
+    }
+
+    synchronized long[] next() {
+      while (item < items.size() && block >= blocks(items.get(item))) {
+        item++;
+        block = 0;
+      }
+      return item < items.size() ? new long[] {item, block++} : null;
+    }
   }
 
   private long blocks(Item i) {

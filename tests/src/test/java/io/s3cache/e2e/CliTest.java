@@ -166,6 +166,47 @@ class CliTest {
   }
 
   @Test
+  void preloadStatsAndEvictFromTheCommandLine() throws Exception {
+    for (int i = 0; i < 20; i++) {
+      fx.put("cli", "set/f" + i, io.s3cache.demo.SampleDataset.content(300_000, i));
+    }
+    Path mp = mountPoint("tools");
+    assertEquals(0, run(Map.of(), mountArgs("s3://cli", mp)).exit);
+    String sock = socket().toString();
+
+    Result dry = run(Map.of(), "preload", "--socket", sock, "--dry-run", mp.resolve("set").toString());
+    assertEquals(0, dry.exit, dry.stderr);
+    assertTrue(dry.stdout.contains("dry run: 20 objects"), dry.stdout);
+
+    Result preload = run(Map.of(), "preload", "--socket", sock, "--parallel", "4", mp.resolve("set").toString());
+    assertEquals(0, preload.exit, preload.stderr);
+    assertTrue(preload.stdout.contains("preloaded 20 of 20 objects"), preload.stdout);
+    Result again = run(Map.of(), "preload", "--socket", sock, "s3://cli/set/");
+    assertEquals(0, again.exit, again.stderr);
+    assertTrue(again.stdout.contains("fetched 0 B from S3"), again.stdout);
+
+    Result stats = run(Map.of(), "stats", "--socket", sock, "--json", mp.toString());
+    assertEquals(0, stats.exit, stats.stderr);
+    assertTrue(stats.stdout.contains("\"diskBytes\""), stats.stdout);
+    Result text = run(Map.of(), "stats", "--socket", sock);
+    assertTrue(text.stdout.contains("disk tier:"), text.stdout);
+
+    Result evict = run(Map.of(), "evict", "--socket", sock, mp.resolve("set").toString());
+    assertEquals(0, evict.exit, evict.stderr);
+    assertTrue(evict.stdout.contains("evicted 20 blocks"), evict.stdout);
+    Result refill = run(Map.of(), "preload", "--socket", sock, mp.resolve("set").toString());
+    assertTrue(refill.stdout.contains("fetched 5.7 MiB from S3"), refill.stdout);
+
+    Result badShard = run(Map.of(), "preload", "--socket", sock, "--shard", "4/4", mp.toString());
+    assertEquals(2, badShard.exit);
+    assertEquals("s3cache: invalid --shard '4/4': expected I/N with 0 <= I < N, e.g. 0/4", badShard.errLine());
+    Result outside = run(Map.of(), "preload", "--socket", sock, dir.toString());
+    assertEquals(1, outside.exit);
+    assertTrue(outside.errLine().contains("is not under an s3cache mount"), outside.stderr);
+    assertEquals(0, run(Map.of(), "unmount", "--socket", sock, mp.toString()).exit);
+  }
+
+  @Test
   void foregroundMountEndsWhenUnmounted() throws Exception {
     Path mp = mountPoint("fg");
     List<String> cmd = new ArrayList<>(List.of(S3CACHE.toString()));

@@ -220,6 +220,23 @@ class DaemonTest {
     assertEquals(2, daemon.mounts().size());
   }
 
+  @Test
+  void twoMountsOfOneBucketSurviveEitherUnmount() throws Exception {
+    start("1G");
+    server.createBucket("shared");
+    byte[] a = SampleDataset.content(3 * MiB, 1);
+    byte[] b = SampleDataset.content(3 * MiB, 2);
+    server.client().putObject(r -> r.bucket("shared").key("a/f"), software.amazon.awssdk.core.sync.RequestBody.fromBytes(a));
+    server.client().putObject(r -> r.bucket("shared").key("b/f"), software.amazon.awssdk.core.sync.RequestBody.fromBytes(b));
+    Path first = mount("s3://shared/a", "first");
+    Path second = mount("s3://shared/b", "second");
+    try (ControlClient c = ControlClient.connect(socket)) {
+      c.unmount(first.toString()); // closes the client the first mount registered for the bucket
+    }
+    assertEquals(SampleDataset.sha256(b), TreeReader.sha256(second.resolve("f")),
+        "the second mount still fetches after the first mount of the same bucket is gone");
+  }
+
   private void awaitDiskWrites() throws Exception {
     daemon.cache().awaitDiskWrites();
   }
