@@ -34,6 +34,9 @@ final class BenchCommand implements Callable<Integer> {
   @Option(names = "--parallel", defaultValue = "32", description = "Preload and rclone copy parallelism (default ${DEFAULT-VALUE})")
   int parallel;
 
+  @Option(names = "--keep", description = "Keep the work dir (about 4 GiB) afterwards")
+  boolean keep;
+
   @Override
   public Integer call() throws Exception {
     List<String> chosen = peers.contains("none") ? List.of() : peers;
@@ -42,8 +45,17 @@ final class BenchCommand implements Callable<Integer> {
         throw new ConfigException("unknown peer '" + p + "': expected s3fs, rclone or none");
       }
     }
-    new EndToEndBenchmark(new EndToEndBenchmark.Options(workDir, ByteSize.parse("--size", size), smallFiles, chosen,
-        ramCache, ByteSize.parse("--preload-size", preloadSize), parallel), System.out).run();
+    boolean existed = java.nio.file.Files.exists(workDir);
+    try {
+      new EndToEndBenchmark(new EndToEndBenchmark.Options(workDir, ByteSize.parse("--size", size), smallFiles, chosen,
+          ramCache, ByteSize.parse("--preload-size", preloadSize), parallel), System.out).run();
+    } finally {
+      if (!keep && !existed) {
+        try (var walk = java.nio.file.Files.walk(workDir)) {
+          walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        }
+      }
+    }
     return 0;
   }
 }
