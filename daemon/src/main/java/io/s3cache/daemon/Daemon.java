@@ -44,9 +44,10 @@ import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 /**
  * The host daemon: one shared cache, any number of mounts, the operations of the control API.
  *
- * <p>Mounts live in a concurrent map keyed by mount point; mount and unmount are serialised by
- * {@code this} (they are rare and must not race for one mount point); reads never touch it. A mount
- * that disappears from outside (umount, fusermount -u) is dropped when its FUSE loop ends.
+ * <p>Mounts live in a concurrent map keyed by mount point. A mount claims its mount point under
+ * {@code this}, mounts without it (bucket checks and FUSE start-up take seconds), then registers
+ * under it again; unmount and close hold it throughout. Reads never touch it. A mount that
+ * disappears from outside (umount, fusermount -u) is dropped when its FUSE loop ends.
  */
 public final class Daemon implements ControlApi, AutoCloseable {
 
@@ -57,6 +58,8 @@ public final class Daemon implements ControlApi, AutoCloseable {
   private final MetricRegistry metrics;
   private final AwsCredentialsProvider credentials;
   private final Map<Path, BucketMount> mounts = new ConcurrentHashMap<>();
+  /** Mount points being mounted right now (guarded by this). */
+  private final java.util.Set<Path> mounting = new java.util.HashSet<>();
   private final Preloader preloader;
   private final CountDownLatch stopped = new CountDownLatch(1);
   private final long started = System.nanoTime();
@@ -75,7 +78,7 @@ public final class Daemon implements ControlApi, AutoCloseable {
   }
 
   @Override
-  public synchronized MountInfo mount(MountRequest request) throws ControlException {
+  public MountInfo mount(MountRequest request) throws ControlException {
     if (request.source() == null || request.mountPoint() == null) {
       throw ControlException.badRequest("a mount needs a source (s3://BUCKET[/PREFIX]) and a mount point");
     }
@@ -98,13 +101,34 @@ public final class Daemon implements ControlApi, AutoCloseable {
     } catch (ConfigException | IllegalArgumentException e) {
       throw ControlException.badRequest(e.getMessage());
     }
+    // Claim the mount point, then mount without holding the monitor: checking a bucket through
+    // retries and starting FUSE can take seconds, and other mounts, unmounts and shutdown must not
+    // wait for that.
+    synchronized (this) {
+      if (stopped.getCount() == 0) {
+        throw new ControlException(503, "the daemon is shutting down");
+      }
+      if (mounts.containsKey(spec.mountPoint()) || !mounting.add(spec.mountPoint())) {
+        throw ControlException.conflict("mount point " + spec.mountPoint() + " is already mounted");
+      }
+    }
     BucketMount mount;
     try {
       mount = BucketMount.attach(spec, runtime, metrics, credentialsFor(request.credentials()));
     } catch (MountException e) {
+      synchronized (this) {
+        mounting.remove(spec.mountPoint());
+      }
       throw ControlException.conflict(e.getMessage());
     }
-    mounts.put(spec.mountPoint(), mount);
+    synchronized (this) {
+      mounting.remove(spec.mountPoint());
+      if (stopped.getCount() == 0) {
+        mount.close(); // shut down while we were mounting: leave nothing behind
+        throw new ControlException(503, "the daemon is shutting down");
+      }
+      mounts.put(spec.mountPoint(), mount);
+    }
     mount.terminated().whenComplete((ok, error) -> dropIfGone(mount));
     LOG.info("mounted s3://{}/{} at {}", spec.bucket(), spec.prefix(), spec.mountPoint());
     return info(mount);
