@@ -84,7 +84,10 @@ final class DemoCommand implements Callable<Integer> {
           out.println("  (page cache not dropped: not root; the warm read may come from the kernel's cache)");
         }
         CacheStats stats = mount.tieredCache().stats();
-        out.printf("cache: %s%n", stats);
+        out.printf("cache hits: RAM %d (misses %d), disk %d (misses %d); %d blocks fetched from S3; "
+            + "RAM tier holds %s, disk tier %s of %s%n", stats.ramHits(), stats.ramMisses(), stats.diskHits(),
+            stats.diskMisses(), stats.fetches(), ByteSize.format(stats.ramBytes()), ByteSize.format(stats.diskBytes()),
+            ByteSize.format(stats.diskCapBytes()));
         out.printf(Locale.ROOT, "warm/cold speed-up: %.1fx%n", warm.mibPerSecond() / cold.mibPerSecond());
         verify(out, mnt, data);
         mount.unmount();
