@@ -51,9 +51,7 @@ final class BenchCommand implements Callable<Integer> {
           ramCache, ByteSize.parse("--preload-size", preloadSize), parallel), System.out).run();
     } finally {
       if (!keep && !existed) {
-        try (var walk = java.nio.file.Files.walk(workDir)) {
-          walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        }
+        DemoCommand.deleteTree(workDir);
       }
     }
     return 0;

@@ -119,7 +119,8 @@ final class DemoCommand implements Callable<Integer> {
     out.printf("verified %d files byte-exact (SHA-256)%n", checked);
   }
 
-  private static void deleteTree(Path dir) {
+  /** Deletes a scratch directory tree (demo and bench work dirs); complains once if it cannot. */
+  static void deleteTree(Path dir) {
     try (Stream<Path> walk = Files.walk(dir)) {
       walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
     } catch (Exception e) {
