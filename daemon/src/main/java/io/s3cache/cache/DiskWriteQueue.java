@@ -66,6 +66,17 @@ final class DiskWriteQueue {
     return true;
   }
 
+  /** Drops a queued (not yet started) write of {@code key}; true if there was one. */
+  boolean cancel(BlockKey key) {
+    for (Write w : queue) {
+      if (w.key().equals(key) && queue.remove(w)) {
+        pendingBytes.addAndGet(-w.block().remaining());
+        return true;
+      }
+    }
+    return false;
+  }
+
   /** Bytes queued or being written now. */
   long pendingBytes() {
     return pendingBytes.get();

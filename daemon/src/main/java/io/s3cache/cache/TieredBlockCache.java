@@ -243,8 +243,16 @@ public final class TieredBlockCache implements BlockCache {
   public boolean evict(BlockKey key) {
     boolean inRam = memory.contains(key);
     memory.invalidate(key);
+    boolean queued = writes != null && writes.cancel(key); // else it would land on disk afterwards
+    if (writes != null && !queued && disk.isBusy(key)) {
+      try {
+        writes.awaitIdle(); // a write of it is running right now: let it finish, then remove it
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
     boolean onDisk = disk != null && disk.remove(key);
-    return inRam || onDisk;
+    return inRam || onDisk || queued;
   }
 
   /** Whether the disk tier holds the block now. */

@@ -74,6 +74,9 @@ final class DaemonLauncher {
     if (!child.waitFor(10, TimeUnit.SECONDS)) {
       child.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
     }
+    if (ControlClient.isAlive(socket)) {
+      return; // another mount started a daemon at the same moment, and ours lost the race: use it
+    }
     if (line != null && line.startsWith(ERROR)) {
       throw new MountException(line.substring(ERROR.length()));
     }

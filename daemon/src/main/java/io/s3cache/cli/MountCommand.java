@@ -129,10 +129,12 @@ final class MountCommand implements Callable<Integer> {
     Thread hook = new Thread(mount::close, "s3cache-shutdown");
     Runtime.getRuntime().addShutdownHook(hook);
     System.err.println("s3cache: mounted s3://" + spec.bucket() + "/" + spec.prefix() + " at " + spec.mountPoint());
+    int status = 0;
     try {
       mount.terminated().join();
     } catch (RuntimeException e) {
       System.err.println("s3cache: FUSE loop ended: " + S3cacheCli.oneLine(e));
+      status = S3cacheCli.FAILED; // so a supervisor's restart-on-failure restarts us
     }
     mount.close();
     try {
@@ -140,7 +142,7 @@ final class MountCommand implements Callable<Integer> {
     } catch (IllegalStateException e) {
       // already shutting down: the hook runs close(), which is idempotent
     }
-    return 0;
+    return status;
   }
 
   private static void setIf(Settings settings, SettingKey key, String value) {

@@ -101,6 +101,7 @@ public final class Daemon implements ControlApi, AutoCloseable {
     } catch (ConfigException | IllegalArgumentException e) {
       throw ControlException.badRequest(e.getMessage());
     }
+    AwsCredentialsProvider mountCredentials = credentialsFor(request.credentials());
     // Claim the mount point, then mount without holding the monitor: checking a bucket through
     // retries and starting FUSE can take seconds, and other mounts, unmounts and shutdown must not
     // wait for that.
@@ -114,15 +115,15 @@ public final class Daemon implements ControlApi, AutoCloseable {
     }
     BucketMount mount;
     try {
-      mount = BucketMount.attach(spec, runtime, metrics, credentialsFor(request.credentials()));
+      mount = BucketMount.attach(spec, runtime, metrics, mountCredentials);
     } catch (MountException e) {
+      throw ControlException.conflict(e.getMessage());
+    } finally {
       synchronized (this) {
         mounting.remove(spec.mountPoint());
       }
-      throw ControlException.conflict(e.getMessage());
     }
     synchronized (this) {
-      mounting.remove(spec.mountPoint());
       if (stopped.getCount() == 0) {
         mount.close(); // shut down while we were mounting: leave nothing behind
         throw new ControlException(503, "the daemon is shutting down");

@@ -100,6 +100,30 @@ class TieredBlockCacheTest {
   }
 
   @Test
+  void evictRightAfterAReadAlsoCancelsTheQueuedDiskWrite() throws IOException {
+    TieredBlockCache cache = cache(config(1 << 20, 4 << 20), registry);
+    cache.get(key(0), BLOCK);
+    assertEquals(BLOCK, cache.pendingDiskWriteBytes(), "the disk write is queued, not yet run");
+    assertTrue(cache.evict(key(0)));
+    assertEquals(0, cache.pendingDiskWriteBytes());
+    diskWrites.runAll();
+    assertFalse(cache.isCached(key(0)), "the evicted block did not come back on disk");
+    assertEquals(expected(key(0), BLOCK), cache.get(key(0), BLOCK));
+    assertEquals(2, source.fetches.get(), "fetched again after evict");
+  }
+
+  @Test
+  void loadToDiskFetchesOnceWritesSynchronouslyAndSkipsWhatIsCached() throws IOException {
+    TieredBlockCache cache = cache(config(1 << 20, 4 << 20), registry);
+    assertEquals(BLOCK, cache.loadToDisk(key(1), BLOCK));
+    assertTrue(cache.isOnDisk(key(1)), "on disk when loadToDisk returns, with no background write");
+    assertEquals(0, cache.loadToDisk(key(1), BLOCK), "already on disk: nothing fetched");
+    assertEquals(1, source.fetches.get());
+    assertEquals(expected(key(1), BLOCK), cache.get(key(1), BLOCK));
+    assertEquals(1, source.fetches.get(), "a reader is served from disk");
+  }
+
+  @Test
   void fetchedBlocksAreWrittenInTheBackgroundAndSurviveRestart() throws IOException {
     TieredBlockCache cache = cache(config(1 << 20, 4 << 20), registry);
     cache.get(key(0), BLOCK);

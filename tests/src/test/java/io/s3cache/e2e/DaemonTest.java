@@ -237,6 +237,21 @@ class DaemonTest {
         "the second mount still fetches after the first mount of the same bucket is gone");
   }
 
+  @Test
+  void aRefusedMountRequestDoesNotBlockItsMountPoint() throws Exception {
+    start("1G");
+    server.createBucket("retry");
+    Path mp = Files.createDirectories(dir.resolve("retry"));
+    try (ControlClient c = ControlClient.connect(socket)) {
+      io.s3cache.control.ControlException refused = org.junit.jupiter.api.Assertions.assertThrows(
+          io.s3cache.control.ControlException.class, () -> c.mount(new MountRequest("s3://retry", mp.toString(),
+              Map.of(), List.of(), new io.s3cache.control.MountCredentials("AKID", null, null, null))));
+      assertEquals(400, refused.status());
+      c.mount(new MountRequest("s3://retry", mp.toString(), Map.of(), List.of()));
+    }
+    assertTrue(MountTable.isMounted(mp), "the corrected request mounts");
+  }
+
   private void awaitDiskWrites() throws Exception {
     daemon.cache().awaitDiskWrites();
   }
