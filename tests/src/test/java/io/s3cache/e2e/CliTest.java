@@ -54,17 +54,30 @@ class CliTest {
 
   @AfterAll
   void stop() throws Exception {
-    for (Path sock : List.of(socket(), dir.resolve("other.sock"))) {
-      if (ControlClient.isAlive(sock)) {
-        long pid;
-        try (ControlClient c = ControlClient.connect(sock)) {
-          pid = c.health().pid();
+    try {
+      for (Path sock : List.of(socket(), dir.resolve("other.sock"))) {
+        if (ControlClient.isAlive(sock)) {
+          long pid;
+          try (ControlClient c = ControlClient.connect(sock)) {
+            pid = c.health().pid();
+          }
+          try {
+            assertEquals(0, run(Map.of(), "shutdown", "--socket", sock.toString()).exit);
+            assertFalse(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false), "daemon " + pid + " stopped");
+          } finally {
+            // Whatever failed above, leave no daemon behind for later test runs.
+            ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+          }
         }
-        assertEquals(0, run(Map.of(), "shutdown", "--socket", sock.toString()).exit);
-        assertFalse(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false), "daemon " + pid + " stopped");
       }
+    } finally {
+      for (Path mp : mountPoints) {
+        if (MountTable.isMounted(mp)) {
+          new ProcessBuilder("fusermount", "-uz", mp.toString()).start().waitFor();
+        }
+      }
+      fx.close();
     }
-    fx.close();
   }
 
   @AfterEach
