@@ -252,6 +252,38 @@ class DaemonTest {
     assertTrue(MountTable.isMounted(mp), "the corrected request mounts");
   }
 
+  @Test
+  void aRestartedDaemonKeepsItsDiskCache() throws Exception {
+    start("1G");
+    server.createBucket("warm");
+    SampleDataset data = SampleDataset.upload(server.client(), "warm", "", 2, 3 * MiB, 40, 4);
+    Path mp = mount("s3://warm", "mnt");
+    assertEquals(data.totalBytes(), preload(new PreloadRequest(List.of(mp.toString()), 8, null, null, false))
+        .bytesFetched());
+    control.close();
+    daemon.close(); // unmounts; the disk tier stays on disk
+    assertFalse(MountTable.isMounted(mp));
+
+    Settings settings = new Settings()
+        .set(SettingKey.CACHE_DIR, dir.resolve("cache").toString())
+        .set(SettingKey.RAM_CACHE, "64M")
+        .set(SettingKey.DISK_CACHE, "1G")
+        .set(SettingKey.BLOCK_SIZE, "1M")
+        .set(SettingKey.ENDPOINT, server.endpoint().toString())
+        .set(SettingKey.PATH_STYLE, "true");
+    metrics = new MetricRegistry();
+    daemon = new Daemon(settings, CacheRuntime.open(MountSpec.cacheConfig(settings),
+        MountSpec.readAhead(settings, MountSpec.cacheConfig(settings).blockSize()), 64, metrics), metrics,
+        server.credentials());
+    control = ControlServer.start(daemon, new ControlServerConfig(socket, null));
+    mount("s3://warm", "mnt");
+    for (SampleDataset.Item item : data.items()) {
+      assertEquals(item.sha256(), TreeReader.sha256(mp.resolve(item.key())), item.key());
+    }
+    assertEquals(0, gets(), "every block came from the disk tier the first daemon filled");
+    assertTrue(daemon.cache().stats().diskHits() > 0);
+  }
+
   private void awaitDiskWrites() throws Exception {
     daemon.cache().awaitDiskWrites();
   }
