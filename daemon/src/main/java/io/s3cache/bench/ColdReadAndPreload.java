@@ -174,11 +174,9 @@ final class ColdReadAndPreload {
     return new Measure.Result(0, expectedBytes, nanos);
   }
 
-  private Settings settings(String name) {
-    return new Settings()
-        .set(SettingKey.ENDPOINT, server.endpoint().toString())
-        .set(SettingKey.PATH_STYLE, "true")
-        .set(SettingKey.CACHE_DIR, work.resolve("cache-" + name).toString())
+  /** The settings of every s3cache mount the benchmark makes, each over a cache dir of its own. */
+  Settings settings(String name) {
+    return server.mountSettings(work.resolve("cache-" + name))
         .set(SettingKey.RAM_CACHE, ramCache)
         .set(SettingKey.DISK_CACHE, "8G")
         .set(SettingKey.METADATA_TTL, "indefinite");

@@ -69,15 +69,8 @@ public final class EndToEndBenchmark {
       }
       out.println("measuring s3cache cold without read-ahead ...");
       cold.put("s3cache, read_ahead=0", coldPath.coldSequential("no-readahead", "0"));
-      Settings settings = new Settings()
-          .set(SettingKey.ENDPOINT, server.endpoint().toString())
-          .set(SettingKey.PATH_STYLE, "true")
-          .set(SettingKey.CACHE_DIR, work.resolve("s3cache-cache").toString())
-          .set(SettingKey.RAM_CACHE, options.ramCache())
-          .set(SettingKey.DISK_CACHE, "8G")
-          .set(SettingKey.METADATA_TTL, "indefinite");
       Path mnt = Files.createDirectories(work.resolve("s3cache-mnt"));
-      try (BucketMount mount = BucketMount.open(MountSpec.from("s3://bench", mnt, settings, List.of()),
+      try (BucketMount mount = BucketMount.open(MountSpec.from("s3://bench", mnt, coldPath.settings("main"), List.of()),
           new MetricRegistry(), server.credentials())) {
         measure(new Target("s3cache", mnt, true), data);
       }

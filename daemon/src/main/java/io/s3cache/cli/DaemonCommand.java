@@ -7,7 +7,6 @@ import io.s3cache.control.ControlServer;
 import io.s3cache.control.ControlServerConfig;
 import io.s3cache.daemon.Daemon;
 import io.s3cache.mount.CacheRuntime;
-import io.s3cache.mount.MountSpec;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
@@ -54,8 +53,7 @@ final class DaemonCommand implements Callable<Integer> {
       Path socketPath = socket.path(settings);
       settings.set(SettingKey.CONTROL_SOCKET, socketPath.toString());
       MetricRegistry metrics = new MetricRegistry();
-      CacheRuntime runtime = CacheRuntime.open(MountSpec.cacheConfig(settings),
-        MountSpec.readAhead(settings, MountSpec.cacheConfig(settings).blockSize()), settings.integer(SettingKey.MAX_CONNECTIONS, 1, 4096), metrics);
+      CacheRuntime runtime = CacheRuntime.open(settings, metrics);
       Daemon daemon = new Daemon(settings, runtime, metrics, null);
       ControlServer server;
       try {

@@ -64,10 +64,7 @@ final class DemoCommand implements Callable<Integer> {
       out.printf("uploaded %d objects, %s, in %.1f s%n", data.items().size(), ByteSize.format(data.totalBytes()),
           (System.nanoTime() - t0) / 1e9);
 
-      Settings settings = new Settings()
-          .set(SettingKey.ENDPOINT, server.endpoint().toString())
-          .set(SettingKey.PATH_STYLE, "true")
-          .set(SettingKey.CACHE_DIR, dir.resolve("cache").toString())
+      Settings settings = server.mountSettings(dir.resolve("cache"))
           .set(SettingKey.RAM_CACHE, "1G")
           .set(SettingKey.DISK_CACHE, "2G");
       MountSpec spec = MountSpec.from("s3://demo", mnt, settings, List.of());

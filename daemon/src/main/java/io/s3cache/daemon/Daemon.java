@@ -216,7 +216,7 @@ public final class Daemon implements ControlApi, AutoCloseable {
     }
     List<PreloadTarget> targets = new ArrayList<>();
     for (String p : request.paths()) {
-      targets.add(resolve(p).target());
+      targets.add(resolve(p));
     }
     preloader.run(targets, shard, request.parallel(), request.dryRun(), sink);
   }
@@ -252,11 +252,11 @@ public final class Daemon implements ControlApi, AutoCloseable {
     long bytes = 0;
     int blockSize = runtime.cache().blockSize();
     for (String p : request.paths()) {
-      Resolved r = resolve(p);
-      for (ObjectMeta o : PathResolver.objects(r.target())) {
+      PreloadTarget target = resolve(p);
+      for (ObjectMeta o : PathResolver.objects(target)) {
         objects++;
         for (long i = 0; i * blockSize < o.size(); i++) {
-          if (runtime.cache().evict(new BlockKey(r.target().client().bucket(), o.key(), o.etag(), i))) {
+          if (runtime.cache().evict(new BlockKey(target.client().bucket(), o.key(), o.etag(), i))) {
             blocks++;
             bytes += Math.min(blockSize, o.size() - i * blockSize);
           }
@@ -266,7 +266,7 @@ public final class Daemon implements ControlApi, AutoCloseable {
     return new EvictResult(objects, blocks, bytes);
   }
 
-  private Resolved resolve(String path) throws ControlException {
+  private PreloadTarget resolve(String path) throws ControlException {
     return PathResolver.resolve(path, List.copyOf(mounts.values()));
   }
 
@@ -314,7 +314,4 @@ public final class Daemon implements ControlApi, AutoCloseable {
     }
     stopped.countDown();
   }
-
-  /** A resolved preload/evict path. */
-  record Resolved(PreloadTarget target, List<ObjectMeta> objects) {}
 }

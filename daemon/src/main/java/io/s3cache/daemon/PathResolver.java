@@ -21,9 +21,8 @@ final class PathResolver {
 
   private PathResolver() {}
 
-  static Daemon.Resolved resolve(String path, List<BucketMount> mounts) throws ControlException {
-    PreloadTarget target = path.startsWith("s3://") ? fromUrl(path, mounts) : fromPath(path, mounts);
-    return new Daemon.Resolved(target, List.of());
+  static PreloadTarget resolve(String path, List<BucketMount> mounts) throws ControlException {
+    return path.startsWith("s3://") ? fromUrl(path, mounts) : fromPath(path, mounts);
   }
 
   /** Every object the target names (one, or all under the prefix). */

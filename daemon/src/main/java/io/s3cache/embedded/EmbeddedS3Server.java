@@ -1,5 +1,7 @@
 package io.s3cache.embedded;
 
+import io.s3cache.config.SettingKey;
+import io.s3cache.config.Settings;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Files;
@@ -90,6 +92,14 @@ public final class EmbeddedS3Server implements AutoCloseable {
       throw new IOException("embedded S3 server did not bind a port (state " + proxy.getState() + ")");
     }
     return new EmbeddedS3Server(proxy, blobStore, root, URI.create("http://127.0.0.1:" + bound));
+  }
+
+  /** Settings for mounting this server's buckets with its cache in {@code cacheDir}. */
+  public Settings mountSettings(Path cacheDir) {
+    return new Settings()
+        .set(SettingKey.ENDPOINT, endpoint().toString())
+        .set(SettingKey.PATH_STYLE, "true")
+        .set(SettingKey.CACHE_DIR, cacheDir.toString());
   }
 
   /** The URI the server is listening on, with the real port. */

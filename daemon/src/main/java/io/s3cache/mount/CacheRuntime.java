@@ -4,6 +4,8 @@ import com.codahale.metrics.MetricRegistry;
 import io.s3cache.cache.BlockKey;
 import io.s3cache.cache.CacheConfig;
 import io.s3cache.cache.TieredBlockCache;
+import io.s3cache.config.SettingKey;
+import io.s3cache.config.Settings;
 import io.s3cache.readahead.Prefetcher;
 import io.s3cache.readahead.ReadAheadConfig;
 import io.s3cache.s3.ObjectClient;
@@ -78,6 +80,13 @@ public final class CacheRuntime implements AutoCloseable {
       }
       throw e;
     }
+  }
+
+  /** The runtime a daemon's settings describe (cache_dir, ram_cache, read_ahead, ...). */
+  public static CacheRuntime open(Settings settings, MetricRegistry metrics) throws IOException {
+    CacheConfig cache = MountSpec.cacheConfig(settings);
+    return open(cache, MountSpec.readAhead(settings, cache.blockSize()),
+        settings.integer(SettingKey.MAX_CONNECTIONS, 1, 4096), metrics);
   }
 
   public CacheConfig config() {

@@ -1,5 +1,6 @@
 package io.s3cache.cache;
 
+import io.s3cache.testing.ManualExecutor;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotSame;

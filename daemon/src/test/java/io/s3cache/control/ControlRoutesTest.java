@@ -9,32 +9,10 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** Every route through ControlClient, and the error answers through hand-written requests. */
-class ControlRoutesTest {
-
-  @TempDir Path dir;
-  private Path socket;
-  private final FakeControlApi api = new FakeControlApi();
-  private ControlServer server;
-  private ControlClient client;
-
-  @BeforeEach
-  void start() throws Exception {
-    socket = dir.resolve("s3cache.sock");
-    server = ControlServer.start(api, ControlServerConfig.unixSocket(socket));
-    client = ControlClient.connect(socket);
-  }
-
-  @AfterEach
-  void stop() {
-    client.close();
-    server.close();
-  }
+class ControlRoutesTest extends FakeServerFixture {
 
   @Test
   void healthRoundTrip() throws Exception {

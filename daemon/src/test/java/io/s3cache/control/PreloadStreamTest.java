@@ -13,34 +13,12 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** POST /preload: the NDJSON stream, its errors, and cancellation when the client goes away. */
-class PreloadStreamTest {
+class PreloadStreamTest extends FakeServerFixture {
 
   private static final PreloadRequest REQUEST = new PreloadRequest(List.of("/mnt/a/train"), 16, null, null, false);
-
-  @TempDir Path dir;
-  private Path socket;
-  private final FakeControlApi api = new FakeControlApi();
-  private ControlServer server;
-  private ControlClient client;
-
-  @BeforeEach
-  void start() throws Exception {
-    socket = dir.resolve("s3cache.sock");
-    server = ControlServer.start(api, ControlServerConfig.unixSocket(socket));
-    client = ControlClient.connect(socket);
-  }
-
-  @AfterEach
-  void stop() {
-    client.close();
-    server.close();
-  }
 
   @Test
   void streamsEveryReportInOrderAndReturnsTheFinalOne() throws Exception {

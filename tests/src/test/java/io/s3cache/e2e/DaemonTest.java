@@ -21,7 +21,6 @@ import io.s3cache.embedded.EmbeddedS3Server;
 import io.s3cache.fuse.MountTable;
 import io.s3cache.metrics.MetricNames;
 import io.s3cache.mount.CacheRuntime;
-import io.s3cache.mount.MountSpec;
 import io.s3cache.preload.ShardSelector;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -50,18 +49,18 @@ class DaemonTest {
 
   private void start(String diskCache) throws Exception {
     server = EmbeddedS3Server.start(Files.createDirectories(dir.resolve("s3")));
-    Settings settings = new Settings()
-        .set(SettingKey.CACHE_DIR, dir.resolve("cache").toString())
+    socket = dir.resolve("s3cache.sock");
+    startDaemon(diskCache);
+  }
+
+  /** A daemon (and its control server) over this test's cache dir and S3 server. */
+  private void startDaemon(String diskCache) throws Exception {
+    Settings settings = server.mountSettings(dir.resolve("cache"))
         .set(SettingKey.RAM_CACHE, "64M")
         .set(SettingKey.DISK_CACHE, diskCache)
-        .set(SettingKey.BLOCK_SIZE, "1M")
-        .set(SettingKey.ENDPOINT, server.endpoint().toString())
-        .set(SettingKey.PATH_STYLE, "true");
+        .set(SettingKey.BLOCK_SIZE, "1M");
     metrics = new MetricRegistry();
-    daemon = new Daemon(settings, CacheRuntime.open(MountSpec.cacheConfig(settings),
-        MountSpec.readAhead(settings, MountSpec.cacheConfig(settings).blockSize()), settings.integer(SettingKey.MAX_CONNECTIONS, 1, 4096), metrics), metrics,
-        server.credentials());
-    socket = dir.resolve("s3cache.sock");
+    daemon = new Daemon(settings, CacheRuntime.open(settings, metrics), metrics, server.credentials());
     control = ControlServer.start(daemon, new ControlServerConfig(socket, null));
   }
 
@@ -264,18 +263,7 @@ class DaemonTest {
     daemon.close(); // unmounts; the disk tier stays on disk
     assertFalse(MountTable.isMounted(mp));
 
-    Settings settings = new Settings()
-        .set(SettingKey.CACHE_DIR, dir.resolve("cache").toString())
-        .set(SettingKey.RAM_CACHE, "64M")
-        .set(SettingKey.DISK_CACHE, "1G")
-        .set(SettingKey.BLOCK_SIZE, "1M")
-        .set(SettingKey.ENDPOINT, server.endpoint().toString())
-        .set(SettingKey.PATH_STYLE, "true");
-    metrics = new MetricRegistry();
-    daemon = new Daemon(settings, CacheRuntime.open(MountSpec.cacheConfig(settings),
-        MountSpec.readAhead(settings, MountSpec.cacheConfig(settings).blockSize()), 64, metrics), metrics,
-        server.credentials());
-    control = ControlServer.start(daemon, new ControlServerConfig(socket, null));
+    startDaemon("1G");
     mount("s3://warm", "mnt");
     for (SampleDataset.Item item : data.items()) {
       assertEquals(item.sha256(), TreeReader.sha256(mp.resolve(item.key())), item.key());

@@ -42,10 +42,7 @@ final class MountFixture implements AutoCloseable {
 
   /** Settings pointing at the embedded server, with a fresh cache dir; override what a test needs. */
   Settings settings(String name) {
-    return new Settings()
-        .set(SettingKey.ENDPOINT, server.endpoint().toString())
-        .set(SettingKey.PATH_STYLE, "true")
-        .set(SettingKey.CACHE_DIR, dir.resolve("cache-" + name).toString())
+    return server.mountSettings(dir.resolve("cache-" + name))
         .set(SettingKey.RAM_CACHE, "256M")
         .set(SettingKey.DISK_CACHE, "1G")
         .set(SettingKey.METADATA_TTL, "60s");
