@@ -80,6 +80,7 @@ final class DemoCommand implements Callable<Integer> {
         if (!dropped) {
           out.println("  (page cache not dropped: not root; the warm read may come from the kernel's cache)");
         }
+        mount.tieredCache().awaitDiskWrites(); // so the disk figure below is what is really kept
         CacheStats stats = mount.tieredCache().stats();
         out.printf("cache hits: RAM %d (misses %d), disk %d (misses %d); %d blocks fetched from S3; "
             + "RAM tier holds %s, disk tier %s of %s%n", stats.ramHits(), stats.ramMisses(), stats.diskHits(),
