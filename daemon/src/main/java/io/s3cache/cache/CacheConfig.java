@@ -17,6 +17,9 @@ import java.nio.file.Path;
  *     tier; beyond it a write is skipped (the block stays served from RAM/S3)
  * @param fsyncDiskWrites whether each block file is fsynced before it is renamed into place (off
  *     by default: a torn file after a power loss fails its checksum and is refetched)
+ * @param diskMinFreeBytes free-space floor on the cache directory's filesystem: the disk tier
+ *     writes a block only if at least this much stays free afterwards (evicting its own blocks
+ *     to keep it so); 0 means no floor
  */
 public record CacheConfig(
     int blockSize,
@@ -25,7 +28,8 @@ public record CacheConfig(
     long diskCacheBytes,
     int maxConcurrentFetches,
     long maxPendingDiskWriteBytes,
-    boolean fsyncDiskWrites) {
+    boolean fsyncDiskWrites,
+    long diskMinFreeBytes) {
 
   public static final int MIN_BLOCK_SIZE = 64 << 10;
   public static final int MAX_BLOCK_SIZE = 64 << 20;
@@ -66,6 +70,16 @@ public record CacheConfig(
       throw new IllegalArgumentException(
           "maxPendingDiskWriteBytes must be >= 0, got " + maxPendingDiskWriteBytes);
     }
+    if (diskMinFreeBytes < 0) {
+      throw new IllegalArgumentException("diskMinFreeBytes must be >= 0, got " + diskMinFreeBytes);
+    }
+  }
+
+  /** Settings with no free-space floor. */
+  public CacheConfig(int blockSize, long ramCacheBytes, Path cacheDir, long diskCacheBytes,
+      int maxConcurrentFetches, long maxPendingDiskWriteBytes, boolean fsyncDiskWrites) {
+    this(blockSize, ramCacheBytes, cacheDir, diskCacheBytes, maxConcurrentFetches,
+        maxPendingDiskWriteBytes, fsyncDiskWrites, 0);
   }
 
   /** Defaults for everything, with the disk tier under {@code cacheDir}. */
@@ -82,32 +96,37 @@ public record CacheConfig(
 
   public CacheConfig withBlockSize(int value) {
     return new CacheConfig(value, ramCacheBytes, cacheDir, diskCacheBytes,
-        maxConcurrentFetches, maxPendingDiskWriteBytes, fsyncDiskWrites);
+        maxConcurrentFetches, maxPendingDiskWriteBytes, fsyncDiskWrites, diskMinFreeBytes);
   }
 
   public CacheConfig withRamCacheBytes(long value) {
     return new CacheConfig(blockSize, value, cacheDir, diskCacheBytes,
-        maxConcurrentFetches, maxPendingDiskWriteBytes, fsyncDiskWrites);
+        maxConcurrentFetches, maxPendingDiskWriteBytes, fsyncDiskWrites, diskMinFreeBytes);
   }
 
   public CacheConfig withDiskCacheBytes(long value) {
     return new CacheConfig(blockSize, ramCacheBytes, cacheDir, value,
-        maxConcurrentFetches, maxPendingDiskWriteBytes, fsyncDiskWrites);
+        maxConcurrentFetches, maxPendingDiskWriteBytes, fsyncDiskWrites, diskMinFreeBytes);
   }
 
   public CacheConfig withMaxConcurrentFetches(int value) {
     return new CacheConfig(blockSize, ramCacheBytes, cacheDir, diskCacheBytes,
-        value, maxPendingDiskWriteBytes, fsyncDiskWrites);
+        value, maxPendingDiskWriteBytes, fsyncDiskWrites, diskMinFreeBytes);
   }
 
   public CacheConfig withMaxPendingDiskWriteBytes(long value) {
     return new CacheConfig(blockSize, ramCacheBytes, cacheDir, diskCacheBytes,
-        maxConcurrentFetches, value, fsyncDiskWrites);
+        maxConcurrentFetches, value, fsyncDiskWrites, diskMinFreeBytes);
   }
 
   public CacheConfig withFsyncDiskWrites(boolean value) {
     return new CacheConfig(blockSize, ramCacheBytes, cacheDir, diskCacheBytes,
-        maxConcurrentFetches, maxPendingDiskWriteBytes, value);
+        maxConcurrentFetches, maxPendingDiskWriteBytes, value, diskMinFreeBytes);
+  }
+
+  public CacheConfig withDiskMinFreeBytes(long value) {
+    return new CacheConfig(blockSize, ramCacheBytes, cacheDir, diskCacheBytes,
+        maxConcurrentFetches, maxPendingDiskWriteBytes, fsyncDiskWrites, value);
   }
 
   /** Whether the RAM tier is on. */

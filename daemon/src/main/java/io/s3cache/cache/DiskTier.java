@@ -9,11 +9,13 @@ import io.s3cache.cache.BlockFileFormat.Header;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.FileStore;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -49,6 +51,18 @@ import org.slf4j.LoggerFactory;
  * so the block size is part of each file's identity (name hash and header). Files written under
  * another block size are deleted at start-up and never served.
  *
+ * <p><b>Persistent index.</b> With a {@link CacheDatabase}, every committed file also has a record
+ * in its {@code blocks} column family (identity, block size, length, CRC32C, file length, last
+ * access), written after the rename and deleted before the file. A restart loads the records
+ * instead of reading every header, then repairs what a crash can leave (see {@link
+ * DiskTierScan#reconcile}): files without a record, records without a file, temp files. The
+ * index's own files are charged against the cap ({@link #indexReserve}, re-measured as it grows).
+ * Without a database (tests, or a tier opened bare) every header is read at start-up instead.
+ *
+ * <p><b>Free-space floor.</b> A write is admitted only if the filesystem keeps at least {@code
+ * minFree} bytes free afterwards; the tier evicts its own blocks to restore the floor when others
+ * fill the disk, and otherwise refuses the write (the block stays served from RAM or S3).
+ *
  * <p>Recency is a logical clock ticked on every hit and write; eviction sorts a snapshot of the
  * index by it (approximate LRU) and frees a little more than asked so sorting stays rare.
  */
@@ -70,17 +84,24 @@ final class DiskTier {
   private static final Logger log = LoggerFactory.getLogger(DiskTier.class);
   private static final long WARN_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(1);
 
+  /** Re-measure the index's files after this many admitted writes. */
+  private static final int INDEX_MEASURE_EVERY = 64;
+
   /** A committed block file. */
   static final class Entry {
     final Path file;
     final int length;
+    final int crc;
+    final long fileLength;
     final long charge;
     volatile long lastAccess;
 
-    Entry(Path file, int length, long charge, long lastAccess) {
+    Entry(Path file, int length, int crc, long fileLength, long lastAccess) {
       this.file = file;
       this.length = length;
-      this.charge = charge;
+      this.crc = crc;
+      this.fileLength = fileLength;
+      this.charge = charge(fileLength);
       this.lastAccess = lastAccess;
     }
   }
@@ -92,7 +113,15 @@ final class DiskTier {
   private final BlockFileIo io;
   private final Counter errors;
   private final Counter rejected;
+  private final Counter corrupt;
+  private final CacheDatabase db; // null: no persistent index
+  private final long indexReserve;
+  private final long minFree;
+  private final java.util.function.LongSupplier freeSpace; // bytes free for us; may throw UncheckedIOException
+  private long indexExtra; // measured index bytes beyond indexReserve; under admission
+  private int writesSinceMeasure; // under admission
   private final DiskTierScan.Result startUpScan;
+  private final DiskTierScan.Repair startUpRepair;
   private final ConcurrentHashMap<BlockKey, Entry> index = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<BlockKey, Boolean> busy = new ConcurrentHashMap<>();
   private final ReentrantLock admission = new ReentrantLock();
@@ -115,6 +144,21 @@ final class DiskTier {
    */
   DiskTier(Path cacheDir, int blockSize, long capBytes, boolean fsync, BlockFileIo io,
       Counter errors, Counter rejected) throws IOException {
+    this(cacheDir, blockSize, capBytes, fsync, io, errors, rejected, new Counter(), null, 0,
+        DiskTierScan.DEFAULT_REPAIR_BUDGET_NANOS, null);
+  }
+
+  /**
+   * @param db the persistent block index, or null to index by reading every header at start-up
+   * @param minFree free-space floor on the filesystem (0: none)
+   * @param repairBudgetNanos time the start-up repair may spend reading headers of files the
+   *     index does not know; files beyond it are deleted unread
+   * @param freeSpace the free bytes of the cache's filesystem, or null to ask the filesystem
+   *     (tests inject a fake disk)
+   */
+  DiskTier(Path cacheDir, int blockSize, long capBytes, boolean fsync, BlockFileIo io,
+      Counter errors, Counter rejected, Counter corrupt, CacheDatabase db, long minFree,
+      long repairBudgetNanos, java.util.function.LongSupplier freeSpace) throws IOException {
     if (blockSize <= 0) {
       throw new IllegalArgumentException("blockSize must be positive, got " + blockSize);
     }
@@ -125,14 +169,50 @@ final class DiskTier {
     this.io = io;
     this.errors = errors;
     this.rejected = rejected;
+    this.corrupt = corrupt;
+    this.db = db;
+    this.minFree = minFree;
+    this.indexReserve = db == null ? 0 : indexReserveFor(capBytes);
+    used.addAndGet(indexReserve);
     for (int i = 0; i < SUBDIRS; i++) {
       Files.createDirectories(root.resolve(subdirName(i)));
     }
-    startUpScan = new DiskTierScan(root, blockSize, io, (what, cause) -> {
-          errors.inc();
-          warn(what, cause);
-        })
-        .run(this::adopt);
+    if (freeSpace == null) {
+      FileStore store = Files.getFileStore(root);
+      freeSpace = () -> {
+        try {
+          return store.getUsableSpace();
+        } catch (IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+      };
+    }
+    this.freeSpace = freeSpace;
+    DiskTierScan scan = new DiskTierScan(root, blockSize, io, (what, cause) -> {
+      errors.inc();
+      warn(what, cause);
+    });
+    if (db == null || db.isNew()) {
+      startUpScan = scan.run(this::adopt);
+      startUpRepair = null;
+    } else {
+      startUpScan = null;
+      startUpRepair = scan.reconcile(loadRecords(), repairBudgetNanos, this::adopt,
+          new DiskTierScan.IndexEditor() {
+            @Override
+            public void delete(String hash) throws IOException {
+              db.deleteBlock(HexFormat.of().parseHex(hash));
+            }
+          });
+    }
+    if (db != null) {
+      admission.lock();
+      try {
+        remeasureIndex();
+      } finally {
+        admission.unlock();
+      }
+    }
     if (used.get() > cap) {
       admission.lock();
       try {
@@ -141,6 +221,25 @@ final class DiskTier {
         admission.unlock();
       }
     }
+  }
+
+  /**
+   * Space set aside for the index database: 1/32 of the cap, between 4 MiB and 256 MiB, but
+   * never more than a quarter of the cap.
+   */
+  static long indexReserveFor(long cap) {
+    long reserve = Math.max(4L << 20, Math.min(256L << 20, cap / 32));
+    return Math.min(reserve, cap / 4) / FS_BLOCK * FS_BLOCK;
+  }
+
+  private java.util.Map<String, DiskTierScan.Stored> loadRecords() throws IOException {
+    java.util.Map<String, DiskTierScan.Stored> records = new java.util.HashMap<>();
+    HexFormat hex = HexFormat.of();
+    db.forEachBlock((id, value) -> {
+      DiskTierScan.Stored stored = BlockRecord.decode(value);
+      records.put(hex.formatHex(id), stored);
+    });
+    return records;
   }
 
   static String subdirName(int i) {
@@ -177,6 +276,11 @@ final class DiskTier {
   /** What the start-up scan indexed and deleted. */
   DiskTierScan.Result startUpScan() {
     return startUpScan;
+  }
+
+  /** What the start-up repair against the persistent index did; null if it scanned instead. */
+  DiskTierScan.Repair startUpRepair() {
+    return startUpRepair;
   }
 
   int blockCount() {
@@ -218,10 +322,14 @@ final class DiskTier {
       ByteBuffer payload = ByteBuffer.allocateDirect(length);
       readFully(ch, payload, headerLength);
       payload.flip();
+      if (header.payloadCrc() != entry.crc) {
+        throw new CorruptBlockFileException("header checksum differs from the index's");
+      }
       if (BlockFileFormat.crc(payload) != header.payloadCrc()) {
         throw new CorruptBlockFileException("payload checksum mismatch");
       }
       entry.lastAccess = clock.incrementAndGet();
+      persist(key, entry);
       return payload;
     } catch (NoSuchFileException gone) {
       // Evicted (or removed by hand) between the index lookup and the open: a plain miss.
@@ -229,6 +337,9 @@ final class DiskTier {
       return null;
     } catch (IOException | RuntimeException e) {
       errors.inc();
+      if (e instanceof CorruptBlockFileException) {
+        corrupt.inc();
+      }
       warn("read of " + entry.file + " failed", e);
       discard(key, entry);
       return null;
@@ -281,8 +392,9 @@ final class DiskTier {
     boolean committed = false;
     try {
       int length = payload.remaining();
-      ByteBuffer header =
-          BlockFileFormat.encodeHeader(key, blockSize, length, BlockFileFormat.crc(payload));
+      int crc = BlockFileFormat.crc(payload);
+      ByteBuffer header = BlockFileFormat.encodeHeader(key, blockSize, length, crc);
+      long fileLength = header.remaining() + (long) length;
       try (FileChannel ch = io.createWrite(temp)) {
         ByteBuffer[] parts = {header, payload};
         long total = header.remaining() + (long) length;
@@ -294,8 +406,10 @@ final class DiskTier {
         }
       }
       io.moveAtomic(temp, file);
-      index.put(key, new Entry(file, length, charge, clock.incrementAndGet()));
+      Entry entry = new Entry(file, length, crc, fileLength, clock.incrementAndGet());
+      index.put(key, entry);
       committed = true;
+      persist(key, entry);
       return true;
     } catch (IOException | RuntimeException e) {
       errors.inc();
@@ -318,18 +432,68 @@ final class DiskTier {
     }
     admission.lock();
     try {
+      if (db != null && ++writesSinceMeasure >= INDEX_MEASURE_EVERY) {
+        remeasureIndex();
+      }
+      long fixed = DIRECTORY_RESERVE + indexReserve;
       if (used.get() + charge > cap) {
         // Free a little extra (1/64 of the cap) so the sort below runs rarely.
-        evictDownTo(Math.max(DIRECTORY_RESERVE, cap - charge - (cap - DIRECTORY_RESERVE) / 64));
+        evictDownTo(Math.max(fixed, cap - charge - (cap - fixed) / 64));
       }
       if (used.get() + charge > cap) {
         return false;
+      }
+      if (minFree > 0) {
+        long shortBy = minFree + charge - usableSpace();
+        if (shortBy > 0) {
+          evictDownTo(used.get() - shortBy - (cap - fixed) / 64);
+          if (minFree + charge > usableSpace()) {
+            return false;
+          }
+        }
       }
       used.addAndGet(charge);
       return true;
     } finally {
       admission.unlock();
     }
+  }
+
+  /** Free bytes for us on the cache's filesystem; on failure, as if full (refuse, never crash). */
+  private long usableSpace() {
+    try {
+      return freeSpace.getAsLong();
+    } catch (java.io.UncheckedIOException e) {
+      errors.inc();
+      warn("cannot read the free space of " + root, e);
+      return 0;
+    }
+  }
+
+  /** Charges what the index database occupies beyond its reserve. Under {@code admission}. */
+  private void remeasureIndex() {
+    writesSinceMeasure = 0;
+    long extra = Math.max(0, db.diskBytes() - indexReserve);
+    used.addAndGet(extra - indexExtra);
+    indexExtra = extra;
+  }
+
+  /** Writes the entry's record to the index; a failure is logged and repaired at next start. */
+  private void persist(BlockKey key, Entry entry) {
+    if (db == null) {
+      return;
+    }
+    try {
+      db.putBlock(idOf(entry.file), BlockRecord.encode(key, blockSize, entry));
+    } catch (IOException | RuntimeException e) {
+      errors.inc();
+      warn("cannot record " + entry.file + " in the index (repaired at the next start)", e);
+    }
+  }
+
+  private static byte[] idOf(Path file) {
+    String name = file.getFileName().toString();
+    return HexFormat.of().parseHex(name, 0, name.length() - BLOCK_SUFFIX.length());
   }
 
   /** Deletes least-recently-used files until {@code used <= target} or none is left. */
@@ -358,6 +522,15 @@ final class DiskTier {
       if (index.get(key) != entry) {
         return;
       }
+      if (db != null) {
+        try {
+          db.deleteBlock(idOf(entry.file));
+        } catch (IOException | RuntimeException e) {
+          // The file goes anyway; the record without a file is dropped at the next start.
+          errors.inc();
+          warn("cannot drop " + entry.file + " from the index", e);
+        }
+      }
       boolean deleted = deleteQuietly(entry.file);
       index.remove(key, entry);
       if (deleted) {
@@ -383,16 +556,23 @@ final class DiskTier {
     return !index.containsKey(key);
   }
 
-  /** Bytes the tier may hold for blocks: the cap less the directories' own charge. */
+  /** Bytes the tier may hold for blocks: the cap less the directories' and the index's charge. */
   long usableBytes() {
-    return cap - DIRECTORY_RESERVE;
+    return cap - DIRECTORY_RESERVE - indexReserve;
   }
 
-  /** Indexes a file found at start-up (single-threaded, before the tier is shared). */
-  private void adopt(BlockKey key, Path file, int length, long fileLength) {
-    Entry entry = new Entry(file, length, charge(fileLength), clock.incrementAndGet());
+  /**
+   * Indexes a file found at start-up (single-threaded, before the tier is shared), oldest first;
+   * records it in the database unless it came from there.
+   */
+  private void adopt(BlockKey key, Path file, int length, int crc, long fileLength,
+      boolean fromIndex) {
+    Entry entry = new Entry(file, length, crc, fileLength, clock.incrementAndGet());
     index.put(key, entry);
     used.addAndGet(entry.charge);
+    if (!fromIndex) {
+      persist(key, entry);
+    }
   }
 
   /** Deletes a file if present; false (counted, logged) only if it may still exist. */

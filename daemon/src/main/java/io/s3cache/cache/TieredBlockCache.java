@@ -69,6 +69,7 @@ public final class TieredBlockCache implements BlockCache {
   private final Counter diskHits;
   private final Counter diskMisses;
   private final Counter diskErrors;
+  private final Counter diskCorrupt;
   private final Counter diskRejected;
   private final Counter diskWritesDropped;
   private final Counter fetches;
@@ -85,8 +86,19 @@ public final class TieredBlockCache implements BlockCache {
    */
   public TieredBlockCache(CacheConfig config, BlockSource source, MetricRegistry registry,
       Executor diskWriteExecutor) {
+    this(config, source, registry, diskWriteExecutor, null);
+  }
+
+  /**
+   * As above, with the disk tier's block index kept in {@code db} (which the caller owns and
+   * closes after this cache), so a restart is warm without reading every block file.
+   *
+   * @param db the index database under the cache directory, or null to index by scanning
+   */
+  public TieredBlockCache(CacheConfig config, BlockSource source, MetricRegistry registry,
+      Executor diskWriteExecutor, CacheDatabase db) {
     this(config, source, registry, diskWriteExecutor, null, ForkJoinPool.commonPool(),
-        BlockFileIo.DEFAULT);
+        BlockFileIo.DEFAULT, db);
   }
 
   /** A cache that owns two background disk-writer threads, stopped by {@link #close}. */
@@ -95,7 +107,7 @@ public final class TieredBlockCache implements BlockCache {
     ExecutorService writers = Executors.newFixedThreadPool(2, daemonThreads("s3cache-disk-write-"));
     try {
       return new TieredBlockCache(config, source, registry, writers, writers,
-          ForkJoinPool.commonPool(), BlockFileIo.DEFAULT);
+          ForkJoinPool.commonPool(), BlockFileIo.DEFAULT, null);
     } catch (RuntimeException e) {
       writers.shutdownNow();
       throw e;
@@ -105,7 +117,7 @@ public final class TieredBlockCache implements BlockCache {
   /** For tests: injectable RAM-tier maintenance executor and filesystem seam. */
   TieredBlockCache(CacheConfig config, BlockSource source, MetricRegistry registry,
       Executor diskWriteExecutor, ExecutorService ownedExecutor, Executor ramMaintenance,
-      BlockFileIo io) {
+      BlockFileIo io, CacheDatabase db) {
     this.blockSize = config.blockSize();
     this.source = source;
     this.registry = registry;
@@ -116,6 +128,7 @@ public final class TieredBlockCache implements BlockCache {
     diskHits = registry.counter(MetricNames.CACHE_DISK_HITS);
     diskMisses = registry.counter(MetricNames.CACHE_DISK_MISSES);
     diskErrors = registry.counter(MetricNames.CACHE_DISK_ERRORS);
+    diskCorrupt = registry.counter(MetricNames.CACHE_DISK_CORRUPT);
     diskRejected = registry.counter(MetricNames.CACHE_DISK_REJECTED);
     diskWritesDropped = registry.counter(MetricNames.CACHE_DISK_WRITES_DROPPED);
     fetches = registry.counter(MetricNames.CACHE_FETCHES);
@@ -124,7 +137,8 @@ public final class TieredBlockCache implements BlockCache {
     if (config.diskTierEnabled()) {
       try {
         disk = new DiskTier(config.cacheDir(), config.blockSize(), config.diskCacheBytes(),
-            config.fsyncDiskWrites(), io, diskErrors, diskRejected);
+            config.fsyncDiskWrites(), io, diskErrors, diskRejected, diskCorrupt, db,
+            config.diskMinFreeBytes(), DiskTierScan.DEFAULT_REPAIR_BUDGET_NANOS, null);
       } catch (IOException e) {
         throw new UncheckedIOException("cannot open the disk cache under " + config.cacheDir(), e);
       }

@@ -21,6 +21,7 @@ public enum SettingKey {
   CACHE_DIR("/var/cache/s3cache", true),
   RAM_CACHE("1G", true),
   DISK_CACHE("10G", true),
+  DISK_MIN_FREE("1G", true),
   BLOCK_SIZE("8M", true),
   MAX_FETCHES("64", true),
   READ_AHEAD("64M", true),

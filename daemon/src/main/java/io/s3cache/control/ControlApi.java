@@ -31,6 +31,13 @@ public interface ControlApi {
   /** Drops every cached block of the objects under the given mounted paths. */
   EvictResult evict(EvictRequest request) throws ControlException;
 
+  /**
+   * Forgets cached metadata at or under the given mounted paths and asks S3 again (new objects
+   * appear, replaced ones show their new size and version, deleted ones go), also in the kernel's
+   * caches. Cached blocks are kept: they belong to object versions and cannot go stale.
+   */
+  RefreshResult refresh(RefreshRequest request) throws ControlException;
+
   Health health();
 
   /** The registry behind GET /metrics. */

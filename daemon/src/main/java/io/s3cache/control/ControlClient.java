@@ -128,6 +128,10 @@ public final class ControlClient implements AutoCloseable {
     return call(HttpMethod.POST, "/evict", request, EvictResult.class);
   }
 
+  public RefreshResult refresh(RefreshRequest request) throws IOException, ControlException {
+    return call(HttpMethod.POST, "/refresh", request, RefreshResult.class);
+  }
+
   /** GET /metrics: Prometheus text exposition format 0.0.4. */
   public String metricsText() throws IOException, ControlException {
     return ControlJson.utf8(exchange(HttpMethod.GET, "/metrics", null));

@@ -85,6 +85,10 @@ final class ControlRoutes {
         return method.equals("POST")
             ? Reply.json(200, api.evict(ControlJson.readRequest(body, EvictRequest.class)))
             : notAllowed(method, path, "POST");
+      case "/refresh":
+        return method.equals("POST")
+            ? Reply.json(200, api.refresh(ControlJson.readRequest(body, RefreshRequest.class)))
+            : notAllowed(method, path, "POST");
       case "/metrics":
         return method.equals("GET") ? metrics() : notAllowed(method, path, "GET");
       case "/shutdown":

@@ -12,6 +12,8 @@ import io.s3cache.control.ControlApi;
 import io.s3cache.control.ControlException;
 import io.s3cache.control.EvictRequest;
 import io.s3cache.control.EvictResult;
+import io.s3cache.control.RefreshRequest;
+import io.s3cache.control.RefreshResult;
 import io.s3cache.control.Health;
 import io.s3cache.control.MountInfo;
 import io.s3cache.control.MountRequest;
@@ -19,6 +21,7 @@ import io.s3cache.control.PreloadRequest;
 import io.s3cache.control.StatsSnapshot;
 import io.s3cache.fuse.MountException;
 import io.s3cache.metrics.MetricNames;
+import io.s3cache.fuse.FsException;
 import io.s3cache.mount.BucketMount;
 import io.s3cache.mount.CacheRuntime;
 import io.s3cache.mount.MountSpec;
@@ -139,7 +142,7 @@ public final class Daemon implements ControlApi, AutoCloseable {
   private static boolean sameValue(SettingKey key, String a, String b) {
     try {
       return switch (key) {
-        case RAM_CACHE, DISK_CACHE, BLOCK_SIZE, READ_AHEAD, PREFETCH_MEMORY ->
+        case RAM_CACHE, DISK_CACHE, DISK_MIN_FREE, BLOCK_SIZE, READ_AHEAD, PREFETCH_MEMORY ->
             ByteSize.parse(key.key(), a) == ByteSize.parse(key.key(), b);
         case CACHE_DIR, LOG_FILE, CONTROL_SOCKET -> a.isBlank() || b.isBlank() ? a.isBlank() && b.isBlank()
             : Path.of(a.trim()).toAbsolutePath().normalize().equals(Path.of(b.trim()).toAbsolutePath().normalize());
@@ -264,6 +267,33 @@ public final class Daemon implements ControlApi, AutoCloseable {
       }
     }
     return new EvictResult(objects, blocks, bytes);
+  }
+
+  @Override
+  public RefreshResult refresh(RefreshRequest request) throws ControlException {
+    if (request.paths().isEmpty()) {
+      throw ControlException.badRequest("refresh needs at least one path");
+    }
+    List<BucketMount> live = List.copyOf(mounts.values());
+    List<Map.Entry<BucketMount, String>> targets = new ArrayList<>();
+    for (String p : request.paths()) {
+      targets.add(PathResolver.mountPath(p, live)); // all checked before anything is dropped
+    }
+    long dropped = 0;
+    boolean kernel = true;
+    for (Map.Entry<BucketMount, String> t : targets) {
+      try {
+        BucketMount.Refreshed r = t.getKey().refresh(t.getValue());
+        dropped += r.dropped();
+        kernel &= r.kernelNotified();
+      } catch (FsException e) {
+        throw new ControlException(502, "refresh of " + t.getKey().mountPoint() + t.getValue()
+            + " failed: " + e.getMessage());
+      }
+    }
+    LOG.info("refreshed {} ({} cached entries dropped{})", request.paths(), dropped,
+        kernel ? "" : "; the kernel keeps its entries until their timeouts");
+    return new RefreshResult(targets.size(), dropped, kernel);
   }
 
   private PreloadTarget resolve(String path) throws ControlException {

@@ -38,6 +38,31 @@ final class PathResolver {
     }
   }
 
+  /**
+   * The mount a path lies in and the path inside it ("/" for the mount point), without asking the
+   * filesystem whether it exists (refresh must reach names the cache wrongly holds absent).
+   */
+  static java.util.Map.Entry<BucketMount, String> mountPath(String path, List<BucketMount> mounts)
+      throws ControlException {
+    if (path.startsWith("s3://")) {
+      throw ControlException.badRequest("refresh takes paths inside a mount, not s3:// URLs: " + path);
+    }
+    if (path.indexOf('\0') >= 0 || path.length() > 4096) {
+      throw ControlException.badRequest("invalid path (NUL byte, or longer than 4096 characters)");
+    }
+    Path p;
+    try {
+      p = Path.of(path).toAbsolutePath().normalize();
+    } catch (RuntimeException e) {
+      throw ControlException.badRequest("invalid path '" + path + "'");
+    }
+    BucketMount mount = mounts.stream().filter(m -> p.startsWith(m.mountPoint()))
+        .max(Comparator.comparingInt(m -> m.mountPoint().getNameCount()))
+        .orElseThrow(() -> ControlException.notFound(path + " is not under an s3cache mount of this daemon"));
+    String rel = mount.mountPoint().relativize(p).toString();
+    return java.util.Map.entry(mount, rel.isEmpty() ? "/" : "/" + rel);
+  }
+
   private static PreloadTarget fromPath(String path, List<BucketMount> mounts) throws ControlException {
     Path p;
     try {

@@ -131,6 +131,38 @@ final class Namespace {
         && name.indexOf('\0') < 0 && utf8Length(name) <= MAX_NAME;
   }
 
+  /**
+   * {@code s3cache refresh}: forgets everything cached at or under {@code path} and the parent's
+   * listing, then asks S3 again about the path (and lists it, if it is a directory now).
+   *
+   * @return the names the path's directory (the path itself if a directory, else its parent) had
+   *     before and has now, and how many cached entries were dropped
+   */
+  Refreshed refresh(String path) throws FsException {
+    if (!path.equals("/")) {
+      checkPath(path);
+    }
+    java.util.Set<String> names = new java.util.LinkedHashSet<>();
+    Listing before = cache.listing(path);
+    if (before != null) {
+      names.addAll(before.children().keySet());
+    }
+    int dropped = cache.invalidateTree(path);
+    if (!path.equals("/")) {
+      String parent = MetadataCache.parentAndName(path).get(0);
+      cache.invalidate(parent);
+      dropped++;
+    }
+    Node now = resolve(path);
+    if (now instanceof Node.Directory) {
+      names.addAll(list(path).children().keySet());
+    }
+    return new Refreshed(names, dropped);
+  }
+
+  /** What a refresh saw: names of the refreshed directory (old and new) and entries dropped. */
+  record Refreshed(java.util.Set<String> names, int dropped) {}
+
   /** Forgets what is cached about a path and its parent's listing (it is known to have changed). */
   void forget(String path) {
     cache.invalidate(path);

@@ -7,6 +7,7 @@ import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.Ticker;
 import io.s3cache.cache.BlockCache;
 import io.s3cache.cache.BlockKey;
+import io.s3cache.cache.CacheDatabase;
 import io.s3cache.fuse.DirEntry;
 import io.s3cache.fuse.Errno;
 import io.s3cache.fuse.FileAttributes;
@@ -77,11 +78,26 @@ public final class S3Filesystem implements Filesystem {
 
   S3Filesystem(FsConfig config, ObjectClient client, BlockCache blocks, MetricRegistry metrics,
       Prefetcher prefetcher, Ticker ticker) {
+    this(config, client, blocks, metrics, prefetcher, ticker, null);
+  }
+
+  /**
+   * @param metadataDb where stat results and listings persist across restarts (the cache's index
+   *     database), or null to keep them in memory only
+   */
+  public S3Filesystem(FsConfig config, ObjectClient client, BlockCache blocks, MetricRegistry metrics,
+      Prefetcher prefetcher, CacheDatabase metadataDb) {
+    this(config, client, blocks, metrics, prefetcher, Ticker.systemTicker(), metadataDb);
+  }
+
+  S3Filesystem(FsConfig config, ObjectClient client, BlockCache blocks, MetricRegistry metrics,
+      Prefetcher prefetcher, Ticker ticker, CacheDatabase metadataDb) {
     this.config = config;
     this.blocks = blocks;
     this.prefetcher = prefetcher;
     this.namespace = new Namespace(client, config.prefix(),
-        new MetadataCache(config.metadataTtl(), 1_000_000, ticker), Instant.now());
+        new MetadataCache(config.metadataTtl(), 1_000_000, ticker, metadataDb, config.bucket(),
+            config.prefix(), java.time.Clock.systemUTC()), Instant.now());
     this.lastOpened = Caffeine.newBuilder().maximumSize(1_000_000).executor(Runnable::run).build();
     this.bytesRead = metrics.counter(MetricNames.FUSE_BYTES_READ);
   }
@@ -204,6 +220,28 @@ public final class S3Filesystem implements Filesystem {
     }
     return node instanceof Node.File ? List.of(XATTR_ETAG, XATTR_URL) : List.of(XATTR_URL);
   }
+
+  /**
+   * Forgets every cached stat and listing at or under {@code path} (a mount path, "/" for the
+   * root) and asks S3 again at once: what {@code s3cache refresh} does for this mount. Open
+   * handles keep reading the version they opened.
+   *
+   * @return the names the kernel may hold stale entries for: the first component of {@code path},
+   *     or, for the root, every name it listed before and lists now
+   * @throws FsException if S3 cannot be asked (the caches are dropped anyway)
+   */
+  public RefreshOutcome refresh(String path) throws FsException {
+    Namespace.Refreshed r = namespace.refresh(path);
+    List<String> kernelNames = path.equals("/") ? List.copyOf(r.names())
+        : List.of(path.substring(1).split("/", 2)[0]);
+    return new RefreshOutcome(r.dropped(), kernelNames);
+  }
+
+  /**
+   * @param dropped cached metadata entries forgotten
+   * @param rootNames names in the mount's root whose kernel entries should be dropped
+   */
+  public record RefreshOutcome(int dropped, List<String> rootNames) {}
 
   /** Open handles right now (for tests and stats). */
   public int openHandles() {

@@ -25,6 +25,11 @@ public final class MetricNames {
   public static final String CACHE_DISK_MISSES = "cache.disk.misses";
   /** Counter: disk-tier reads or writes that failed and were treated as a miss. */
   public static final String CACHE_DISK_ERRORS = "cache.disk.errors";
+  /**
+   * Counter: disk-tier blocks found corrupt or truncated on read (checksum, length or identity
+   * mismatch): each is deleted, counted here and in {@link #CACHE_DISK_ERRORS}, and re-fetched.
+   */
+  public static final String CACHE_DISK_CORRUPT = "cache.disk.corrupt";
   /** Counter: blocks not written to the disk tier because no space could be made under the cap. */
   public static final String CACHE_DISK_REJECTED = "cache.disk.rejected";
   /**

@@ -83,7 +83,8 @@ public final class BucketMount implements AutoCloseable {
       client.checkBucket();
       runtime.register(spec.bucket(), spec.s3().endpointLabel(), client);
       opened.push(() -> runtime.unregister(spec.bucket(), client));
-      S3Filesystem fs = new S3Filesystem(spec.fs(), client, runtime.cache(), metrics, runtime.prefetcher());
+      S3Filesystem fs = new S3Filesystem(spec.fs(), client, runtime.cache(), metrics, runtime.prefetcher(),
+          runtime.database());
       FuseMount fuse = FuseMount.mount(fs, spec.mountPoint(), spec.fuseOptions(), new MetricsObserver(metrics),
           spec.mountTimeout());
       opened.push(fuse);
@@ -122,6 +123,28 @@ public final class BucketMount implements AutoCloseable {
   public ObjectClient client() {
     return client;
   }
+
+  /**
+   * {@code s3cache refresh}: drops cached metadata at or under {@code fsPath} (a path inside the
+   * mount, "/" for its root), asks S3 again, and makes the kernel drop its entries for it.
+   *
+   * @return what was dropped, and whether the kernel could be told
+   */
+  public Refreshed refresh(String fsPath) throws io.s3cache.fuse.FsException {
+    S3Filesystem.RefreshOutcome outcome = filesystem.refresh(fsPath);
+    boolean kernel = true;
+    for (String name : outcome.rootNames()) {
+      kernel &= fuse.invalidateRootEntry(name);
+    }
+    return new Refreshed(outcome.dropped(), kernel);
+  }
+
+  /**
+   * @param dropped cached metadata entries forgotten
+   * @param kernelNotified whether the kernel dropped its cached entries too (if not, it keeps them
+   *     until their timeouts run out)
+   */
+  public record Refreshed(int dropped, boolean kernelNotified) {}
 
   /** Completes when the mount goes away (s3cache unmount, umount, fusermount -u). */
   public CompletableFuture<Void> terminated() {

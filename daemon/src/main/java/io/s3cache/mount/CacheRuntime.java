@@ -2,6 +2,7 @@ package io.s3cache.mount;
 
 import com.codahale.metrics.MetricRegistry;
 import io.s3cache.cache.BlockKey;
+import io.s3cache.cache.CacheDatabase;
 import io.s3cache.cache.CacheConfig;
 import io.s3cache.cache.TieredBlockCache;
 import io.s3cache.config.SettingKey;
@@ -32,6 +33,7 @@ public final class CacheRuntime implements AutoCloseable {
 
   private final CacheConfig config;
   private final CacheDirectoryLock lock;
+  private final CacheDatabase database; // null: disk tier off
   private final ExecutorService diskWriter;
   private final TieredBlockCache cache;
   private final ExecutorService prefetchPool; // null: read-ahead off
@@ -39,15 +41,16 @@ public final class CacheRuntime implements AutoCloseable {
   private final Map<String, Source> sources = new ConcurrentHashMap<>();
 
   private CacheRuntime(CacheConfig config, ReadAheadConfig readAhead, int maxConnections, CacheDirectoryLock lock,
-      MetricRegistry metrics) {
+      CacheDatabase database, MetricRegistry metrics) {
     this.config = config;
     this.lock = lock;
+    this.database = database;
     this.diskWriter = Executors.newSingleThreadExecutor(r -> {
       Thread t = new Thread(r, "disk-tier-writer");
       t.setDaemon(true);
       return t;
     });
-    this.cache = new TieredBlockCache(config, this::fetch, metrics, diskWriter);
+    this.cache = new TieredBlockCache(config, this::fetch, metrics, diskWriter, database);
     if (readAhead.enabled()) {
       // One prefetcher for every mount: prefetch_memory bounds all of them together.
       int threads = Math.min(32, Math.min(maxConnections, config.maxConcurrentFetches()));
@@ -65,16 +68,24 @@ public final class CacheRuntime implements AutoCloseable {
   }
 
   /**
-   * Locks the cache directory (proving it writable) and opens the tiers and the read-ahead.
+   * Locks the cache directory (proving it writable), opens its index database and the tiers and
+   * the read-ahead.
    *
    * @param maxConnections the S3 connection pool size, which bounds useful prefetch threads
    */
   public static CacheRuntime open(CacheConfig config, ReadAheadConfig readAhead, int maxConnections,
       MetricRegistry metrics) throws IOException {
     CacheDirectoryLock lock = config.diskCacheBytes() > 0 ? CacheDirectoryLock.acquire(config.cacheDir()) : null;
+    CacheDatabase database = null;
     try {
-      return new CacheRuntime(config, readAhead, maxConnections, lock, metrics);
-    } catch (RuntimeException e) {
+      if (lock != null) {
+        database = CacheDatabase.open(config.cacheDir().resolve("index"));
+      }
+      return new CacheRuntime(config, readAhead, maxConnections, lock, database, metrics);
+    } catch (IOException | RuntimeException e) {
+      if (database != null) {
+        database.close();
+      }
       if (lock != null) {
         lock.close();
       }
@@ -95,6 +106,11 @@ public final class CacheRuntime implements AutoCloseable {
 
   public TieredBlockCache cache() {
     return cache;
+  }
+
+  /** The index database under the cache directory, or null when the disk tier is off. */
+  public CacheDatabase database() {
+    return database;
   }
 
   /** The shared read-ahead, or null when read_ahead is 0. */
@@ -159,6 +175,9 @@ public final class CacheRuntime implements AutoCloseable {
       diskWriter.awaitTermination(30, TimeUnit.SECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+    }
+    if (database != null) {
+      database.close(); // after the last disk write: every RocksDB handle closes here
     }
     if (lock != null) {
       lock.close();

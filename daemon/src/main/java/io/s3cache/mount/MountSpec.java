@@ -135,7 +135,8 @@ public record MountSpec(
         diskCache,
         settings.integer(SettingKey.MAX_FETCHES, 1, 4096),
         CacheConfig.DEFAULT_MAX_PENDING_DISK_WRITE_BYTES,
-        false);
+        false,
+        settings.size(SettingKey.DISK_MIN_FREE));
   }
 
   /** "s3://bucket/some/prefix" → {"bucket", "some/prefix/"}. */

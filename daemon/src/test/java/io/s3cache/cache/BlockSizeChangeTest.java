@@ -92,7 +92,7 @@ class BlockSizeChangeTest {
     // RAM tier off: every hit below is a disk hit.
     CacheConfig config = new CacheConfig(blockSize, 0, dir, 8L << 20, 4, 8L << 20, false);
     TieredBlockCache cache = new TieredBlockCache(config, source, new MetricRegistry(),
-        diskWrites, null, Runnable::run, BlockFileIo.DEFAULT);
+        diskWrites, null, Runnable::run, BlockFileIo.DEFAULT, null);
     caches.add(cache);
     return cache;
   }

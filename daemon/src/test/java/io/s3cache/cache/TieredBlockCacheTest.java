@@ -56,7 +56,7 @@ class TieredBlockCacheTest {
 
   private TieredBlockCache cache(CacheConfig config, MetricRegistry reg) {
     TieredBlockCache c = new TieredBlockCache(config, source, reg, diskWrites, null,
-        Runnable::run, io);
+        Runnable::run, io, null);
     caches.add(c);
     return c;
   }

@@ -89,6 +89,12 @@ final class FakeControlApi implements ControlApi {
   }
 
   @Override
+  public RefreshResult refresh(RefreshRequest request) throws ControlException {
+    enter("refresh " + request.paths());
+    return new RefreshResult(request.paths().size(), 3, true);
+  }
+
+  @Override
   public Health health() {
     crashIfAsked();
     calls.add("health");

@@ -76,8 +76,10 @@ public final class FuseMount implements AutoCloseable {
     Thread loop = new Thread(() -> {
       try {
         adapter.mount(mp, true, false, args);
+        adapter.notifier().close(); // unmounted by anyone: our descriptor copy goes too
         mount.terminated.complete(null);
       } catch (Throwable t) {
+        adapter.notifier().close();
         mount.terminated.completeExceptionally(t);
       }
     }, "fuse-loop " + mp);
@@ -131,6 +133,17 @@ public final class FuseMount implements AutoCloseable {
     return mountPoint;
   }
 
+  /**
+   * Makes the kernel forget what it cached about {@code name} in the mount's root and everything
+   * under it (entries, attributes, negative entries), so the next access asks the filesystem.
+   *
+   * @return false if the kernel could not be told (then it keeps its entries until their
+   *     timeouts run out)
+   */
+  public boolean invalidateRootEntry(String name) {
+    return mounted && !terminated.isDone() && adapter.notifier().invalidateRootEntry(name);
+  }
+
   /** Completes when libfuse's loop ends: the mount was unmounted, by us or by anyone else. */
   public CompletableFuture<Void> terminated() {
     return terminated;
@@ -169,6 +182,7 @@ public final class FuseMount implements AutoCloseable {
   private void finish() {
     mounted = false;
     adapter.markUnmounted();
+    adapter.notifier().close();
     try {
       terminated.get(10, TimeUnit.SECONDS);
     } catch (Exception e) {

@@ -32,6 +32,7 @@ final class JnrFuseAdapter extends FuseStubFS {
   private final Filesystem fs;
   private final OperationRunner runner;
   private final Runnable onInit;
+  private final KernelNotifier notifier = new KernelNotifier();
 
   JnrFuseAdapter(Filesystem fs, OperationObserver observer, long slowNanos, Runnable onInit) {
     this.fs = fs;
@@ -46,8 +47,14 @@ final class JnrFuseAdapter extends FuseStubFS {
 
   @Override
   public Pointer init(Pointer conn) {
+    notifier.capture(getContext().fuse.get());
     onInit.run();
     return null;
+  }
+
+  /** Sends kernel cache invalidations for this mount (available once init has run). */
+  KernelNotifier notifier() {
+    return notifier;
   }
 
   @Override
