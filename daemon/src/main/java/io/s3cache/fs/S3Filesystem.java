@@ -92,12 +92,18 @@ public final class S3Filesystem implements Filesystem {
 
   S3Filesystem(FsConfig config, ObjectClient client, BlockCache blocks, MetricRegistry metrics,
       Prefetcher prefetcher, Ticker ticker, CacheDatabase metadataDb) {
+    this(config, client, blocks, metrics, prefetcher, ticker, metadataDb, java.time.Clock.systemUTC());
+  }
+
+  /** @param wallClock the clock of the fetch times stored with persisted metadata */
+  S3Filesystem(FsConfig config, ObjectClient client, BlockCache blocks, MetricRegistry metrics,
+      Prefetcher prefetcher, Ticker ticker, CacheDatabase metadataDb, java.time.Clock wallClock) {
     this.config = config;
     this.blocks = blocks;
     this.prefetcher = prefetcher;
     this.namespace = new Namespace(client, config.prefix(),
         new MetadataCache(config.metadataTtl(), 1_000_000, ticker, metadataDb, config.bucket(),
-            config.prefix(), java.time.Clock.systemUTC()), Instant.now());
+            config.prefix(), wallClock), Instant.now());
     this.lastOpened = Caffeine.newBuilder().maximumSize(1_000_000).executor(Runnable::run).build();
     this.bytesRead = metrics.counter(MetricNames.FUSE_BYTES_READ);
   }
