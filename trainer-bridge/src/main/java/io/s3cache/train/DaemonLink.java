@@ -31,11 +31,15 @@ public final class DaemonLink implements AutoCloseable {
 
   /** A link to the daemon on {@code socket}, or a detached one (saying why) when none answers. */
   public static DaemonLink connect(Path socket, PrintStream err) {
-    if (ControlClient.isAlive(socket)) {
-      try {
-        return new DaemonLink(ControlClient.connect(socket), err);
-      } catch (IOException e) {
-        // fall through: it went away
+    ControlClient client = null;
+    try {
+      // Not isAlive (1 s): a busy daemon's first answer may take longer; a missing socket fails at once.
+      client = ControlClient.connect(socket, java.time.Duration.ofSeconds(30));
+      client.health();
+      return new DaemonLink(client, err);
+    } catch (IOException | ControlException | RuntimeException e) {
+      if (client != null) {
+        client.close();
       }
     }
     err.println("s3cache-train: no s3cache daemon answers on " + socket
