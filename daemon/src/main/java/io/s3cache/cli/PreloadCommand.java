@@ -5,7 +5,15 @@ import io.s3cache.config.ConfigException;
 import io.s3cache.control.ControlClient;
 import io.s3cache.control.PreloadProgress;
 import io.s3cache.control.PreloadRequest;
+import io.s3cache.control.PlanRequest;
+import io.s3cache.control.PlanStatus;
+import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -21,6 +29,10 @@ import picocli.CommandLine.Parameters;
  * {@code s3cache preload PATH... [--parallel N] [--shard I/N] [--dry-run]}: loads everything under
  * the paths into the disk tier. A progress bar on a terminal, a line every few seconds otherwise,
  * and a summary. Interrupted and re-run, it fetches only what is missing.
+ *
+ * <p>{@code s3cache preload --order FILE [--epoch E]}: sends the files listed in FILE (one path per
+ * line, in read order) to the daemon as an epoch plan and returns at once; the daemon prefetches
+ * them a window ahead of whatever process then opens them.
  */
 @Command(mixinStandardHelpOptions = true, name = "preload",
     description = "Load mounted paths (or s3:// URLs of a mounted bucket) into the disk cache before training.")
@@ -28,8 +40,18 @@ final class PreloadCommand implements Callable<Integer> {
 
   @Mixin SocketOption socket;
 
-  @Parameters(paramLabel = "PATH", arity = "1..*")
-  List<String> paths;
+  @Parameters(paramLabel = "PATH", arity = "0..*")
+  List<String> paths = List.of();
+
+  @Option(names = "--order", paramLabel = "FILE",
+      description = "Send the files in FILE (one path per line, in read order) as an epoch plan and return at once")
+  Path order;
+
+  @Option(names = "--epoch", defaultValue = "0", description = "Epoch number reported with an --order plan (default ${DEFAULT-VALUE})")
+  long epoch;
+
+  @Option(names = "--window", description = "With --order: files to prefetch ahead of the reader (default 256)")
+  Integer window;
 
   @Option(names = "--parallel", defaultValue = "32", description = "Concurrent block fetches (default ${DEFAULT-VALUE})")
   int parallel;
@@ -42,6 +64,15 @@ final class PreloadCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    if (order != null) {
+      if (!paths.isEmpty() || shard != null || dryRun) {
+        throw new ConfigException("--order takes no PATH, --shard or --dry-run");
+      }
+      return sendPlan();
+    }
+    if (paths.isEmpty()) {
+      throw new ConfigException("preload needs a PATH (or --order FILE)");
+    }
     Integer index = null;
     Integer count = null;
     if (shard != null) {
@@ -93,6 +124,38 @@ final class PreloadCommand implements Callable<Integer> {
       System.err.println("s3cache: preload stopped: " + last.error());
       return S3cacheCli.FAILED;
     }
+    return 0;
+  }
+
+  private int sendPlan() throws Exception {
+    List<String> lines;
+    try {
+      lines = Files.readAllLines(order, StandardCharsets.UTF_8);
+    } catch (NoSuchFileException e) {
+      throw new ConfigException("order file " + order + " does not exist");
+    } catch (IOException e) {
+      throw new ConfigException("cannot read order file " + order + ": " + e.getMessage());
+    }
+    List<String> files = new ArrayList<>(lines.size());
+    for (String line : lines) {
+      String p = line.strip();
+      if (!p.isEmpty()) {
+        files.add(CliPaths.absolute(p));
+      }
+    }
+    if (files.isEmpty()) {
+      throw new ConfigException("order file " + order + " lists no paths");
+    }
+    if (window != null && window < 1) {
+      throw new ConfigException("invalid --window " + window + ": expected 1 or more files");
+    }
+    PlanStatus status;
+    try (ControlClient client = ControlClient.connect(socket.path())) {
+      status = client.plan(new PlanRequest(epoch, files, window, null, null));
+    }
+    System.out.printf(Locale.ROOT, "plan for epoch %d sent: %d files on %s; the daemon prefetches them ahead of the reader "
+        + "('s3cache stats' shows progress; the plan ends when the last file is opened)%n",
+        status.epoch(), status.files(), status.mountPoint());
     return 0;
   }
 

@@ -14,7 +14,8 @@ import picocli.CommandLine.Command;
     versionProvider = S3cacheCli.Version.class,
     description = "Mount an S3 bucket as a local directory, backed by a RAM/disk block cache.",
     subcommands = {MountCommand.class, UnmountCommand.class, DaemonCommand.class, PreloadCommand.class,
-        StatsCommand.class, EvictCommand.class, RefreshCommand.class, ShutdownCommand.class, DemoCommand.class, BenchCommand.class})
+        StatsCommand.class, EvictCommand.class, RefreshCommand.class, ShutdownCommand.class, DemoCommand.class,
+        BenchCommand.class, GenDatasetCommand.class})
 public final class S3cacheCli {
 
   /** Exit code for a failure of the operation itself (usage errors exit 2, as picocli does). */

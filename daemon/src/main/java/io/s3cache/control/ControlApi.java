@@ -28,6 +28,19 @@ public interface ControlApi {
   /** @param mountPoint null for the whole daemon */
   StatsSnapshot stats(String mountPoint) throws ControlException;
 
+  /**
+   * Installs an epoch plan on the mount holding the paths (replacing its previous plan) and starts
+   * prefetching its first window. 400 no paths or paths in two mounts, 404 a path not under a mount
+   * or missing, 409 read-ahead is off.
+   */
+  PlanStatus plan(PlanRequest request) throws ControlException;
+
+  /** The mount's current plan; 404 when it has none. */
+  PlanStatus planStatus(String mountPoint) throws ControlException;
+
+  /** Drops the mount's plan (the epoch ended) and returns its final figures; 404 when it has none. */
+  PlanStatus endPlan(String mountPoint) throws ControlException;
+
   /** Drops every cached block of the objects under the given mounted paths. */
   EvictResult evict(EvictRequest request) throws ControlException;
 

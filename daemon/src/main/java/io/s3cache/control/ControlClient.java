@@ -124,6 +124,21 @@ public final class ControlClient implements AutoCloseable {
     return call(HttpMethod.GET, mountPoint == null ? "/stats" : "/stats?mount=" + encode(mountPoint), null, StatsSnapshot.class);
   }
 
+  /** POST /plan: installs an epoch plan; answers once its first window is asked for. */
+  public PlanStatus plan(PlanRequest request) throws IOException, ControlException {
+    return call(HttpMethod.POST, "/plan", request, PlanStatus.class);
+  }
+
+  /** GET /plan?mount=: the mount's current plan. */
+  public PlanStatus planStatus(String mountPoint) throws IOException, ControlException {
+    return call(HttpMethod.GET, "/plan?mount=" + encode(mountPoint), null, PlanStatus.class);
+  }
+
+  /** DELETE /plan?mount=: drops the mount's plan and returns its final figures. */
+  public PlanStatus endPlan(String mountPoint) throws IOException, ControlException {
+    return call(HttpMethod.DELETE, "/plan?mount=" + encode(mountPoint), null, PlanStatus.class);
+  }
+
   public EvictResult evict(EvictRequest request) throws IOException, ControlException {
     return call(HttpMethod.POST, "/evict", request, EvictResult.class);
   }

@@ -77,6 +77,17 @@ final class ControlRoutes {
         return method.equals("POST")
             ? new PreloadCall(ControlJson.readRequest(body, PreloadRequest.class))
             : notAllowed(method, path, "POST");
+      case "/plan":
+        switch (method) {
+          case "POST":
+            return Reply.json(200, api.plan(ControlJson.readRequest(body, PlanRequest.class)));
+          case "GET":
+            return Reply.json(200, api.planStatus(requiredParam(query, "mount")));
+          case "DELETE":
+            return Reply.json(200, api.endPlan(requiredParam(query, "mount")));
+          default:
+            return notAllowed(method, path, "GET, POST, DELETE");
+        }
       case "/stats":
         return method.equals("GET")
             ? Reply.json(200, api.stats(optionalParam(query, "mount")))

@@ -6,6 +6,12 @@ import java.util.List;
  * GET /stats: the daemon's cache and S3 figures since it started.
  *
  * @param prefetchHitRatio of prefetched bytes, the share a reader then read (0 when none)
+ * @param blocksRead blocks read() calls served ({@code fuse.blocks.read})
+ * @param blocksFetchedByReaders of those, blocks the reader had to fetch from S3 itself ({@code
+ *     fuse.blocks.fetched}); {@code 1 - blocksFetchedByReaders / blocksRead} is the readers' hit ratio
+ * @param planPrefetchedBytes bytes loaded by epoch-plan prefetches ({@code plan.prefetch.bytes})
+ * @param planOnDemandGets blocks readers fetched themselves during an active plan ({@code
+ *     plan.ondemand.gets})
  */
 public record StatsSnapshot(
     long ramHits,
@@ -25,4 +31,8 @@ public record StatsSnapshot(
     long ramCapBytes,
     long diskBytes,
     long diskCapBytes,
-    List<MountInfo> mounts) {}
+    List<MountInfo> mounts,
+    long blocksRead,
+    long blocksFetchedByReaders,
+    long planPrefetchedBytes,
+    long planOnDemandGets) {}

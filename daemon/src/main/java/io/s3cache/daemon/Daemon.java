@@ -18,7 +18,14 @@ import io.s3cache.control.Health;
 import io.s3cache.control.MountInfo;
 import io.s3cache.control.MountRequest;
 import io.s3cache.control.PreloadRequest;
+import io.s3cache.control.PlanRequest;
+import io.s3cache.control.PlanStatus;
 import io.s3cache.control.StatsSnapshot;
+import io.s3cache.fuse.Errno;
+import io.s3cache.fuse.FsException;
+import io.s3cache.plan.EpochPlan;
+import io.s3cache.plan.PlanLimits;
+import io.s3cache.plan.PlannedFile;
 import io.s3cache.fuse.MountException;
 import io.s3cache.metrics.MetricNames;
 import io.s3cache.fuse.FsException;
@@ -242,7 +249,73 @@ public final class Daemon implements ControlApi, AutoCloseable {
         metrics.counter(MetricNames.S3_BYTES).getCount(), metrics.counter(MetricNames.FUSE_BYTES_READ).getCount(),
         prefetched, unused, prefetched == 0 ? 0 : Math.max(0, prefetched - unused) / (double) prefetched,
         metrics.timer(MetricNames.S3_GET).getCount(), gets.getMedian() / 1e6, gets.get99thPercentile() / 1e6,
-        c.ramBytes(), runtime.config().ramCacheBytes(), c.diskBytes(), c.diskCapBytes(), selected);
+        c.ramBytes(), runtime.config().ramCacheBytes(), c.diskBytes(), c.diskCapBytes(), selected,
+        metrics.counter(MetricNames.FUSE_BLOCKS_READ).getCount(), metrics.counter(MetricNames.FUSE_BLOCKS_FETCHED).getCount(),
+        metrics.counter(MetricNames.PLAN_PREFETCH_BYTES).getCount(), metrics.counter(MetricNames.PLAN_ONDEMAND_GETS).getCount());
+  }
+
+  @Override
+  public PlanStatus plan(PlanRequest request) throws ControlException {
+    if (request.paths().isEmpty()) {
+      throw ControlException.badRequest("a plan needs at least one path");
+    }
+    if (runtime.prefetcher() == null) {
+      throw ControlException.conflict("epoch plans need read-ahead: read_ahead is 0 in this daemon");
+    }
+    PlanLimits limits;
+    try {
+      PlanLimits d = PlanLimits.defaults();
+      limits = new PlanLimits(request.window() == null ? d.windowFiles() : request.window(),
+          request.windowBytes() == null ? d.windowBytes() : request.windowBytes(),
+          request.wholeFileBytes() == null ? d.wholeFileBytes() : request.wholeFileBytes(), d.headBlocks());
+    } catch (IllegalArgumentException e) {
+      throw ControlException.badRequest(e.getMessage());
+    }
+    BucketMount mount = PathResolver.mountOf(request.paths().get(0), List.copyOf(mounts.values()));
+    List<String> fsPaths = new ArrayList<>(request.paths().size());
+    for (String p : request.paths()) {
+      fsPaths.add(PathResolver.fsPath(p, mount));
+    }
+    List<PlannedFile> files;
+    try {
+      files = mount.filesystem().resolveFiles(fsPaths);
+    } catch (FsException e) {
+      throw e.errno() == Errno.ENOENT ? ControlException.notFound("plan: " + e.getMessage())
+          : ControlException.badRequest("plan: " + e.getMessage());
+    }
+    EpochPlan plan = new EpochPlan(mount.mountPoint().toString(), mount.spec().bucket(), request.epoch(), files,
+        runtime.cache().blockSize(), limits, runtime.prefetcher()::start,
+        metrics.counter(MetricNames.PLAN_PREFETCH_BLOCKS), metrics.counter(MetricNames.PLAN_PREFETCH_BYTES));
+    mount.filesystem().plans().install(plan);
+    metrics.counter(MetricNames.PLAN_PLANS).inc();
+    LOG.info("epoch plan {} on {}: {} files", request.epoch(), mount.mountPoint(), files.size());
+    return plan.status();
+  }
+
+  @Override
+  public PlanStatus planStatus(String mountPoint) throws ControlException {
+    EpochPlan plan = mountAt(mountPoint).filesystem().plans().current();
+    if (plan == null) {
+      throw ControlException.notFound(mountPoint + " has no epoch plan");
+    }
+    return plan.status();
+  }
+
+  @Override
+  public PlanStatus endPlan(String mountPoint) throws ControlException {
+    EpochPlan plan = mountAt(mountPoint).filesystem().plans().remove();
+    if (plan == null) {
+      throw ControlException.notFound(mountPoint + " has no epoch plan");
+    }
+    return plan.status();
+  }
+
+  private BucketMount mountAt(String mountPoint) throws ControlException {
+    BucketMount mount = mounts.get(Path.of(mountPoint).toAbsolutePath().normalize());
+    if (mount == null) {
+      throw ControlException.notFound(mountPoint + " is not mounted by this s3cache daemon");
+    }
+    return mount;
   }
 
   @Override

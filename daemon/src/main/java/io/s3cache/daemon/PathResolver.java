@@ -50,17 +50,39 @@ final class PathResolver {
     if (path.indexOf('\0') >= 0 || path.length() > 4096) {
       throw ControlException.badRequest("invalid path (NUL byte, or longer than 4096 characters)");
     }
-    Path p;
-    try {
-      p = Path.of(path).toAbsolutePath().normalize();
-    } catch (RuntimeException e) {
-      throw ControlException.badRequest("invalid path '" + path + "'");
-    }
-    BucketMount mount = mounts.stream().filter(m -> p.startsWith(m.mountPoint()))
+    BucketMount mount = mountOf(path, mounts);
+    String rel = mount.mountPoint().relativize(absolute(path)).toString();
+    return java.util.Map.entry(mount, rel.isEmpty() ? "/" : "/" + rel);
+  }
+
+  /** The mount (of the longest mount point) that holds the absolute path {@code path}. */
+  static BucketMount mountOf(String path, List<BucketMount> mounts) throws ControlException {
+    Path p = absolute(path);
+    return mounts.stream().filter(m -> p.startsWith(m.mountPoint()))
         .max(Comparator.comparingInt(m -> m.mountPoint().getNameCount()))
         .orElseThrow(() -> ControlException.notFound(path + " is not under an s3cache mount of this daemon"));
-    String rel = mount.mountPoint().relativize(p).toString();
-    return java.util.Map.entry(mount, rel.isEmpty() ? "/" : "/" + rel);
+  }
+
+  /** {@code path} inside {@code mount} as its filesystem sees it ("/a/b.jpg"); 400 if outside it. */
+  static String fsPath(String path, BucketMount mount) throws ControlException {
+    Path p = absolute(path);
+    if (!p.startsWith(mount.mountPoint()) || p.equals(mount.mountPoint())) {
+      throw ControlException.badRequest(path + " is not a file under " + mount.mountPoint()
+          + " (a plan covers the files of one mount)");
+    }
+    return "/" + mount.mountPoint().relativize(p).toString();
+  }
+
+  private static Path absolute(String path) throws ControlException {
+    try {
+      Path p = Path.of(path);
+      if (!p.isAbsolute()) {
+        throw ControlException.badRequest("not an absolute path: '" + path + "'");
+      }
+      return p.normalize();
+    } catch (java.nio.file.InvalidPathException e) {
+      throw ControlException.badRequest("invalid path '" + path + "'");
+    }
   }
 
   private static PreloadTarget fromPath(String path, List<BucketMount> mounts) throws ControlException {

@@ -16,6 +16,9 @@ import io.s3cache.fuse.FsException;
 import io.s3cache.fuse.FsStatistics;
 import io.s3cache.fuse.OpenFile;
 import io.s3cache.metrics.MetricNames;
+import io.s3cache.plan.EpochPlan;
+import io.s3cache.plan.PlanSlot;
+import io.s3cache.plan.PlannedFile;
 import io.s3cache.readahead.Prefetcher;
 import io.s3cache.readahead.ReadAheadState;
 import io.s3cache.s3.ObjectClient;
@@ -26,6 +29,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -38,6 +42,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p>An open handle pins one object version (its ETag): every read of that handle asks the block
  * cache for blocks of that version, so a handle never mixes bytes of two versions. With a {@link
  * Prefetcher}, each handle also reads ahead of a sequential reader (see {@code io.s3cache.readahead}).
+ * Every open is reported to the mount's {@link PlanSlot}, which moves an epoch plan's window.
  * Thread-safe.
  */
 public final class S3Filesystem implements Filesystem {
@@ -60,6 +65,10 @@ public final class S3Filesystem implements Filesystem {
   /** The ETag each path had when last opened: an unchanged object keeps the kernel's page cache. */
   private final Cache<String, String> lastOpened;
   private final Counter bytesRead;
+  private final Counter blocksRead;
+  private final Counter blocksFetched;
+  private final Counter planOnDemand;
+  private final PlanSlot plans = new PlanSlot();
 
   /** A filesystem without read-ahead. */
   public S3Filesystem(FsConfig config, ObjectClient client, BlockCache blocks, MetricRegistry metrics) {
@@ -106,6 +115,9 @@ public final class S3Filesystem implements Filesystem {
             config.prefix(), wallClock), Instant.now());
     this.lastOpened = Caffeine.newBuilder().maximumSize(1_000_000).executor(Runnable::run).build();
     this.bytesRead = metrics.counter(MetricNames.FUSE_BYTES_READ);
+    this.blocksRead = metrics.counter(MetricNames.FUSE_BLOCKS_READ);
+    this.blocksFetched = metrics.counter(MetricNames.FUSE_BLOCKS_FETCHED);
+    this.planOnDemand = metrics.counter(MetricNames.PLAN_ONDEMAND_GETS);
   }
 
   @Override
@@ -142,6 +154,7 @@ public final class S3Filesystem implements Filesystem {
         : prefetcher.open(config.bucket(), meta.key(), meta.etag(), meta.size());
     handles.put(id, new Handle(path, meta, readAhead));
     String previous = lastOpened.asMap().put(path, file.meta().etag());
+    plans.onOpen(path);
     return new OpenFile(id, file.meta().etag().equals(previous));
   }
 
@@ -161,8 +174,11 @@ public final class S3Filesystem implements Filesystem {
     long end = Math.min(meta.size(), offset + dst.remaining());
     int blockSize = blocks.blockSize();
     long pos = offset;
+    int touched = 0;
+    int[] fetched = ReaderFetches.begin();
     try {
       while (pos < end) {
+        touched++;
         long index = pos / blockSize;
         long blockStart = index * blockSize;
         int blockLength = (int) Math.min(blockSize, meta.size() - blockStart);
@@ -179,10 +195,25 @@ public final class S3Filesystem implements Filesystem {
       throw Namespace.s3Failure("read", meta.key(), e);
     } catch (IOException e) {
       throw new FsException(Errno.EIO, FsException.Level.WARN, "read " + meta.key() + " at " + pos + ": " + e.getMessage(), e);
+    } finally {
+      ReaderFetches.end();
+      countBlocks(touched, fetched[0]);
     }
     int n = (int) (pos - offset);
     bytesRead.inc(n);
     return n;
+  }
+
+  private void countBlocks(int touched, int fetched) {
+    blocksRead.inc(touched);
+    if (fetched > 0) {
+      blocksFetched.inc(fetched);
+      EpochPlan plan = plans.activePlan();
+      if (plan != null) {
+        plan.onDemandGets(fetched);
+        planOnDemand.inc(fetched);
+      }
+    }
   }
 
   @Override
@@ -248,6 +279,48 @@ public final class S3Filesystem implements Filesystem {
    * @param rootNames names in the mount's root whose kernel entries should be dropped
    */
   public record RefreshOutcome(int dropped, List<String> rootNames) {}
+
+  /** This mount's epoch plan slot. */
+  public PlanSlot plans() {
+    return plans;
+  }
+
+  /**
+   * The files at {@code paths} (paths inside the mount, "/a/b.jpg") with their current metadata, in
+   * order. Each parent directory is listed once (through the metadata cache), so a plan of many
+   * files in few directories costs few LISTs.
+   *
+   * @throws FsException ENOENT naming the first path that does not exist, EISDIR for a directory
+   */
+  public List<PlannedFile> resolveFiles(List<String> paths) throws FsException {
+    Map<String, Map<String, Node>> listings = new HashMap<>();
+    List<PlannedFile> files = new ArrayList<>(paths.size());
+    for (String path : paths) {
+      int slash = path.lastIndexOf('/');
+      if (!path.startsWith("/") || slash == path.length() - 1) {
+        throw new FsException(Errno.EINVAL, "not a file path: " + path);
+      }
+      String parent = slash == 0 ? "/" : path.substring(0, slash);
+      Map<String, Node> children = listings.get(parent);
+      if (children == null) {
+        Node dir = namespace.resolve(parent);
+        if (!(dir instanceof Node.Directory)) {
+          throw FsException.notFound(path);
+        }
+        children = namespace.list(parent).children();
+        listings.put(parent, children);
+      }
+      Node node = children.get(path.substring(slash + 1));
+      if (node instanceof Node.File f) {
+        files.add(new PlannedFile(path, f.meta()));
+      } else if (node instanceof Node.Directory) {
+        throw new FsException(Errno.EISDIR, path + " is a directory");
+      } else {
+        throw FsException.notFound(path);
+      }
+    }
+    return files;
+  }
 
   /** Open handles right now (for tests and stats). */
   public int openHandles() {

@@ -68,4 +68,18 @@ public final class MetricNames {
   public static final String FUSE_ERRORS_PREFIX = "fuse.errors.";
   /** Counter: bytes returned to read() callers. */
   public static final String FUSE_BYTES_READ = "fuse.bytes.read";
+  /** Counter: blocks read() calls served (one per block a call touched). */
+  public static final String FUSE_BLOCKS_READ = "fuse.blocks.read";
+  /** Counter: of those, blocks the reading thread had to fetch from S3 itself (no tier held it, no prefetch was loading it). */
+  public static final String FUSE_BLOCKS_FETCHED = "fuse.blocks.fetched";
+
+  // Epoch plans (io.s3cache.plan).
+  /** Counter: plans installed (POST /plan). */
+  public static final String PLAN_PLANS = "plan.plans";
+  /** Counter: blocks loaded into the cache by plan prefetches. */
+  public static final String PLAN_PREFETCH_BLOCKS = "plan.prefetch.blocks";
+  /** Counter: bytes of those blocks. */
+  public static final String PLAN_PREFETCH_BYTES = "plan.prefetch.bytes";
+  /** Counter: blocks a reader fetched from S3 itself while its mount had an active plan. */
+  public static final String PLAN_ONDEMAND_GETS = "plan.ondemand.gets";
 }

@@ -160,6 +160,7 @@ public final class BucketMount implements AutoCloseable {
   /** Unmounts (lazily if busy) and releases everything. Idempotent. */
   @Override
   public void close() {
+    filesystem.plans().remove(); // an epoch plan must not prefetch for a mount that is gone
     closeAll(resources);
   }
 

@@ -34,7 +34,7 @@ public final class Prefetcher implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Prefetcher.class);
 
   /** What {@link #start} did with one block. */
-  enum Outcome {
+  public enum Outcome {
     /** A fetch was handed to the executor. */
     STARTED,
     /** The cache holds the block already. */
@@ -48,7 +48,7 @@ public final class Prefetcher implements AutoCloseable {
   }
 
   /** Hears how one started prefetch ended. */
-  interface Completion {
+  public interface Completion {
     void done(BlockKey key, int length, boolean ok);
   }
 
@@ -106,8 +106,11 @@ public final class Prefetcher implements AutoCloseable {
     }
   }
 
-  /** Starts a prefetch of one block unless it is cached, in flight or over budget. */
-  Outcome start(BlockKey key, int length, Completion completion) {
+  /**
+   * Starts a prefetch of one block unless it is cached, in flight or over budget. Never blocks.
+   * {@code completion} hears the end of a STARTED fetch only, on a prefetch thread.
+   */
+  public Outcome start(BlockKey key, int length, Completion completion) {
     if (closed.get()) {
       return Outcome.REFUSED;
     }

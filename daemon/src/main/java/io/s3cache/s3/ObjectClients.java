@@ -50,6 +50,17 @@ public final class ObjectClients {
     return new SdkObjectClient(s3, bucket, config.endpointLabel(), metrics, owned);
   }
 
+  /**
+   * A plain SDK client with this config's endpoint, region, retries and checksum mode, for writing
+   * (the dataset generator). The caller closes it.
+   *
+   * @param credentials null for the SDK's default chain
+   */
+  public static S3Client sdkClient(S3Config config, AwsCredentialsProvider credentials) {
+    return buildSdkClient(config, credentials == null ? DefaultCredentialsProvider.builder().build() : credentials,
+        new Counter());
+  }
+
   static S3Client buildSdkClient(S3Config config, AwsCredentialsProvider credentials, Counter attempts) {
     BackoffStrategy backoff = BackoffStrategy.exponentialDelay(config.baseBackoff(), config.maxBackoff());
     RetryStrategy retry =

@@ -79,7 +79,25 @@ final class FakeControlApi implements ControlApi {
   @Override
   public StatsSnapshot stats(String mountPoint) throws ControlException {
     enter("stats " + mountPoint);
-    return new StatsSnapshot(1, 2, 3, 4, 5, 6, 7, 8, 9, 0.5, 10, 1.5, 20.25, 11, 12, 13, 14, List.of(MOUNT_A));
+    return new StatsSnapshot(1, 2, 3, 4, 5, 6, 7, 8, 9, 0.5, 10, 1.5, 20.25, 11, 12, 13, 14, List.of(MOUNT_A), 15, 16, 17, 18);
+  }
+
+  @Override
+  public PlanStatus plan(PlanRequest request) throws ControlException {
+    enter("plan " + request.epoch() + " " + request.paths());
+    return new PlanStatus("/mnt/a", request.epoch(), request.paths().size(), 0, 0, 0, 0, 0, 0, 0, true);
+  }
+
+  @Override
+  public PlanStatus planStatus(String mountPoint) throws ControlException {
+    enter("planStatus " + mountPoint);
+    return new PlanStatus(mountPoint, 1, 10, 5, 8, 1, 7, 700, 0, 0, true);
+  }
+
+  @Override
+  public PlanStatus endPlan(String mountPoint) throws ControlException {
+    enter("endPlan " + mountPoint);
+    return new PlanStatus(mountPoint, 1, 10, 10, 10, 0, 10, 1000, 0, 0, false);
   }
 
   @Override
