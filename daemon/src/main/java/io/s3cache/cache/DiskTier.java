@@ -119,6 +119,8 @@ final class DiskTier {
   private final long minFree;
   private final java.util.function.LongSupplier freeSpace; // bytes free for us; may throw UncheckedIOException
   private long indexExtra; // measured index bytes beyond indexReserve; under admission
+  /** Bytes admitted but maybe not on disk yet: free space does not show them, the floor must. */
+  private final AtomicLong writing = new AtomicLong();
   private int writesSinceMeasure; // under admission
   private final DiskTierScan.Result startUpScan;
   private final DiskTierScan.Repair startUpRepair;
@@ -378,7 +380,11 @@ final class DiskTier {
         log.debug("disk tier: no room for {} ({} bytes) under the cap of {}", key, charge, cap);
         return false;
       }
-      return writeReserved(key, block.duplicate(), charge);
+      try {
+        return writeReserved(key, block.duplicate(), charge);
+      } finally {
+        writing.addAndGet(-charge); // on disk (counted by the filesystem now) or deleted
+      }
     } finally {
       busy.remove(key);
     }
@@ -444,15 +450,16 @@ final class DiskTier {
         return false;
       }
       if (minFree > 0) {
-        long shortBy = minFree + charge - usableSpace();
+        long shortBy = minFree + charge + writing.get() - usableSpace();
         if (shortBy > 0) {
           evictDownTo(used.get() - shortBy - (cap - fixed) / 64);
-          if (minFree + charge > usableSpace()) {
+          if (minFree + charge + writing.get() > usableSpace()) {
             return false;
           }
         }
       }
       used.addAndGet(charge);
+      writing.addAndGet(charge);
       return true;
     } finally {
       admission.unlock();
