@@ -9,7 +9,8 @@ import java.util.regex.Pattern;
 /**
  * The {@code log_level} setting: a level for s3cache's own loggers, then {@code LOGGER=LEVEL} pairs
  * for any logger (a package or class name), e.g. {@code info,io.s3cache.s3=debug,software.amazon=info}.
- * Third-party libraries stay at WARN unless named.
+ * Third-party libraries stay at WARN unless named. Inside a comma-separated {@code -o} list (and
+ * fstab), separate the parts with {@code :} instead: {@code -o log_level=info:io.s3cache.s3=debug}.
  *
  * @param own level of the {@code io.s3cache} loggers
  * @param loggers levels of named loggers, in the order given
@@ -23,7 +24,7 @@ public record LogLevelSpec(String own, Map<String, String> loggers) {
     String own = "info";
     Map<String, String> loggers = new LinkedHashMap<>();
     boolean first = true;
-    for (String part : (text == null ? "" : text).split(",")) {
+    for (String part : (text == null ? "" : text).split("[,:]")) {
       String p = part.trim();
       if (p.isEmpty()) {
         continue;

@@ -123,6 +123,8 @@ class SettingsTest {
     assertEquals("debug", spec.own());
     assertEquals(java.util.Map.of("io.s3cache.s3", "trace", "software.amazon", "info"), spec.loggers());
     assertEquals("info", LogLevelSpec.parse("").own());
+    assertEquals(LogLevelSpec.parse("info,io.s3cache.s3=debug"), LogLevelSpec.parse("info:io.s3cache.s3=debug"),
+        "':' separates parts inside a comma-separated -o list");
     assertEquals("warn", LogLevelSpec.parse("io.s3cache.fs=warning").loggers().get("io.s3cache.fs"));
     assertThrows(ConfigException.class, () -> LogLevelSpec.parse("io.s3cache=debug,info"));
     assertThrows(ConfigException.class, () -> LogLevelSpec.parse("bad name=debug"));
