@@ -4,6 +4,7 @@ import io.s3cache.config.SettingKey;
 import io.s3cache.config.Settings;
 import io.s3cache.control.ControlClient;
 import io.s3cache.fuse.MountException;
+import io.s3cache.logging.LogSetup;
 import java.io.BufferedReader;
 import java.io.File;
 import java.io.IOException;
@@ -35,8 +36,10 @@ final class DaemonLauncher {
     if (ControlClient.isAlive(socket)) {
       return;
     }
-    Path log = logFile(settings);
-    Files.createDirectories(log.toAbsolutePath().getParent());
+    Path log = LogSetup.file(settings);
+    Files.createDirectories(log.getParent());
+    // The daemon writes (and rotates) its log itself; its stderr (JVM messages, a crash) goes beside it.
+    Path out = log.resolveSibling("s3cache.out");
     List<String> command = new ArrayList<>();
     command.add("setsid");
     command.add(ProcessHandle.current().info().command().orElse("java"));
@@ -46,6 +49,8 @@ final class DaemonLauncher {
     command.add(S3cacheCli.class.getName());
     command.add("daemon");
     command.add("--notify-ready");
+    command.add("--log-target");
+    command.add("file");
     command.add("--socket");
     command.add(socket.toString());
     // Only the daemon-wide settings: a mount's own (endpoint, metadata_ttl, ...) travel with its
@@ -58,7 +63,7 @@ final class DaemonLauncher {
     }
     Process child = new ProcessBuilder(command)
         .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
-        .redirectError(ProcessBuilder.Redirect.appendTo(log.toFile()))
+        .redirectError(ProcessBuilder.Redirect.appendTo(out.toFile()))
         .start();
     CompletableFuture<String> verdict = CompletableFuture.supplyAsync(() -> readVerdict(child));
     String line;
@@ -81,18 +86,6 @@ final class DaemonLauncher {
       throw new MountException(line.substring(ERROR.length()));
     }
     throw new MountException("the s3cache daemon did not start; see " + log);
-  }
-
-  static Path logFile(Settings settings) {
-    String configured = settings.string(SettingKey.LOG_FILE);
-    if (!configured.isEmpty()) {
-      return Path.of(configured);
-    }
-    Path dir = Path.of("/var/log/s3cache");
-    if (!Files.isWritable(dir.getParent()) && !Files.isWritable(dir)) {
-      dir = Path.of(System.getProperty("java.io.tmpdir"), "s3cache-logs");
-    }
-    return dir.resolve("s3cache.log");
   }
 
   private static String readVerdict(Process child) {

@@ -2,7 +2,10 @@ package io.s3cache.cli;
 
 import com.codahale.metrics.MetricRegistry;
 import io.s3cache.config.ConfigException;
+import io.s3cache.config.LogLevelSpec;
 import io.s3cache.config.SettingKey;
+import io.s3cache.logging.LogSetup;
+import io.s3cache.logging.LogTarget;
 import io.s3cache.control.ControlClient;
 import io.s3cache.control.ControlException;
 import io.s3cache.control.MountCredentials;
@@ -64,6 +67,10 @@ final class MountCommand implements Callable<Integer> {
   @Option(names = "--metadata-ttl", description = "How long stat/listings are trusted: 0, 30s, 5m, indefinite")
   String metadataTtl;
 
+  @Option(names = "--check-only",
+      description = "Check the settings and the mount point, and mount nothing (mount -f, fake mount)")
+  boolean checkOnly;
+
   @Option(names = "--foreground", description = "Stay in the foreground until unmounted (for systemd)")
   boolean foreground;
 
@@ -73,14 +80,16 @@ final class MountCommand implements Callable<Integer> {
   @Option(names = "-o", paramLabel = "KEY=VALUE[,...]", description = "Any setting, or generic mount options")
   List<String> options = new ArrayList<>();
 
+  @Option(names = "--log-target", paramLabel = "TARGET",
+      description = "With --foreground: auto (journal under systemd, else console), journal, console or file")
+  String logTarget = "auto";
+
   @Mixin SocketOption socket;
 
   @Override
   public Integer call() throws Exception {
     Settings settings = new Settings();
-    if (config != null) {
-      settings.readFile(config);
-    }
+    settings.readFileOrDefault(config);
     setIf(settings, SettingKey.ENDPOINT, endpoint);
     setIf(settings, SettingKey.REGION, region);
     setIf(settings, SettingKey.PATH_STYLE, pathStyle == null ? null : pathStyle.toString());
@@ -93,12 +102,16 @@ final class MountCommand implements Callable<Integer> {
     for (String o : options) {
       generic.addAll(settings.applyOptions(o));
     }
+    LogTarget.parse(logTarget, Map.of()); // a bad --log-target is a usage error, with or without --foreground
     MountSpec spec = MountSpec.from(source, mountPoint, settings, generic);
     FuseMount.checkMountPoint(spec.mountPoint());
+    if (checkOnly) {
+      return 0;
+    }
     if (!foreground) {
       return mountThroughDaemon(spec, settings, generic);
     }
-    return runForeground(spec);
+    return runForeground(spec, settings);
   }
 
   /** Asks the host daemon for the mount, starting the daemon first if none answers. */
@@ -124,7 +137,10 @@ final class MountCommand implements Callable<Integer> {
     }
   }
 
-  private int runForeground(MountSpec spec) throws Exception {
+  private int runForeground(MountSpec spec, Settings settings) throws Exception {
+    LogTarget target = LogTarget.parse(logTarget, System.getenv());
+    LogSetup.configure(target, LogLevelSpec.parse(settings.string(SettingKey.LOG_LEVEL)),
+        target == LogTarget.FILE ? LogSetup.file(settings) : null);
     BucketMount mount = BucketMount.open(spec, new MetricRegistry(), null);
     Thread hook = new Thread(mount::close, "s3cache-shutdown");
     Runtime.getRuntime().addShutdownHook(hook);

@@ -20,9 +20,17 @@ final class SocketOption {
     return path();
   }
 
+  /** --socket, else control_socket of /etc/s3cache/s3cache.conf, else the environment or default. */
   Path path() {
     if (socket != null) {
       return socket;
+    }
+    if (java.nio.file.Files.isRegularFile(io.s3cache.config.Settings.DEFAULT_FILE)) {
+      io.s3cache.config.Settings host = new io.s3cache.config.Settings();
+      host.readFile(io.s3cache.config.Settings.DEFAULT_FILE);
+      if (host.explicit().containsKey(io.s3cache.config.SettingKey.CONTROL_SOCKET)) {
+        return Path.of(host.string(io.s3cache.config.SettingKey.CONTROL_SOCKET));
+      }
     }
     String env = System.getenv("S3CACHE_SOCKET");
     return Path.of(env == null || env.isBlank() ? DEFAULT : env);

@@ -31,10 +31,12 @@ public enum SettingKey {
   GID(""),
   FILE_MODE("0444"),
   DIR_MODE("0555"),
+  UMASK(""),
   ALLOW_OTHER("false"),
   KERNEL_READ_AHEAD("0"),
   MOUNT_TIMEOUT("30s"),
   LOG_FILE("", true),
+  LOG_LEVEL("info", true),
   CONTROL_SOCKET("/run/s3cache/s3cache.sock", true),
   CONTROL_TCP("", true);
 

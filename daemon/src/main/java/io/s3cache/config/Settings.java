@@ -12,13 +12,19 @@ import java.util.Map;
 
 /**
  * Raw settings, layered: defaults, then a config file, then CLI options, then {@code -o} options;
- * a later layer wins. Values are parsed (and errors reported naming the key) by the typed getters.
+ * a later layer wins. Values are parsed (and errors reported naming the key) by the typed getters;
+ * a value read from a file is also checked as it is read, so its error names the file and line.
  */
 public final class Settings {
+
+  /** The host's config file, read by {@code mount}, {@code daemon} and mount.s3cache when present. */
+  public static final Path DEFAULT_FILE = Path.of("/etc/s3cache/s3cache.conf");
 
   private final Map<SettingKey, String> values = new EnumMap<>(SettingKey.class);
   /** Keys given a value by a file, an option or code, whatever the value (even the default's). */
   private final java.util.Set<SettingKey> chosen = java.util.EnumSet.noneOf(SettingKey.class);
+  /** Where a key's value was read from a file ("FILE line N"), for error messages. */
+  private final Map<SettingKey, String> fileOrigin = new EnumMap<>(SettingKey.class);
 
   public Settings() {
     for (SettingKey k : SettingKey.values()) {
@@ -29,6 +35,7 @@ public final class Settings {
   public Settings set(SettingKey key, String value) {
     values.put(key, value);
     chosen.add(key);
+    fileOrigin.remove(key);
     return this;
   }
 
@@ -58,7 +65,45 @@ public final class Settings {
       if (eq <= 0) {
         throw new ConfigException(file + " line " + (i + 1) + ": expected key = value, got '" + content + "'");
       }
-      set(content.substring(0, eq).trim(), content.substring(eq + 1).trim(), file + " line " + (i + 1));
+      String origin = file + " line " + (i + 1);
+      String key = content.substring(0, eq).trim();
+      String value = content.substring(eq + 1).trim();
+      set(key, value, origin);
+      SettingKey k = SettingKey.of(key).orElseThrow();
+      try {
+        SettingChecks.check(k, value);
+      } catch (ConfigException e) {
+        throw new ConfigException(origin + ": " + e.getMessage());
+      }
+      fileOrigin.put(k, origin);
+    }
+    return this;
+  }
+
+  /**
+   * Reads {@code explicit} when given, else {@link #DEFAULT_FILE} when it exists; returns the file
+   * read, or null.
+   */
+  public Path readFileOrDefault(Path explicit) {
+    Path file = explicit != null ? explicit : Files.isRegularFile(DEFAULT_FILE) ? DEFAULT_FILE : null;
+    if (file != null) {
+      readFile(file);
+    }
+    return file;
+  }
+
+  /**
+   * Checks every value on its own (see {@link SettingChecks}); an error names the key and, for a
+   * value from a file, the file and line.
+   */
+  public Settings validate() {
+    for (SettingKey k : SettingKey.values()) {
+      try {
+        SettingChecks.check(k, values.get(k));
+      } catch (ConfigException e) {
+        String origin = fileOrigin.get(k);
+        throw origin == null ? e : new ConfigException(origin + ": " + e.getMessage());
+      }
     }
     return this;
   }
@@ -100,6 +145,7 @@ public final class Settings {
     Settings s = new Settings();
     s.values.putAll(values);
     s.chosen.addAll(chosen);
+    s.fileOrigin.putAll(fileOrigin);
     return s;
   }
 

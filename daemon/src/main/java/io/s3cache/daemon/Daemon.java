@@ -92,6 +92,9 @@ public final class Daemon implements ControlApi, AutoCloseable {
     if (request.source() == null || request.mountPoint() == null) {
       throw ControlException.badRequest("a mount needs a source (s3://BUCKET[/PREFIX]) and a mount point");
     }
+    // MountCredentials.toString() redacts the secret; the leak test greps this line at debug.
+    LOG.debug("mount request: {} at {}, settings {}, options {}, credentials {}", request.source(),
+        request.mountPoint(), request.settings(), request.options(), request.credentials());
     Settings settings = base.copy();
     MountSpec spec;
     try {

@@ -36,16 +36,29 @@ public record MountSpec(
     ReadAheadConfig readAhead) {
 
   private static final Pattern BUCKET = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,254}");
-  /** Generic mount(8) options that mean nothing to s3cache itself and are accepted silently. */
-  private static final Set<String> GENERIC = Set.of("defaults", "_netdev", "auto", "noauto", "nofail", "user",
-      "users", "nouser", "ro", "exec", "noexec", "suid", "nosuid", "dev", "nodev", "atime", "noatime",
-      "relatime", "x-systemd.automount");
+  /**
+   * Generic mount(8) and systemd options that mean nothing to s3cache itself and are accepted
+   * silently (besides {@code x-*} and {@code comment=*}). {@code rw} is among them because mount(8)
+   * passes it for every fstab line with {@code defaults}; the mount is read-only all the same.
+   */
+  public static final Set<String> GENERIC = Set.of("defaults", "_netdev", "auto", "noauto", "nofail", "user",
+      "users", "nouser", "owner", "group", "ro", "rw", "exec", "noexec", "suid", "nosuid", "dev", "nodev",
+      "atime", "noatime", "relatime", "norelatime", "strictatime", "nostrictatime", "lazytime", "nolazytime",
+      "diratime", "nodiratime", "sync", "async", "dirsync", "mand", "nomand", "iversion", "noiversion",
+      "nosymfollow", "symfollow", "loud", "silent");
+
+  /** Whether {@code option} ("name" or "name=value") is a generic mount option s3cache ignores. */
+  public static boolean isGeneric(String option) {
+    String name = option.contains("=") ? option.substring(0, option.indexOf('=')) : option;
+    return (GENERIC.contains(name) && !option.contains("=")) || name.startsWith("x-") || name.equals("comment");
+  }
 
   /**
    * @param source "s3://BUCKET[/PREFIX]"
    * @param extraOptions generic -o options that were not s3cache settings
    */
   public static MountSpec from(String source, Path mountPoint, Settings settings, List<String> extraOptions) {
+    settings.validate();
     String[] bucketAndPrefix = parseSource(source);
     String bucket = bucketAndPrefix[0];
     String region = settings.string(SettingKey.REGION);
@@ -67,10 +80,11 @@ public record MountSpec(
     Duration ttl = settings.duration(SettingKey.METADATA_TTL);
     FsConfig fs = new FsConfig(bucket, bucketAndPrefix[1], ttl,
         idOr(settings, SettingKey.UID, currentId("uid")), idOr(settings, SettingKey.GID, currentId("gid")),
-        settings.mode(SettingKey.FILE_MODE), settings.mode(SettingKey.DIR_MODE));
+        fileMode(settings), dirMode(settings));
 
     List<String> fuse = new ArrayList<>();
-    fuse.add("fsname=s3cache:" + bucket + (fs.prefix().isEmpty() ? "" : "/" + fs.prefix().substring(0, fs.prefix().length() - 1)));
+    // The source as fstab spells it, so mount -a sees an fstab line as mounted and skips it.
+    fuse.add("fsname=" + canonicalSource(bucket, fs.prefix()));
     fuse.add("subtype=s3cache");
     fuse.add("ro");
     fuse.add("default_permissions");
@@ -86,11 +100,7 @@ public record MountSpec(
       fuse.add("allow_other");
     }
     for (String o : extraOptions) {
-      String name = o.contains("=") ? o.substring(0, o.indexOf('=')) : o;
-      if (name.equals("rw")) {
-        throw new ConfigException("option 'rw' is not supported: s3cache mounts are read-only for now");
-      }
-      if (!GENERIC.contains(name) && !name.startsWith("x-") && !name.startsWith("comment=")) {
+      if (!isGeneric(o)) {
         throw new ConfigException("unknown mount option '" + o + "'");
       }
     }
@@ -98,6 +108,23 @@ public record MountSpec(
     return new MountSpec(bucket, fs.prefix(), mountPoint.toAbsolutePath().normalize(), s3, cache, fs,
         List.copyOf(fuse), settings.size(SettingKey.KERNEL_READ_AHEAD), mountTimeout,
         readAhead(settings, cache.blockSize()));
+  }
+
+  /** "s3://bucket" or "s3://bucket/some/prefix" (no trailing slash), as a user writes it. */
+  public static String canonicalSource(String bucket, String prefix) {
+    return "s3://" + bucket + (prefix.isEmpty() ? "" : "/" + prefix.substring(0, prefix.length() - 1));
+  }
+
+  /** file_mode, or 0666 less umask when umask is set. */
+  static int fileMode(Settings settings) {
+    return settings.string(SettingKey.UMASK).isEmpty() ? settings.mode(SettingKey.FILE_MODE)
+        : 0666 & ~settings.mode(SettingKey.UMASK);
+  }
+
+  /** dir_mode, or 0777 less umask when umask is set. */
+  static int dirMode(Settings settings) {
+    return settings.string(SettingKey.UMASK).isEmpty() ? settings.mode(SettingKey.DIR_MODE)
+        : 0777 & ~settings.mode(SettingKey.UMASK);
   }
 
   /** The shared read-ahead's config from the settings (read_ahead, prefetch_memory). */

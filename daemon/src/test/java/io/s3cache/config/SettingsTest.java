@@ -67,14 +67,67 @@ class SettingsTest {
   }
 
   @Test
-  void shippedConfigFileHasEveryKeyAndParses() throws Exception {
+  void shippedConfigFileListsEveryKeyCommentedOutWithItsDefault(@TempDir Path dir) throws Exception {
     Path shipped = Path.of("..", "conf", "s3cache.conf");
-    Settings s = new Settings().readFile(shipped);
     String text = Files.readString(shipped);
+    // As shipped it sets nothing: every key is commented out, so installing it changes no behaviour.
+    assertTrue(new Settings().readFile(shipped).explicit().isEmpty());
+    // Uncommented, every line parses and shows the built-in default.
+    Path uncommented = dir.resolve("all.conf");
+    Files.writeString(uncommented, text.replaceAll("(?m)^#([a-z_]+ =)", "$1"));
+    Settings s = new Settings().readFile(uncommented);
     for (SettingKey k : SettingKey.values()) {
-      assertTrue(text.contains("\n" + k.key() + " ="), "conf/s3cache.conf documents " + k.key());
+      assertTrue(text.contains("\n#" + k.key() + " ="), "conf/s3cache.conf documents " + k.key());
       assertEquals(k.defaultValue(), s.string(k), "conf/s3cache.conf shows the default of " + k.key());
     }
+    assertEquals(SettingKey.values().length, s.explicit().size());
+  }
+
+  @Test
+  void badValueInFileNamesKeyFileAndLine(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("bad.conf");
+    Files.writeString(file, "# cache\nram_cache = 2G\n\nblock_size = 3M\n");
+    assertEquals(file + " line 4: invalid block_size 3M: must be a power of two from 64K to 64M",
+        assertThrows(ConfigException.class, () -> new Settings().readFile(file)).getMessage());
+    Files.writeString(file, "region = x\nmetadata_ttl = soon\n");
+    assertEquals(file + " line 2: invalid duration 'soon' for metadata_ttl: expected e.g. 0, 500ms, 30s, 5m, 1h or indefinite",
+        assertThrows(ConfigException.class, () -> new Settings().readFile(file)).getMessage());
+    Files.writeString(file, "log_level = info,io.s3cache.s3=loud\n");
+    assertTrue(assertThrows(ConfigException.class, () -> new Settings().readFile(file)).getMessage()
+        .startsWith(file + " line 1: invalid log_level 'info,io.s3cache.s3=loud': unknown level 'loud'"));
+    Files.writeString(file, "just a line\n");
+    assertEquals(file + " line 1: expected key = value, got 'just a line'",
+        assertThrows(ConfigException.class, () -> new Settings().readFile(file)).getMessage());
+  }
+
+  @Test
+  void commandLineAndOptionsWinOverFileWhichWinsOverDefaults(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("s3cache.conf");
+    Files.writeString(file, "ram_cache = 2G\nregion = eu-west-1\nread_ahead = 16M\n");
+    Settings s = new Settings().readFile(file);
+    s.set(SettingKey.RAM_CACHE, "3G"); // a CLI option
+    s.applyOptions("read_ahead=32M"); // -o
+    assertEquals(3L << 30, s.size(SettingKey.RAM_CACHE));
+    assertEquals(32L << 20, s.size(SettingKey.READ_AHEAD));
+    assertEquals("eu-west-1", s.string(SettingKey.REGION));
+    assertEquals("8M", s.string(SettingKey.BLOCK_SIZE), "default where nothing says otherwise");
+    // A value that replaced the file's is no longer blamed on the file.
+    s.applyOptions("ram_cache=lots");
+    assertEquals("invalid size 'lots' for ram_cache: expected a number with an optional K, M, G or T suffix (e.g. 8M, 16G)",
+        assertThrows(ConfigException.class, s::validate).getMessage());
+  }
+
+  @Test
+  void logLevelSpec() {
+    LogLevelSpec spec = LogLevelSpec.parse("debug, io.s3cache.s3=trace ,software.amazon=INFO");
+    assertEquals("debug", spec.own());
+    assertEquals(java.util.Map.of("io.s3cache.s3", "trace", "software.amazon", "info"), spec.loggers());
+    assertEquals("info", LogLevelSpec.parse("").own());
+    assertEquals(LogLevelSpec.parse("info,io.s3cache.s3=debug"), LogLevelSpec.parse("info:io.s3cache.s3=debug"),
+        "':' separates parts inside a comma-separated -o list");
+    assertEquals("warn", LogLevelSpec.parse("io.s3cache.fs=warning").loggers().get("io.s3cache.fs"));
+    assertThrows(ConfigException.class, () -> LogLevelSpec.parse("io.s3cache=debug,info"));
+    assertThrows(ConfigException.class, () -> LogLevelSpec.parse("bad name=debug"));
   }
 
   @Test

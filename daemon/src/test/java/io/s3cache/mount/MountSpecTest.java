@@ -36,7 +36,7 @@ class MountSpecTest {
     MountSpec spec = MountSpec.from("s3://b/p", Path.of("/mnt/x"), s, List.of("_netdev"));
     assertTrue(spec.fuseOptions().contains("attr_timeout=300"));
     assertTrue(spec.fuseOptions().contains("entry_timeout=300"));
-    assertTrue(spec.fuseOptions().contains("fsname=s3cache:b/p"));
+    assertTrue(spec.fuseOptions().contains("fsname=s3://b/p"));
     assertEquals("p/", spec.prefix());
   }
 
@@ -64,8 +64,34 @@ class MountSpecTest {
     assertEquals("unknown mount option 'bogus'",
         assertThrows(ConfigException.class, () -> MountSpec.from("s3://b", Path.of("/m"), new Settings(),
             List.of("bogus"))).getMessage());
-    assertThrows(ConfigException.class, () -> MountSpec.from("s3://b", Path.of("/m"), new Settings(), List.of("rw")));
+    assertEquals("unknown mount option 'noauto=1'",
+        assertThrows(ConfigException.class, () -> MountSpec.from("s3://b", Path.of("/m"), new Settings(),
+            List.of("noauto=1"))).getMessage());
     assertThrows(ConfigException.class, () -> MountSpec.from("s3://b", Path.of("/m"),
         new Settings().set(SettingKey.METADATA_TTL, "forever"), List.of()));
+  }
+
+  @Test
+  void optionsMountAndSystemdAddAreAccepted() {
+    // mount(8) passes "rw" for "defaults"; systemd and fstab add x-*, comment=, _netdev, nofail...
+    List<String> generic = List.of("rw", "defaults", "_netdev", "nofail", "noauto", "auto", "user", "users",
+        "exec", "noexec", "suid", "nosuid", "dev", "nodev", "atime", "noatime", "relatime",
+        "x-systemd.automount", "x-systemd.requires=s3cache.service", "x-systemd.mount-timeout=2min",
+        "comment=systemd.automount");
+    MountSpec spec = MountSpec.from("s3://b", Path.of("/m"), new Settings(), generic);
+    assertTrue(spec.fuseOptions().contains("ro"), "read-only whatever rw says");
+  }
+
+  @Test
+  void umaskSetsBothModes() {
+    MountSpec spec = MountSpec.from("s3://b", Path.of("/m"),
+        new Settings().set(SettingKey.UMASK, "027").set(SettingKey.UID, "1234").set(SettingKey.GID, "55"), List.of());
+    assertEquals(0640, spec.fs().fileMode());
+    assertEquals(0750, spec.fs().dirMode());
+    assertEquals(1234, spec.fs().uid());
+    assertTrue(spec.fuseOptions().contains("default_permissions"));
+    assertEquals("invalid umask '1777': expected octal from 000 to 777, e.g. 022",
+        assertThrows(ConfigException.class, () -> MountSpec.from("s3://b", Path.of("/m"),
+            new Settings().set(SettingKey.UMASK, "1777"), List.of())).getMessage());
   }
 }
