@@ -1,5 +1,9 @@
 package io.s3cache.s3;
 
+import java.io.EOFException;
+import java.io.IOException;
+import software.amazon.awssdk.core.exception.RetryableException;
+import software.amazon.awssdk.services.s3.model.ListObjectsV2Response;
 import com.codahale.metrics.Counter;
 import com.codahale.metrics.MetricRegistry;
 import io.s3cache.metrics.MetricNames;
@@ -47,7 +51,7 @@ public final class ObjectClients {
       credentials = owned;
     }
     S3Client s3 = buildSdkClient(config, credentials, metrics.counter(MetricNames.S3_ATTEMPTS));
-    return new SdkObjectClient(s3, bucket, config.endpointLabel(), metrics, owned);
+    return new SdkObjectClient(s3, bucket, config.endpointLabel(), metrics, owned, config.maxAttempts());
   }
 
   static S3Client buildSdkClient(S3Config config, AwsCredentialsProvider credentials, Counter attempts) {
@@ -57,12 +61,28 @@ public final class ObjectClients {
             .maxAttempts(config.maxAttempts())
             .backoffStrategy(backoff)
             .throttlingBackoffStrategy(backoff)
+            // An answer that broke off while the SDK read it (a reset, or the socket closed when
+            // the attempt timed out) is transient like a timeout.
+            .retryOnExceptionOrCauseInstanceOf(IOException.class)
             .build();
     ExecutionInterceptor countAttempts =
         new ExecutionInterceptor() {
           @Override
           public void beforeTransmission(Context.BeforeTransmission context, ExecutionAttributes attributes) {
             attempts.inc();
+          }
+        };
+    // A LIST answer cut short can parse as a valid, empty listing (an empty or chunked body that
+    // ends early): S3 always sends IsTruncated, so its absence means the body broke off. Throwing
+    // here, inside the attempt, makes the SDK retry it like any other broken answer.
+    ExecutionInterceptor completeListings =
+        new ExecutionInterceptor() {
+          @Override
+          public void afterUnmarshalling(Context.AfterUnmarshalling context, ExecutionAttributes attributes) {
+            if (context.response() instanceof ListObjectsV2Response r && r.isTruncated() == null) {
+              throw RetryableException.create("LIST answer broke off: it has no IsTruncated element",
+                  new EOFException("LIST answer without IsTruncated"));
+            }
           }
         };
     boolean whenRequired = config.checksumMode() == S3Config.ChecksumMode.WHEN_REQUIRED;
@@ -83,7 +103,8 @@ public final class ObjectClients {
             .overrideConfiguration(
                 o -> o.retryStrategy(retry)
                     .apiCallAttemptTimeout(config.requestTimeout())
-                    .addExecutionInterceptor(countAttempts));
+                    .addExecutionInterceptor(countAttempts)
+                    .addExecutionInterceptor(completeListings));
     if (config.endpoint() != null) {
       builder.endpointOverride(config.endpoint());
     }

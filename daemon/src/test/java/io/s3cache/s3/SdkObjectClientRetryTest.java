@@ -236,4 +236,21 @@ class SdkObjectClientRetryTest {
     }
     return perRead;
   }
+
+  /**
+   * Regression: a LIST or HEAD whose answer broke off (truncated, or stalled until the attempt
+   * timed out) failed at once with "broke off: Socket closed" instead of being retried; found by
+   * {@code s3cache bench --faults 0.1} (FaultBenchmark).
+   */
+  @Test
+  void listAndHeadWithBrokenOrStalledAnswersAreRetried() throws Exception {
+    for (Fault f : List.of(Fault.TRUNCATE_BODY, Fault.STALL_BODY)) {
+      proxy.enqueue(f);
+      assertEquals(1, client.list("", "/", null, 10).objects().size(), f.toString());
+      proxy.enqueue(f);
+      assertEquals(CONTENT.length, client.head(KEY).size(), f.toString());
+    }
+    // Each LIST took two attempts; a HEAD answer has no body, so cutting it off changes nothing.
+    assertEquals(2 * 2 + 2, attempts());
+  }
 }
