@@ -1,18 +1,16 @@
 package io.s3cache.s3;
 
-import java.io.EOFException;
-import java.io.IOException;
-import software.amazon.awssdk.core.exception.RetryableException;
-import software.amazon.awssdk.services.s3.model.ListObjectsV2Response;
 import com.codahale.metrics.Counter;
 import com.codahale.metrics.MetricRegistry;
 import io.s3cache.metrics.MetricNames;
+import java.io.EOFException;
 import java.util.Objects;
 import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
 import software.amazon.awssdk.awscore.retry.AwsRetryStrategy;
 import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
 import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
+import software.amazon.awssdk.core.exception.RetryableException;
 import software.amazon.awssdk.core.interceptor.Context;
 import software.amazon.awssdk.core.interceptor.ExecutionAttributes;
 import software.amazon.awssdk.core.interceptor.ExecutionInterceptor;
@@ -22,6 +20,7 @@ import software.amazon.awssdk.retries.api.BackoffStrategy;
 import software.amazon.awssdk.retries.api.RetryStrategy;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.S3ClientBuilder;
+import software.amazon.awssdk.services.s3.model.ListObjectsV2Response;
 
 /** Creates {@link ObjectClient}s for a bucket from an {@link S3Config}. */
 public final class ObjectClients {
@@ -61,9 +60,6 @@ public final class ObjectClients {
             .maxAttempts(config.maxAttempts())
             .backoffStrategy(backoff)
             .throttlingBackoffStrategy(backoff)
-            // An answer that broke off while the SDK read it (a reset, or the socket closed when
-            // the attempt timed out) is transient like a timeout.
-            .retryOnExceptionOrCauseInstanceOf(IOException.class)
             .build();
     ExecutionInterceptor countAttempts =
         new ExecutionInterceptor() {

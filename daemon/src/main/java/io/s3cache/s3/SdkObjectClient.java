@@ -55,15 +55,8 @@ final class SdkObjectClient implements ObjectClient {
   /**
    * @param ownedResource closed after the SDK client (e.g. a credentials provider this client
    *     created), or null
-   */
-  SdkObjectClient(
-      S3Client s3, String bucket, String endpointLabel, MetricRegistry metrics, AutoCloseable ownedResource) {
-    this(s3, bucket, endpointLabel, metrics, ownedResource, 1);
-  }
-
-  /**
    * @param listAttempts attempts of a LIST whose answer breaks off while the SDK parses it (that
-   *     failure escapes the SDK's own retries as an {@link UncheckedIOException})
+   *     failure escapes the SDK's own retries as an {@link UncheckedIOException}): max_attempts
    */
   SdkObjectClient(S3Client s3, String bucket, String endpointLabel, MetricRegistry metrics,
       AutoCloseable ownedResource, int listAttempts) {
