@@ -1,6 +1,7 @@
 package io.s3cache.cli;
 
 import io.s3cache.bench.EndToEndBenchmark;
+import io.s3cache.bench.FaultBenchmark;
 import io.s3cache.config.ByteSize;
 import io.s3cache.config.ConfigException;
 import java.nio.file.Path;
@@ -37,6 +38,13 @@ final class BenchCommand implements Callable<Integer> {
   @Option(names = "--keep", description = "Keep the work dir (about 4 GiB) afterwards")
   boolean keep;
 
+  @Option(names = "--faults", paramLabel = "RATE", description = "Instead: cold reads through s3cache with no faults "
+      + "and with RATE (e.g. 0.1) of S3 requests faulted, through a fault-injecting proxy on loopback")
+  Double faults;
+
+  @Option(names = "--rounds", defaultValue = "2", description = "With --faults: rounds of both passes, best kept (default ${DEFAULT-VALUE})")
+  int rounds;
+
   @Override
   public Integer call() throws Exception {
     List<String> chosen = peers.contains("none") ? List.of() : peers;
@@ -46,7 +54,18 @@ final class BenchCommand implements Callable<Integer> {
       }
     }
     boolean existed = java.nio.file.Files.exists(workDir);
+    if (faults != null && !(faults >= 0 && faults <= 1)) {
+      throw new ConfigException("--faults must be a rate from 0 to 1, got " + faults);
+    }
+    if (rounds < 1) {
+      throw new ConfigException("--rounds must be at least 1, got " + rounds);
+    }
     try {
+      if (faults != null) {
+        new FaultBenchmark(new FaultBenchmark.Options(workDir, ByteSize.parse("--size", size), smallFiles, faults,
+            rounds, "2s", 6), System.out).run();
+        return 0;
+      }
       new EndToEndBenchmark(new EndToEndBenchmark.Options(workDir, ByteSize.parse("--size", size), smallFiles, chosen,
           ramCache, ByteSize.parse("--preload-size", preloadSize), parallel), System.out).run();
     } finally {

@@ -117,6 +117,14 @@ final class PathResolver {
     int slash = rest.indexOf('/');
     String bucket = slash < 0 ? rest : rest.substring(0, slash);
     String key = slash < 0 ? "" : rest.substring(slash + 1);
+    String body = key.endsWith("/") ? key.substring(0, key.length() - 1) : key;
+    for (String component : body.isEmpty() ? new String[0] : body.split("/", -1)) {
+      if (component.isEmpty() || component.equals(".") || component.equals("..") || component.indexOf('\0') >= 0) {
+        // Such keys are hidden in mounts (SEMANTICS.md, "Paths and keys"); many stores refuse them too.
+        throw ControlException.badRequest("invalid key in " + url
+            + ": an empty, '.' or '..' component cannot be a path in a mount");
+      }
+    }
     BucketMount mount = mounts.stream().filter(m -> m.spec().bucket().equals(bucket)).findFirst()
         .orElseThrow(() -> ControlException.notFound("bucket '" + bucket + "' is not mounted by this s3cache daemon"));
     if (key.isEmpty() || key.endsWith("/")) {

@@ -53,8 +53,11 @@ public final class S3Filesystem implements Filesystem {
   private static final int O_RDONLY = 0;
   private static final int O_TRUNC = 01000;
 
-  /** @param readAhead null when read-ahead is off */
-  private record Handle(String path, ObjectMeta meta, ReadAheadState readAhead) {}
+  /**
+   * @param readAhead null when read-ahead is off
+   * @param pageCached whether the handle reads through the kernel's page cache (else direct_io)
+   */
+  private record Handle(String path, ObjectMeta meta, ReadAheadState readAhead, boolean pageCached) {}
 
   private final FsConfig config;
   private final BlockCache blocks;
@@ -62,8 +65,17 @@ public final class S3Filesystem implements Filesystem {
   private final Namespace namespace;
   private final Map<Long, Handle> handles = new ConcurrentHashMap<>();
   private final AtomicLong nextHandle = new AtomicLong(1);
-  /** The ETag each path had when last opened: an unchanged object keeps the kernel's page cache. */
+  /**
+   * The ETag each path had when last opened through the page cache: the version the kernel's page
+   * cache holds. An unchanged object keeps the kernel's page cache.
+   */
   private final Cache<String, String> lastOpened;
+  /**
+   * Per path, the open handles that read through the kernel's page cache (absent: none). The page
+   * cache is per inode, shared by every handle of the path, so while such handles are open a handle
+   * of another version must not use it: it gets direct_io, or the two would mix their pages.
+   */
+  private final Map<String, Integer> pageCacheReaders = new ConcurrentHashMap<>();
   private final Counter bytesRead;
   private final Counter blocksRead;
   private final Counter blocksFetched;
@@ -152,10 +164,23 @@ public final class S3Filesystem implements Filesystem {
     ObjectMeta meta = file.meta();
     ReadAheadState readAhead = prefetcher == null ? null
         : prefetcher.open(config.bucket(), meta.key(), meta.etag(), meta.size());
-    handles.put(id, new Handle(path, meta, readAhead));
-    String previous = lastOpened.asMap().put(path, file.meta().etag());
+    boolean[] keep = new boolean[1];
+    boolean[] direct = new boolean[1];
+    pageCacheReaders.compute(path, (p, open) -> {
+      String cached = lastOpened.getIfPresent(p);
+      if (open != null && !meta.etag().equals(cached)) {
+        direct[0] = true; // others still read another version through the page cache
+        return open;
+      }
+      // Keep the pages only when no other handle is open: an open that drops them (keep_cache
+      // unset) may still be on its way through the kernel, and its pages of an older version with it.
+      keep[0] = open == null && meta.etag().equals(cached);
+      lastOpened.put(p, meta.etag());
+      return open == null ? 1 : open + 1;
+    });
+    handles.put(id, new Handle(path, meta, readAhead, !direct[0]));
     plans.onOpen(path);
-    return new OpenFile(id, file.meta().etag().equals(previous));
+    return new OpenFile(id, keep[0], direct[0]);
   }
 
   @Override
@@ -219,6 +244,9 @@ public final class S3Filesystem implements Filesystem {
   @Override
   public void release(long handle) {
     Handle h = handles.remove(handle);
+    if (h != null && h.pageCached()) {
+      pageCacheReaders.computeIfPresent(h.path(), (p, open) -> open == 1 ? null : open - 1);
+    }
     if (h != null && h.readAhead() != null) {
       h.readAhead().release();
     }

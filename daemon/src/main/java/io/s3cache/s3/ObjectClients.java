@@ -3,12 +3,14 @@ package io.s3cache.s3;
 import com.codahale.metrics.Counter;
 import com.codahale.metrics.MetricRegistry;
 import io.s3cache.metrics.MetricNames;
+import java.io.EOFException;
 import java.util.Objects;
 import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
 import software.amazon.awssdk.awscore.retry.AwsRetryStrategy;
 import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
 import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
+import software.amazon.awssdk.core.exception.RetryableException;
 import software.amazon.awssdk.core.interceptor.Context;
 import software.amazon.awssdk.core.interceptor.ExecutionAttributes;
 import software.amazon.awssdk.core.interceptor.ExecutionInterceptor;
@@ -18,6 +20,7 @@ import software.amazon.awssdk.retries.api.BackoffStrategy;
 import software.amazon.awssdk.retries.api.RetryStrategy;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.S3ClientBuilder;
+import software.amazon.awssdk.services.s3.model.ListObjectsV2Response;
 
 /** Creates {@link ObjectClient}s for a bucket from an {@link S3Config}. */
 public final class ObjectClients {
@@ -47,7 +50,7 @@ public final class ObjectClients {
       credentials = owned;
     }
     S3Client s3 = buildSdkClient(config, credentials, metrics.counter(MetricNames.S3_ATTEMPTS));
-    return new SdkObjectClient(s3, bucket, config.endpointLabel(), metrics, owned);
+    return new SdkObjectClient(s3, bucket, config.endpointLabel(), metrics, owned, config.maxAttempts());
   }
 
   /**
@@ -76,6 +79,19 @@ public final class ObjectClients {
             attempts.inc();
           }
         };
+    // A LIST answer cut short can parse as a valid, empty listing (an empty or chunked body that
+    // ends early): S3 always sends IsTruncated, so its absence means the body broke off. Throwing
+    // here, inside the attempt, makes the SDK retry it like any other broken answer.
+    ExecutionInterceptor completeListings =
+        new ExecutionInterceptor() {
+          @Override
+          public void afterUnmarshalling(Context.AfterUnmarshalling context, ExecutionAttributes attributes) {
+            if (context.response() instanceof ListObjectsV2Response r && r.isTruncated() == null) {
+              throw RetryableException.create("LIST answer broke off: it has no IsTruncated element",
+                  new EOFException("LIST answer without IsTruncated"));
+            }
+          }
+        };
     boolean whenRequired = config.checksumMode() == S3Config.ChecksumMode.WHEN_REQUIRED;
     S3ClientBuilder builder =
         S3Client.builder()
@@ -94,7 +110,8 @@ public final class ObjectClients {
             .overrideConfiguration(
                 o -> o.retryStrategy(retry)
                     .apiCallAttemptTimeout(config.requestTimeout())
-                    .addExecutionInterceptor(countAttempts));
+                    .addExecutionInterceptor(countAttempts)
+                    .addExecutionInterceptor(completeListings));
     if (config.endpoint() != null) {
       builder.endpointOverride(config.endpoint());
     }

@@ -42,6 +42,7 @@ final class SdkObjectClient implements ObjectClient {
   private static final int CHUNK = 64 * 1024;
 
   private final S3Client s3;
+  private final int listAttempts;
   private final String bucket;
   private final AutoCloseable ownedResource;
   private final S3ErrorMapper errors;
@@ -54,9 +55,12 @@ final class SdkObjectClient implements ObjectClient {
   /**
    * @param ownedResource closed after the SDK client (e.g. a credentials provider this client
    *     created), or null
+   * @param listAttempts attempts of a LIST whose answer breaks off while the SDK parses it (that
+   *     failure escapes the SDK's own retries as an {@link UncheckedIOException}): max_attempts
    */
-  SdkObjectClient(
-      S3Client s3, String bucket, String endpointLabel, MetricRegistry metrics, AutoCloseable ownedResource) {
+  SdkObjectClient(S3Client s3, String bucket, String endpointLabel, MetricRegistry metrics,
+      AutoCloseable ownedResource, int listAttempts) {
+    this.listAttempts = listAttempts;
     this.s3 = s3;
     this.bucket = bucket;
     this.ownedResource = ownedResource;
@@ -97,7 +101,17 @@ final class SdkObjectClient implements ObjectClient {
       request.continuationToken(continuationToken);
     }
     try (Timer.Context ignored = listTimer.time()) {
-      ListObjectsV2Response response = s3.listObjectsV2(request.build());
+      ListObjectsV2Response response = null;
+      for (int attempt = 1; response == null; attempt++) {
+        try {
+          response = s3.listObjectsV2(request.build());
+        } catch (UncheckedIOException e) {
+          // The body broke off while the SDK parsed it (e.g. the socket closed when the attempt timed out).
+          if (attempt >= listAttempts) {
+            throw e;
+          }
+        }
+      }
       List<ObjectMeta> objects =
           response.contents().stream()
               .map(o -> new ObjectMeta(o.key(), o.size(), o.lastModified(), o.eTag()))

@@ -190,16 +190,49 @@ class S3FilesystemTest {
     S3Filesystem fs = fs("", Duration.ZERO);
     OpenFile first = fs.open("/f", 0);
     assertFalse(first.keepPageCache(), "first open: nothing cached to keep");
+    fs.release(first.handle());
     OpenFile second = fs.open("/f", 0);
     assertTrue(second.keepPageCache(), "same ETag: the kernel's pages are still right");
     client.put("f", "new!".getBytes(StandardCharsets.UTF_8));
-    FsException stale = assertThrows(FsException.class, () -> fs.read(first.handle(), 0, ByteBuffer.allocate(4)));
+    FsException stale = assertThrows(FsException.class, () -> fs.read(second.handle(), 0, ByteBuffer.allocate(4)));
     assertEquals(Errno.ESTALE, stale.errno(), "an open handle never reads another version's bytes");
+    fs.release(second.handle());
     OpenFile third = fs.open("/f", 0);
     assertFalse(third.keepPageCache(), "changed ETag: the kernel must drop its pages");
     ByteBuffer dst = ByteBuffer.allocate(4);
     fs.read(third.handle(), 0, dst);
     assertEquals("new!", new String(dst.array(), StandardCharsets.UTF_8));
+  }
+
+  /**
+   * Regression: the kernel's page cache is per inode, shared by every handle of a path. A handle of
+   * a new version opened while handles of the old one still read through the page cache got pages
+   * of both versions mixed (ChangingObjectTest, concurrent readers of a rewritten object).
+   */
+  @Test
+  void handlesOfTwoVersionsNeverShareTheKernelsPageCache() throws Exception {
+    client.put("f", "old!".getBytes(StandardCharsets.UTF_8));
+    S3Filesystem fs = fs("", Duration.ZERO);
+    OpenFile old1 = fs.open("/f", 0);
+    OpenFile old2 = fs.open("/f", 0);
+    assertFalse(old1.directIo());
+    assertFalse(old2.directIo(), "same version: shares the page cache");
+    assertFalse(old2.keepPageCache(), "another open may still be dropping older pages in the kernel");
+    client.put("f", "new!".getBytes(StandardCharsets.UTF_8));
+    OpenFile new1 = fs.open("/f", 0);
+    assertTrue(new1.directIo(), "old-version handles still fill the page cache: bypass it");
+    fs.release(old1.handle());
+    OpenFile new2 = fs.open("/f", 0);
+    assertTrue(new2.directIo(), "one old-version handle is still open");
+    fs.release(old2.handle());
+    OpenFile new3 = fs.open("/f", 0);
+    assertFalse(new3.directIo(), "no old-version handle left");
+    assertFalse(new3.keepPageCache(), "the old version's pages must be dropped");
+    fs.release(new1.handle());
+    fs.release(new2.handle());
+    fs.release(new3.handle());
+    OpenFile new4 = fs.open("/f", 0);
+    assertTrue(new4.keepPageCache(), "the page cache holds only the new version now");
   }
 
   @Test

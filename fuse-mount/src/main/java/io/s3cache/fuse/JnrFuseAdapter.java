@@ -27,6 +27,7 @@ import ru.serce.jnrfuse.struct.Timespec;
 final class JnrFuseAdapter extends FuseStubFS {
 
   /** fuse_file_info's bit-field word (direct_io, keep_cache, ...) sits just before {@code fh}. */
+  private static final int DIRECT_IO_BIT = 1;
   private static final int KEEP_CACHE_BIT = 1 << 1;
 
   private final Filesystem fs;
@@ -89,10 +90,11 @@ final class JnrFuseAdapter extends FuseStubFS {
     return runner.call("open", path, () -> {
       OpenFile file = fs.open(path, fi.flags.get());
       fi.fh.set(file.handle());
-      if (file.keepPageCache()) {
+      int set = (file.keepPageCache() ? KEEP_CACHE_BIT : 0) | (file.directIo() ? DIRECT_IO_BIT : 0);
+      if (set != 0) {
         Pointer memory = Struct.getMemory(fi);
         long bits = fi.fh.offset() - 4;
-        memory.putInt(bits, memory.getInt(bits) | KEEP_CACHE_BIT);
+        memory.putInt(bits, memory.getInt(bits) | set);
       }
       return 0;
     });

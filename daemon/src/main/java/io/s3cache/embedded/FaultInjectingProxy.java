@@ -1,0 +1,418 @@
+package io.s3cache.embedded;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Queue;
+import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * An HTTP/1.1 proxy on 127.0.0.1 in front of an S3 server that injects faults, for tests and
+ * {@code s3cache bench --faults}. Which fault a request gets: the next one queued with
+ * {@link #enqueue}, else a draw from the {@link FaultPlan} set with {@link #plan} (none by
+ * default: every request passes). {@link #outage} makes the whole upstream unreachable (refused
+ * or stalled) until it is set back to {@link Outage#NONE}.
+ *
+ * <p>One request per connection: forwarded requests carry {@code Connection: close}, so the
+ * server closes after answering and the client opens a fresh connection for the next request.
+ * The Host header is kept, so SigV4 signatures made for the proxy's address still verify.
+ *
+ * <p>Threads: one accept loop, one thread per connection (plus one copying any request body
+ * upstream). A stalled connection holds its thread until the client gives up, the outage ends or
+ * the proxy closes.
+ */
+public final class FaultInjectingProxy implements AutoCloseable {
+
+  /** What the proxy does with one request. */
+  public enum Fault {
+    /** Forward the request and relay the response. */
+    PASS,
+    /** Wait the plan's latency, then forward and relay. */
+    LATENCY,
+    /** Answer 503 SlowDown (S3's throttling error) without forwarding. */
+    SLOW_DOWN,
+    /** Answer 500 InternalError without forwarding. */
+    INTERNAL_ERROR,
+    /** Read the request, then reset the connection (TCP RST) without answering. */
+    RESET,
+    /** Forward; relay the response head (full Content-Length) and half the body, then close. */
+    TRUNCATE_BODY,
+    /** Forward; relay the response head, then send nothing more until the client gives up. */
+    STALL_BODY,
+    /** Accept and read the request, never answer: hold the connection until the client gives up. */
+    STALL
+  }
+
+  /** The upstream as a whole. */
+  public enum Outage {
+    /** Reachable: requests are handled one by one as above. */
+    NONE,
+    /** Connections are refused: the proxy stops listening (and resets the connections it holds). */
+    REFUSE,
+    /** Connections are accepted and requests read, but nothing is ever answered. */
+    STALL
+  }
+
+  private static final String SLOW_DOWN =
+      error(503, "Slow Down", "SlowDown", "Please reduce your request rate.");
+  private static final String INTERNAL_ERROR =
+      error(500, "Internal Server Error", "InternalError", "We encountered an internal error. Please try again.");
+
+  private final InetSocketAddress upstream;
+  private final int port;
+  private final ExecutorService threads;
+  private final Queue<Fault> faults = new ConcurrentLinkedQueue<>();
+  private final Set<Socket> open = ConcurrentHashMap.newKeySet();
+  private final Set<Socket> stalled = ConcurrentHashMap.newKeySet();
+  private final AtomicInteger requests = new AtomicInteger();
+  private final Map<Fault, AtomicInteger> injected = new EnumMap<>(Fault.class);
+  private final Object lock = new Object();
+  private FaultPlan plan = FaultPlan.none(); // guarded by lock
+  private Random random = new Random(0); // guarded by lock
+  private volatile ServerSocket listener; // null while refusing
+  private volatile Outage outage = Outage.NONE;
+  private volatile boolean closed;
+
+  private FaultInjectingProxy(URI upstream) throws IOException {
+    this.upstream = new InetSocketAddress(upstream.getHost(), upstream.getPort());
+    for (Fault f : Fault.values()) {
+      injected.put(f, new AtomicInteger());
+    }
+    AtomicInteger n = new AtomicInteger();
+    this.threads =
+        Executors.newCachedThreadPool(
+            r -> {
+              Thread t = new Thread(r, "fault-proxy-" + n.incrementAndGet());
+              t.setDaemon(true);
+              return t;
+            });
+    ServerSocket l = new ServerSocket(0, 200, InetAddress.getLoopbackAddress());
+    this.port = l.getLocalPort();
+    listen(l);
+  }
+
+  /** Starts a proxy forwarding to {@code upstream} (an http URI with host and port). */
+  public static FaultInjectingProxy start(URI upstream) throws IOException {
+    return new FaultInjectingProxy(upstream);
+  }
+
+  /** Where clients should connect instead of the upstream server. */
+  public URI endpoint() {
+    return URI.create("http://127.0.0.1:" + port);
+  }
+
+  /** Applies these faults, in order, to the next requests (before the plan is consulted). */
+  public void enqueue(Fault... next) {
+    faults.addAll(List.of(next));
+  }
+
+  /** Applies {@code fault} to each of the next {@code count} requests. */
+  public void enqueue(Fault fault, int count) {
+    for (int i = 0; i < count; i++) {
+      faults.add(fault);
+    }
+  }
+
+  /** Faults later requests by this plan, its random draw restarted from the plan's seed. */
+  public void plan(FaultPlan next) {
+    synchronized (lock) {
+      plan = next;
+      random = new Random(next.seed());
+    }
+  }
+
+  /**
+   * Makes the upstream unreachable ({@link Outage#REFUSE}, {@link Outage#STALL}) or reachable
+   * again ({@link Outage#NONE}); connections held by the previous outage are closed.
+   */
+  public void outage(Outage next) throws IOException {
+    synchronized (lock) {
+      if (closed || next == outage) {
+        return;
+      }
+      outage = next;
+      stalled.forEach(FaultInjectingProxy::reset);
+      if (next == Outage.REFUSE) {
+        ServerSocket l = listener;
+        listener = null;
+        closeQuietly(l);
+        open.forEach(FaultInjectingProxy::reset);
+      } else if (listener == null) {
+        // Listen again on the same port: clients keep the endpoint they were given.
+        ServerSocket l = new ServerSocket();
+        l.setReuseAddress(true);
+        l.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 200);
+        listen(l);
+      }
+    }
+  }
+
+  /** Requests received so far, faulted or not. */
+  public int requests() {
+    return requests.get();
+  }
+
+  /** Requests that got {@code fault} so far (PASS: forwarded untouched), outages not counted. */
+  public int injected(Fault fault) {
+    return injected.get(fault).get();
+  }
+
+  /** Requests that got any fault so far, outages not counted. */
+  public int injectedFaults() {
+    int n = 0;
+    for (var e : injected.entrySet()) {
+      n += e.getKey() == Fault.PASS ? 0 : e.getValue().get();
+    }
+    return n;
+  }
+
+  private void listen(ServerSocket l) {
+    listener = l;
+    threads.execute(() -> acceptLoop(l));
+  }
+
+  private void acceptLoop(ServerSocket l) {
+    while (!closed && !l.isClosed()) {
+      Socket client;
+      try {
+        client = l.accept();
+      } catch (IOException e) {
+        return; // closed
+      }
+      open.add(client);
+      threads.execute(() -> handle(client));
+    }
+  }
+
+  private Fault next() {
+    Fault queued = faults.poll();
+    if (queued != null) {
+      return queued;
+    }
+    synchronized (lock) {
+      return plan.totalRate() == 0 ? Fault.PASS : plan.pick(random.nextDouble());
+    }
+  }
+
+  private void handle(Socket client) {
+    Socket server = null;
+    try (client) {
+      InputStream fromClient = client.getInputStream();
+      byte[] head = readHead(fromClient);
+      if (head == null) {
+        return; // client closed an idle connection
+      }
+      requests.incrementAndGet();
+      if (outage == Outage.STALL) {
+        hold(client);
+        return;
+      }
+      Fault fault = next();
+      injected.get(fault).incrementAndGet();
+      switch (fault) {
+        case SLOW_DOWN -> answer(client.getOutputStream(), SLOW_DOWN);
+        case INTERNAL_ERROR -> answer(client.getOutputStream(), INTERNAL_ERROR);
+        case RESET -> reset(client);
+        case STALL -> hold(client);
+        case PASS, LATENCY, TRUNCATE_BODY, STALL_BODY -> {
+          if (fault == Fault.LATENCY) {
+            Thread.sleep(latency().toMillis());
+          }
+          server = new Socket();
+          open.add(server);
+          server.connect(upstream);
+          server.getOutputStream().write(withConnectionClose(head));
+          server.getOutputStream().flush();
+          Socket s = server;
+          // Request bodies (if any) flow in the background; the response is handled here.
+          threads.execute(() -> copy(fromClient, outputOf(s), Long.MAX_VALUE));
+          switch (fault) {
+            case TRUNCATE_BODY -> relayHead(server.getInputStream(), client.getOutputStream(), 0.5);
+            case STALL_BODY -> {
+              relayHead(server.getInputStream(), client.getOutputStream(), 0);
+              closeQuietly(server);
+              hold(client);
+            }
+            default -> copy(server.getInputStream(), client.getOutputStream(), Long.MAX_VALUE);
+          }
+        }
+      }
+    } catch (IOException e) {
+      // The client or server went away; nothing to relay.
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } finally {
+      if (server != null) {
+        closeQuietly(server);
+        open.remove(server);
+      }
+      open.remove(client);
+    }
+  }
+
+  private Duration latency() {
+    synchronized (lock) {
+      return plan.latency();
+    }
+  }
+
+  /** Sends nothing until the client closes (or the outage ends, or the proxy closes). */
+  private void hold(Socket client) throws IOException {
+    stalled.add(client);
+    try {
+      InputStream in = client.getInputStream();
+      byte[] sink = new byte[4096];
+      while (in.read(sink) >= 0) {
+        // discard whatever the client still sends; EOF or an error means it gave up
+      }
+    } finally {
+      stalled.remove(client);
+    }
+  }
+
+  private static String error(int status, String reason, String code, String message) {
+    String body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>" + code + "</Code><Message>" + message
+        + "</Message><RequestId>fault-proxy</RequestId></Error>";
+    return "HTTP/1.1 " + status + " " + reason + "\r\nContent-Type: application/xml\r\nContent-Length: "
+        + body.getBytes(StandardCharsets.UTF_8).length + "\r\nConnection: close\r\n\r\n" + body;
+  }
+
+  private static void answer(OutputStream out, String response) throws IOException {
+    out.write(response.getBytes(StandardCharsets.UTF_8));
+    out.flush();
+  }
+
+  /** Relays the response head (its full Content-Length kept) and {@code share} of the body. */
+  private static void relayHead(InputStream fromServer, OutputStream toClient, double share) throws IOException {
+    byte[] head = readHead(fromServer);
+    if (head == null) {
+      return;
+    }
+    toClient.write(head);
+    long length = contentLength(head);
+    if (length > 0 && share > 0) {
+      copy(fromServer, toClient, (long) (length * share));
+    }
+    toClient.flush();
+  }
+
+  /** Reads up to and including the blank line ending an HTTP head; null on EOF before any byte. */
+  private static byte[] readHead(InputStream in) throws IOException {
+    ByteArrayOutputStream head = new ByteArrayOutputStream(1024);
+    int matched = 0;
+    while (matched < 4) {
+      int b = in.read();
+      if (b < 0) {
+        if (head.size() == 0) {
+          return null;
+        }
+        throw new IOException("connection closed inside an HTTP head");
+      }
+      head.write(b);
+      matched = (b == (matched % 2 == 0 ? '\r' : '\n')) ? matched + 1 : (b == '\r' ? 1 : 0);
+    }
+    return head.toByteArray();
+  }
+
+  private static byte[] withConnectionClose(byte[] head) {
+    String[] lines = new String(head, StandardCharsets.ISO_8859_1).split("\r\n");
+    List<String> kept = new ArrayList<>();
+    for (String line : lines) {
+      if (!line.isEmpty() && !line.toLowerCase(Locale.ROOT).startsWith("connection:")) {
+        kept.add(line);
+      }
+    }
+    kept.add("Connection: close");
+    return (String.join("\r\n", kept) + "\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1);
+  }
+
+  private static long contentLength(byte[] head) {
+    for (String line : new String(head, StandardCharsets.ISO_8859_1).split("\r\n")) {
+      if (line.toLowerCase(Locale.ROOT).startsWith("content-length:")) {
+        return Long.parseLong(line.substring("content-length:".length()).trim());
+      }
+    }
+    return -1;
+  }
+
+  private static void copy(InputStream in, OutputStream out, long limit) {
+    byte[] buf = new byte[16 * 1024];
+    long left = limit;
+    try {
+      while (left > 0) {
+        int n = in.read(buf, 0, (int) Math.min(buf.length, left));
+        if (n < 0) {
+          break;
+        }
+        out.write(buf, 0, n);
+        out.flush();
+        left -= n;
+      }
+    } catch (IOException e) {
+      // One side closed; the other is closed by the connection's owner.
+    }
+  }
+
+  private static OutputStream outputOf(Socket s) {
+    try {
+      return s.getOutputStream();
+    } catch (IOException e) {
+      return OutputStream.nullOutputStream();
+    }
+  }
+
+  /** Closes with a TCP RST rather than a FIN. */
+  private static void reset(Socket s) {
+    try {
+      s.setSoLinger(true, 0);
+    } catch (IOException e) {
+      // already closed
+    }
+    closeQuietly(s);
+  }
+
+  private static void closeQuietly(java.io.Closeable c) {
+    try {
+      if (c != null) {
+        c.close();
+      }
+    } catch (IOException e) {
+      // already closed
+    }
+  }
+
+  /** Stops accepting, closes every open connection and waits for the proxy's threads to end. */
+  @Override
+  public void close() throws InterruptedException {
+    synchronized (lock) {
+      closed = true;
+      closeQuietly(listener);
+    }
+    open.forEach(FaultInjectingProxy::closeQuietly);
+    threads.shutdown();
+    if (!threads.awaitTermination(10, TimeUnit.SECONDS)) {
+      threads.shutdownNow();
+      throw new IllegalStateException("fault proxy threads did not stop");
+    }
+  }
+}
