@@ -9,6 +9,7 @@ import io.s3cache.config.Settings;
 import io.s3cache.fs.FsConfig;
 import io.s3cache.readahead.ReadAheadConfig;
 import io.s3cache.s3.S3Config;
+import io.s3cache.write.WriteConfig;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.nio.file.Path;
@@ -33,7 +34,13 @@ public record MountSpec(
     List<String> fuseOptions,
     long kernelReadAhead,
     Duration mountTimeout,
-    ReadAheadConfig readAhead) {
+    ReadAheadConfig readAhead,
+    WriteConfig write) {
+
+  /** Whether the mount takes writes ({@code -o rw}); read-only otherwise. */
+  public boolean writable() {
+    return write != null;
+  }
 
   private static final Pattern BUCKET = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,254}");
   /** Generic mount(8) options that mean nothing to s3cache itself and are accepted silently. */
@@ -65,14 +72,20 @@ public record MountSpec(
         Duration.ofSeconds(5));
     CacheConfig cache = cacheConfig(settings);
     Duration ttl = settings.duration(SettingKey.METADATA_TTL);
+    boolean writable = writable(extraOptions);
     FsConfig fs = new FsConfig(bucket, bucketAndPrefix[1], ttl,
         idOr(settings, SettingKey.UID, currentId("uid")), idOr(settings, SettingKey.GID, currentId("gid")),
-        settings.mode(SettingKey.FILE_MODE), settings.mode(SettingKey.DIR_MODE));
+        modeOr(settings, SettingKey.FILE_MODE, writable ? 0644 : 0444),
+        modeOr(settings, SettingKey.DIR_MODE, writable ? 0755 : 0555));
 
     List<String> fuse = new ArrayList<>();
     fuse.add("fsname=s3cache:" + bucket + (fs.prefix().isEmpty() ? "" : "/" + fs.prefix().substring(0, fs.prefix().length() - 1)));
     fuse.add("subtype=s3cache");
-    fuse.add("ro");
+    if (writable) {
+      fuse.add("big_writes"); // 128 KiB writes instead of 4 KiB (libfuse2)
+    } else {
+      fuse.add("ro");
+    }
     fuse.add("default_permissions");
     // libfuse takes fractional seconds, so a 500ms TTL stays 0.5 s in the kernel too.
     String kernelTtl = DurationValue.isIndefinite(ttl) ? Long.toString(365L * 24 * 3600)
@@ -87,17 +100,50 @@ public record MountSpec(
     }
     for (String o : extraOptions) {
       String name = o.contains("=") ? o.substring(0, o.indexOf('=')) : o;
-      if (name.equals("rw")) {
-        throw new ConfigException("option 'rw' is not supported: s3cache mounts are read-only for now");
-      }
-      if (!GENERIC.contains(name) && !name.startsWith("x-") && !name.startsWith("comment=")) {
+      if (!name.equals("rw") && !GENERIC.contains(name) && !name.startsWith("x-") && !name.startsWith("comment=")) {
         throw new ConfigException("unknown mount option '" + o + "'");
       }
     }
     Duration mountTimeout = positive(settings, SettingKey.MOUNT_TIMEOUT);
     return new MountSpec(bucket, fs.prefix(), mountPoint.toAbsolutePath().normalize(), s3, cache, fs,
         List.copyOf(fuse), settings.size(SettingKey.KERNEL_READ_AHEAD), mountTimeout,
-        readAhead(settings, cache.blockSize()));
+        readAhead(settings, cache.blockSize()), writable ? writeConfig(settings) : null);
+  }
+
+  // ---- the write path (-o rw) ----
+
+  /** {@code rw} makes a mount writable, {@code ro} (the default) read-only; the last one given wins. */
+  static boolean writable(List<String> options) {
+    boolean rw = false;
+    for (String o : options) {
+      if (o.equals("rw")) {
+        rw = true;
+      } else if (o.equals("ro")) {
+        rw = false;
+      }
+    }
+    return rw;
+  }
+
+  /** The write path's config (multipart_threshold, upload_part_size, ...). */
+  public static WriteConfig writeConfig(Settings settings) {
+    List<String> temps = new ArrayList<>();
+    for (String glob : settings.string(SettingKey.TEMP_NAMES).split(",")) {
+      if (!glob.isBlank()) {
+        temps.add(glob.trim());
+      }
+    }
+    try {
+      return new WriteConfig(settings.size(SettingKey.MULTIPART_THRESHOLD), settings.size(SettingKey.UPLOAD_PART_SIZE),
+          settings.integer(SettingKey.UPLOAD_THREADS, 1, 256), settings.size(SettingKey.WRITE_COPY_MAX), temps,
+          settings.duration(SettingKey.TEMP_UPLOAD_DELAY));
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException("invalid write settings: " + e.getMessage());
+    }
+  }
+
+  private static int modeOr(Settings settings, SettingKey key, int fallback) {
+    return settings.string(key).isEmpty() ? fallback : settings.mode(key);
   }
 
   /** The shared read-ahead's config from the settings (read_ahead, prefetch_memory). */
