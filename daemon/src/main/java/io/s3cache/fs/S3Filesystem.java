@@ -177,7 +177,7 @@ public final class S3Filesystem implements Filesystem {
     String base = path.equals("/") ? "/" : path + "/";
     List<DirEntry> entries = new ArrayList<>();
     Writes w = writes;
-    Map<String, Stage> staged = w == null ? Map.of() : new HashMap<>(w.stagesIn(path));
+    Map<String, Stage> staged = w == null ? new HashMap<>() : new HashMap<>(w.stagesIn(path));
     for (var child : namespace.list(path).children().entrySet()) {
       Stage s = staged.remove(child.getKey());
       String childPath = base + child.getKey();
