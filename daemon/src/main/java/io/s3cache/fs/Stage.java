@@ -29,6 +29,8 @@ final class Stage {
   /** A write failed (ENOSPC, I/O error): the bytes are not what the writer meant; never uploaded. */
   volatile String failure;
   volatile boolean unlinked;
+  /** Written to or truncated since staged (a new file never touched is uploaded at release). */
+  volatile boolean touched;
   /** S3 may have an object under the path's key (to delete on rename and unlink). */
   volatile boolean inS3;
   volatile Instant mtime = Instant.now();

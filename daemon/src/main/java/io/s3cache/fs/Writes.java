@@ -215,6 +215,11 @@ final class Writes implements AutoCloseable {
     if (s.unlinked || (!s.dirty && s.failure == null)) {
       return;
     }
+    if (!fsync && isUntouchedNewFile(s)) {
+      // open + dup2 + close (dd, shell redirections) flushes before the first write: an empty new
+      // file is uploaded at its last close (release) instead, so it is not PUT twice.
+      return;
+    }
     if (config.isTempName(name(s.path))) {
       s.lock.writeLock().lock();
       try {
@@ -247,6 +252,14 @@ final class Writes implements AutoCloseable {
     }
     if (!idle) {
       return;
+    }
+    if (deferred && isUntouchedNewFile(s) && !config.isTempName(name(s.path))) {
+      try {
+        upload(s, ns.key(s.path)); // touch: the empty object
+        deferred = false;
+      } catch (FsException e) {
+        LOG.warn("{}: the empty new file could not be created in S3 ({}); it stays staged", s.path, e.getMessage());
+      }
     }
     if (deferred) {
       if (config.isTempName(name(s.path))) {
@@ -338,7 +351,7 @@ final class Writes implements AutoCloseable {
         area.ensureRoom(Math.max(0, size - s.file.length()));
         s.file.setLength(size);
         markDirty(s);
-      } else if (size == 0) {
+      } else if (size == 0 && s.inS3) {
         markDirty(s); // O_TRUNC of an existing object: S3 gets the empty file
       }
     } catch (IOException e) {
@@ -561,6 +574,7 @@ final class Writes implements AutoCloseable {
       throw new FsException(Errno.EIO, FsException.Level.WARN, "staging " + s.path + ": " + e, e);
     }
     ObjectMeta meta;
+    long started = System.nanoTime();
     try (Timer.Context ignored = uploads.time()) {
       meta = uploader.upload(key, f.path(), length);
     } catch (ObjectClientException e) {
@@ -583,7 +597,10 @@ final class Writes implements AutoCloseable {
     } catch (IOException e) {
       LOG.warn("staging: cannot record the upload of {} ({}); a restart may upload it again", f, e.toString());
     }
+    long uploaded = System.nanoTime();
     fill(f, meta, length);
+    LOG.info("uploaded s3://{}/{} ({} bytes) in {} ms, cache filled in {} ms", fs.bucket(), key, length,
+        (uploaded - started) / 1_000_000, (System.nanoTime() - uploaded) / 1_000_000);
     return meta;
   }
 
@@ -744,7 +761,12 @@ final class Writes implements AutoCloseable {
     s.base = null;
   }
 
+  private boolean isUntouchedNewFile(Stage s) {
+    return !s.touched && !s.inS3 && s.failure == null && s.size() == 0;
+  }
+
   private void markDirty(Stage s) throws FsException {
+    s.touched = true;
     s.mtime = Instant.now();
     s.dirty = true;
     StagedFile f = s.file;
