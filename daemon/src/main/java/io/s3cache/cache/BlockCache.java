@@ -30,6 +30,13 @@ public interface BlockCache extends AutoCloseable {
     return false;
   }
 
+  /**
+   * Stores a block whose bytes the caller already has (a file just uploaded from its staged copy),
+   * so a read of it needs no GET. Best effort: a tier without room skips it. The default does
+   * nothing.
+   */
+  default void fill(BlockKey key, ByteBuffer block) {}
+
   @Override
   void close();
 }

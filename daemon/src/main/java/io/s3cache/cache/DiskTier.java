@@ -466,6 +466,19 @@ final class DiskTier {
     }
   }
 
+  /** Evicts until {@code bytes} (plus the floor) are free on the filesystem, or the tier is empty. */
+  void makeRoom(long bytes) {
+    admission.lock();
+    try {
+      long shortBy = minFree + bytes - usableSpace();
+      if (shortBy > 0) {
+        evictDownTo(Math.max(0, used.get() - shortBy));
+      }
+    } finally {
+      admission.unlock();
+    }
+  }
+
   /** Free bytes for us on the cache's filesystem; on failure, as if full (refuse, never crash). */
   private long usableSpace() {
     try {

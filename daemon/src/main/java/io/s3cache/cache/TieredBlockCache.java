@@ -253,6 +253,34 @@ public final class TieredBlockCache implements BlockCache {
     return fetched;
   }
 
+  /**
+   * Stores a block written through the mount: in the disk tier (synchronously, so a big file is
+   * not dropped by the bounded write queue) when it is on, else in the RAM tier.
+   */
+  @Override
+  public void fill(BlockKey key, ByteBuffer block) {
+    if (closed.get()) {
+      return;
+    }
+    if (disk != null) {
+      if (!disk.contains(key)) {
+        disk.put(key, block.duplicate());
+      }
+    } else {
+      memory.put(key, block);
+    }
+  }
+
+  /**
+   * Evicts disk-tier blocks until {@code bytes} are free on the cache directory's filesystem (or
+   * nothing of ours is left): staged writes on the same filesystem come before cached blocks.
+   */
+  public void makeRoom(long bytes) {
+    if (disk != null) {
+      disk.makeRoom(bytes);
+    }
+  }
+
   /** Drops a block from both tiers (evict on request); returns whether any tier held it. */
   public boolean evict(BlockKey key) {
     boolean inRam = memory.contains(key);

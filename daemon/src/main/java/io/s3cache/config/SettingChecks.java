@@ -60,7 +60,11 @@ public final class SettingChecks {
           s.integer(key, 0, Integer.MAX_VALUE);
         }
       }
-      case FILE_MODE, DIR_MODE -> s.mode(key);
+      case FILE_MODE, DIR_MODE -> {
+        if (!v.isEmpty()) {
+          s.mode(key);
+        }
+      }
       case UMASK -> {
         if (!v.isEmpty() && s.mode(key) > 0777) {
           throw new ConfigException("invalid umask '" + v + "': expected octal from 000 to 777, e.g. 022");

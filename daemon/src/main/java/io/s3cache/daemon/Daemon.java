@@ -110,7 +110,7 @@ public final class Daemon implements ControlApi, AutoCloseable {
       spec = MountSpec.from(request.source(), Path.of(request.mountPoint()), settings, request.options());
       // Every mount shares the daemon's cache: its cache config is the daemon's.
       spec = new MountSpec(spec.bucket(), spec.prefix(), spec.mountPoint(), spec.s3(), runtime.config(), spec.fs(),
-          spec.fuseOptions(), spec.kernelReadAhead(), spec.mountTimeout(), spec.readAhead());
+          spec.fuseOptions(), spec.kernelReadAhead(), spec.mountTimeout(), spec.readAhead(), spec.write());
     } catch (ConfigException | IllegalArgumentException e) {
       throw ControlException.badRequest(e.getMessage());
     }

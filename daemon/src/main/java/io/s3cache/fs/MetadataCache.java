@@ -133,6 +133,26 @@ final class MetadataCache {
     listing.children().forEach((name, node) -> nodes.put(base + name, new Timed<>(node, nanos)));
   }
 
+  /**
+   * A change made through this mount: caches {@code node} for {@code path} (ABSENT for a removal)
+   * and, if its parent's listing is cached, puts the child into it (or takes it out), so a stat or
+   * readdir after a write asks S3 nothing.
+   */
+  void putChild(String path, Node node) {
+    var parentAndName = parentAndName(path);
+    Listing parent = listing(parentAndName.get(0));
+    if (parent != null) {
+      Map<String, Node> children = new LinkedHashMap<>(parent.children());
+      if (node instanceof Node.Absent) {
+        children.remove(parentAndName.get(1));
+      } else {
+        children.put(parentAndName.get(1), node);
+      }
+      putListing(parentAndName.get(0), new Listing(children));
+    }
+    putNode(path, node);
+  }
+
   /** Forgets a path and, if a directory, its listing (in memory and stored). */
   void invalidate(String path) {
     nodes.invalidate(path);

@@ -163,6 +163,24 @@ final class Namespace {
   /** What a refresh saw: names of the refreshed directory (old and new) and entries dropped. */
   record Refreshed(java.util.Set<String> names, int dropped) {}
 
+  /** This mount wrote {@code path}: it is now {@code node} (a file, a new directory, or ABSENT). */
+  void written(String path, Node node) {
+    cache.putChild(path, node);
+    if (node instanceof Node.Directory) {
+      cache.putListing(path, new Listing(new LinkedHashMap<>()));
+    }
+  }
+
+  /** This mount removed a directory: everything cached under it goes, and it is absent now. */
+  void removedDirectory(String path) {
+    cache.invalidateTree(path);
+    cache.putChild(path, Node.ABSENT);
+  }
+
+  Instant mountTime() {
+    return mountTime;
+  }
+
   /** Forgets what is cached about a path and its parent's listing (it is known to have changed). */
   void forget(String path) {
     cache.invalidate(path);

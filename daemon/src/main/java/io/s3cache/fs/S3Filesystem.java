@@ -52,6 +52,7 @@ public final class S3Filesystem implements Filesystem {
   private static final int O_ACCMODE = 03;
   private static final int O_RDONLY = 0;
   private static final int O_TRUNC = 01000;
+  private static final int O_EXCL = 0200;
 
   /**
    * @param readAhead null when read-ahead is off
@@ -59,11 +60,16 @@ public final class S3Filesystem implements Filesystem {
    */
   private record Handle(String path, ObjectMeta meta, ReadAheadState readAhead, boolean pageCached) {}
 
+  /** A handle on a staged file (see {@link Writes}); {@code writable} unless opened read-only. */
+  private record StageHandle(Stage stage, boolean writable) {}
+
   private final FsConfig config;
   private final BlockCache blocks;
   private final Prefetcher prefetcher; // null: read-ahead off
   private final Namespace namespace;
-  private final Map<Long, Handle> handles = new ConcurrentHashMap<>();
+  private final Map<Long, Object> handles = new ConcurrentHashMap<>();
+  private final ObjectClient client;
+  private volatile Writes writes; // null: read-only
   private final AtomicLong nextHandle = new AtomicLong(1);
   /**
    * The ETag each path had when last opened through the page cache: the version the kernel's page
@@ -120,6 +126,7 @@ public final class S3Filesystem implements Filesystem {
   S3Filesystem(FsConfig config, ObjectClient client, BlockCache blocks, MetricRegistry metrics,
       Prefetcher prefetcher, Ticker ticker, CacheDatabase metadataDb, java.time.Clock wallClock) {
     this.config = config;
+    this.client = client;
     this.blocks = blocks;
     this.prefetcher = prefetcher;
     this.namespace = new Namespace(client, config.prefix(),
@@ -134,7 +141,46 @@ public final class S3Filesystem implements Filesystem {
 
   @Override
   public FileAttributes getattr(String path) throws FsException {
+    Writes w = writes;
+    Stage staged = w == null ? null : w.stage(path);
+    if (staged != null) {
+      return stagedAttributes(path, staged);
+    }
     return attributes(path, namespace.resolve(path));
+  }
+
+  /**
+   * Makes this filesystem writable (call once, before mounting): files are staged under {@code
+   * area} and uploaded by {@code uploader}; {@code timer} uploads temp files never renamed.
+   * Then uploads what an earlier run left staged for this mount (see {@link Writes#recover}).
+   */
+  public void enableWrites(io.s3cache.write.WriteConfig writeConfig, io.s3cache.write.StagingArea area,
+      io.s3cache.write.Uploader uploader, java.util.concurrent.ScheduledExecutorService timer,
+      MetricRegistry metrics) {
+    Writes w = new Writes(config, writeConfig, namespace, client, blocks, area, uploader, timer, metrics);
+    w.recover();
+    this.writes = w;
+  }
+
+  /** At unmount: uploads closed temp files nobody renamed; staged files of open handles stay staged. */
+  public void closeWrites() {
+    Writes w = writes;
+    if (w != null) {
+      w.close();
+    }
+  }
+
+  private Writes writable(String op, String path) throws FsException {
+    Writes w = writes;
+    if (w == null) {
+      throw FsException.readOnly(op, path);
+    }
+    return w;
+  }
+
+  private FileAttributes stagedAttributes(String path, Stage s) {
+    return new FileAttributes(FileAttributes.Type.FILE, s.size(), s.mtime, config.fileMode(), config.uid(),
+        config.gid(), inode(path));
   }
 
   @Override
@@ -142,16 +188,32 @@ public final class S3Filesystem implements Filesystem {
     requireDirectory(path);
     String base = path.equals("/") ? "/" : path + "/";
     List<DirEntry> entries = new ArrayList<>();
+    Writes w = writes;
+    Map<String, Stage> staged = w == null ? new HashMap<>() : new HashMap<>(w.stagesIn(path));
     for (var child : namespace.list(path).children().entrySet()) {
-      entries.add(new DirEntry(child.getKey(), attributes(base + child.getKey(), child.getValue())));
+      Stage s = staged.remove(child.getKey());
+      String childPath = base + child.getKey();
+      entries.add(new DirEntry(child.getKey(),
+          s != null ? stagedAttributes(childPath, s) : attributes(childPath, child.getValue())));
     }
+    staged.forEach((name, s) -> entries.add(new DirEntry(name, stagedAttributes(base + name, s))));
     return entries;
   }
 
   @Override
   public OpenFile open(String path, int flags) throws FsException {
     if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC) != 0) {
-      throw FsException.readOnly("open for writing", path);
+      Stage s = writable("open for writing", path).open(path, false, false, (flags & O_TRUNC) != 0);
+      long id = nextHandle.getAndIncrement();
+      handles.put(id, new StageHandle(s, true));
+      return new OpenFile(id, false);
+    }
+    Writes w = writes;
+    Stage staged = w == null ? null : w.attachReader(path);
+    if (staged != null) {
+      long id = nextHandle.getAndIncrement();
+      handles.put(id, new StageHandle(staged, false));
+      return new OpenFile(id, false);
     }
     Node node = namespace.resolve(path);
     if (node instanceof Node.Directory) {
@@ -185,17 +247,34 @@ public final class S3Filesystem implements Filesystem {
 
   @Override
   public int read(long handle, long offset, ByteBuffer dst) throws FsException {
-    Handle h = handles.get(handle);
-    if (h == null) {
-      throw new FsException(Errno.EBADF, "no open file with handle " + handle);
-    }
-    ObjectMeta meta = h.meta();
+    Object any = handles.get(handle);
     if (offset < 0) {
       throw new FsException(Errno.EINVAL, "negative offset " + offset);
+    }
+    if (any instanceof StageHandle sh) {
+      Stage s = sh.stage();
+      s.lock.readLock().lock();
+      try {
+        Integer n = writes.read(s, offset, dst);
+        if (n != null) {
+          bytesRead.inc(n);
+          return n;
+        }
+        return readBlocks(s.path, s.base, offset, dst); // opened for writing, nothing written yet
+      } finally {
+        s.lock.readLock().unlock();
+      }
+    }
+    if (!(any instanceof Handle h)) {
+      throw new FsException(Errno.EBADF, "no open file with handle " + handle);
     }
     if (h.readAhead() != null) {
       h.readAhead().onRead(offset, dst.remaining()); // starts fetches ahead; never blocks
     }
+    return readBlocks(h.path(), h.meta(), offset, dst);
+  }
+
+  private int readBlocks(String path, ObjectMeta meta, long offset, ByteBuffer dst) throws FsException {
     long end = Math.min(meta.size(), offset + dst.remaining());
     int blockSize = blocks.blockSize();
     long pos = offset;
@@ -215,7 +294,7 @@ public final class S3Filesystem implements Filesystem {
       }
     } catch (ObjectClientException e) {
       if (e.kind() == ObjectClientException.Kind.PRECONDITION_FAILED) {
-        namespace.forget(h.path()); // the object changed: a new open should see the new version at once
+        namespace.forget(path); // the object changed: a new open should see the new version at once
       }
       throw Namespace.s3Failure("read", meta.key(), e);
     } catch (IOException e) {
@@ -243,12 +322,93 @@ public final class S3Filesystem implements Filesystem {
 
   @Override
   public void release(long handle) {
-    Handle h = handles.remove(handle);
-    if (h != null && h.pageCached()) {
-      pageCacheReaders.computeIfPresent(h.path(), (p, open) -> open == 1 ? null : open - 1);
+    Object any = handles.remove(handle);
+    if (any instanceof StageHandle sh) {
+      writes.release(sh.stage());
+    } else if (any instanceof Handle h) {
+      if (h.pageCached()) {
+        pageCacheReaders.computeIfPresent(h.path(), (p, open) -> open == 1 ? null : open - 1);
+      }
+      if (h.readAhead() != null) {
+        h.readAhead().release();
+      }
     }
-    if (h != null && h.readAhead() != null) {
-      h.readAhead().release();
+  }
+
+  @Override
+  public OpenFile create(String path, int flags, int mode) throws FsException {
+    Stage s = writable("create", path).open(path, true, (flags & O_EXCL) != 0, (flags & O_TRUNC) != 0);
+    long id = nextHandle.getAndIncrement();
+    handles.put(id, new StageHandle(s, true));
+    return new OpenFile(id, false);
+  }
+
+  @Override
+  public int write(long handle, long offset, ByteBuffer src) throws FsException {
+    if (!(handles.get(handle) instanceof StageHandle sh) || !sh.writable()) {
+      throw new FsException(Errno.EBADF, "handle " + handle + " is not open for writing");
+    }
+    if (offset < 0) {
+      throw new FsException(Errno.EINVAL, "negative offset " + offset);
+    }
+    return writes.write(sh.stage(), offset, src);
+  }
+
+  @Override
+  public void flush(long handle) throws FsException {
+    if (handles.get(handle) instanceof StageHandle sh) {
+      writes.flush(sh.stage(), false);
+    }
+  }
+
+  @Override
+  public void fsync(long handle) throws FsException {
+    if (handles.get(handle) instanceof StageHandle sh) {
+      writes.flush(sh.stage(), true);
+    }
+  }
+
+  @Override
+  public void truncate(String path, long size) throws FsException {
+    writable("truncate", path).truncatePath(path, size);
+  }
+
+  @Override
+  public void mkdir(String path, int mode) throws FsException {
+    writable("mkdir", path).mkdir(path);
+  }
+
+  @Override
+  public void unlink(String path) throws FsException {
+    writable("unlink", path).unlink(path);
+  }
+
+  @Override
+  public void rmdir(String path) throws FsException {
+    writable("rmdir", path).rmdir(path);
+  }
+
+  @Override
+  public void rename(String from, String to) throws FsException {
+    writable("rename", from).rename(from, to);
+  }
+
+  /**
+   * chmod, chown and utimens are accepted and change nothing (S3 keeps no modes, owners or times
+   * that s3cache shows), so {@code cp -p} and {@code tar -x} work; symlink, link, mknod and
+   * extended attributes are refused with ENOTSUP.
+   */
+  @Override
+  public void changeMetadata(String op, String path) throws FsException {
+    Writes w = writable(op, path);
+    switch (op) {
+      case "chmod", "chown", "utimens" -> {
+        if (w.stage(path) == null && namespace.resolve(path) instanceof Node.Absent) {
+          throw FsException.notFound(path);
+        }
+      }
+      default -> throw new FsException(Errno.ENOTSUP, FsException.Level.INFO,
+          op + " " + path + ": not supported by s3cache (S3 has no such thing)", null);
     }
   }
 

@@ -15,6 +15,12 @@ public final class MetricNames {
   public static final String S3_ERRORS = "s3.requests.errors";
   /** Counter: HTTP attempts sent to S3, retries included (compare with the Timers' counts). */
   public static final String S3_ATTEMPTS = "s3.requests.attempts";
+  public static final String S3_PUT = "s3.requests.put";
+  public static final String S3_PUT_PART = "s3.requests.put_part";
+  public static final String S3_COPY = "s3.requests.copy";
+  public static final String S3_DELETE = "s3.requests.delete";
+  /** Counter: bytes sent in PUT and part bodies (retries not counted twice). */
+  public static final String S3_BYTES_SENT = "s3.bytes.sent";
   /** Counter: bytes received in GET bodies. */
   public static final String S3_BYTES = "s3.bytes.received";
 
@@ -72,6 +78,20 @@ public final class MetricNames {
   public static final String FUSE_BLOCKS_READ = "fuse.blocks.read";
   /** Counter: of those, blocks the reading thread had to fetch from S3 itself (no tier held it, no prefetch was loading it). */
   public static final String FUSE_BLOCKS_FETCHED = "fuse.blocks.fetched";
+
+  // Write path (io.s3cache.write).
+  /** Timer: uploads of staged files (one per close/fsync/rename that uploaded), latency included. */
+  public static final String UPLOADS = "write.uploads";
+  /** Counter: bytes of staged files uploaded. */
+  public static final String UPLOAD_BYTES = "write.upload.bytes";
+  /** Counter: uploads that failed after every retry (the staged file is kept). */
+  public static final String UPLOAD_FAILURES = "write.upload.failures";
+  /** Counter: staged files found at mount (left by a crash or a failed upload) and uploaded. */
+  public static final String UPLOAD_RECOVERED = "write.upload.recovered";
+  /** Gauge: bytes in staged files of this mount not uploaded yet. */
+  public static final String STAGED_BYTES = "write.staged.bytes";
+  /** Counter: writes refused with ENOSPC (the cache disk was full). */
+  public static final String STAGING_NOSPACE = "write.staging.nospace";
 
   // Epoch plans (io.s3cache.plan).
   /** Counter: plans installed (POST /plan). */

@@ -85,6 +85,9 @@ public final class BucketMount implements AutoCloseable {
       opened.push(() -> runtime.unregister(spec.bucket(), client));
       S3Filesystem fs = new S3Filesystem(spec.fs(), client, runtime.cache(), metrics, runtime.prefetcher(),
           runtime.database());
+      if (spec.writable()) {
+        enableWrites(spec, runtime, client, fs, metrics, opened);
+      }
       FuseMount fuse = FuseMount.mount(fs, spec.mountPoint(), spec.fuseOptions(), new MetricsObserver(metrics),
           spec.mountTimeout());
       opened.push(fuse);
@@ -102,6 +105,32 @@ public final class BucketMount implements AutoCloseable {
       closeAll(opened);
       throw e;
     }
+  }
+
+  /**
+   * Makes {@code fs} writable: an upload pool and a timer of this mount's own (stopped after the
+   * FUSE mount is gone and pending temp files are uploaded), staging under the shared cache dir.
+   */
+  private static void enableWrites(MountSpec spec, CacheRuntime runtime, ObjectClient client, S3Filesystem fs,
+      MetricRegistry metrics, Deque<AutoCloseable> opened) throws IOException {
+    java.util.concurrent.atomic.AtomicInteger n = new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.ExecutorService parts = java.util.concurrent.Executors.newFixedThreadPool(
+        spec.write().uploadThreads(), r -> {
+          Thread t = new Thread(r, "upload-" + spec.bucket() + "-" + n.incrementAndGet());
+          t.setDaemon(true);
+          return t;
+        });
+    opened.push(parts::shutdownNow);
+    java.util.concurrent.ScheduledExecutorService timer = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
+        r -> {
+          Thread t = new Thread(r, "temp-upload-" + spec.bucket());
+          t.setDaemon(true);
+          return t;
+        });
+    opened.push(timer::shutdownNow);
+    fs.enableWrites(spec.write(), runtime.staging(), new io.s3cache.write.Uploader(client, spec.write(), parts),
+        timer, metrics);
+    opened.push(fs::closeWrites); // runs after the FUSE mount is gone, before the pools stop
   }
 
   public MountSpec spec() {

@@ -40,6 +40,7 @@ public final class CacheRuntime implements AutoCloseable {
   private final ExecutorService prefetchPool; // null: read-ahead off
   private final Prefetcher prefetcher; // null: read-ahead off
   private final Map<String, Source> sources = new ConcurrentHashMap<>();
+  private io.s3cache.write.StagingArea staging; // created by the first writable mount
 
   private CacheRuntime(CacheConfig config, ReadAheadConfig readAhead, int maxConnections, CacheDirectoryLock lock,
       CacheDatabase database, MetricRegistry metrics) {
@@ -117,6 +118,21 @@ public final class CacheRuntime implements AutoCloseable {
   /** The shared read-ahead, or null when read_ahead is 0. */
   public Prefetcher prefetcher() {
     return prefetcher;
+  }
+
+  /**
+   * The staging directory of writable mounts, {@code cache_dir/staging}, shared by all of them.
+   *
+   * @throws IOException if it cannot be created
+   */
+  public synchronized io.s3cache.write.StagingArea staging() throws IOException {
+    if (staging == null) {
+      if (config.cacheDir() == null) {
+        throw new IOException("a writable mount needs cache_dir (files are staged under it)");
+      }
+      staging = new io.s3cache.write.StagingArea(config.cacheDir().resolve("staging"), cache::makeRoom);
+    }
+    return staging;
   }
 
   /** Routes fetches of {@code bucket}'s blocks through {@code client} while a mount uses it. */

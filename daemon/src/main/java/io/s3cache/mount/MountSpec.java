@@ -9,6 +9,7 @@ import io.s3cache.config.Settings;
 import io.s3cache.fs.FsConfig;
 import io.s3cache.readahead.ReadAheadConfig;
 import io.s3cache.s3.S3Config;
+import io.s3cache.write.WriteConfig;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.nio.file.Path;
@@ -33,7 +34,13 @@ public record MountSpec(
     List<String> fuseOptions,
     long kernelReadAhead,
     Duration mountTimeout,
-    ReadAheadConfig readAhead) {
+    ReadAheadConfig readAhead,
+    WriteConfig write) {
+
+  /** Whether the mount takes writes ({@code -o rw}); read-only otherwise. */
+  public boolean writable() {
+    return write != null;
+  }
 
   private static final Pattern BUCKET = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,254}");
   /**
@@ -78,15 +85,20 @@ public record MountSpec(
         Duration.ofSeconds(5));
     CacheConfig cache = cacheConfig(settings);
     Duration ttl = settings.duration(SettingKey.METADATA_TTL);
+    boolean writable = writable(extraOptions);
     FsConfig fs = new FsConfig(bucket, bucketAndPrefix[1], ttl,
         idOr(settings, SettingKey.UID, currentId("uid")), idOr(settings, SettingKey.GID, currentId("gid")),
-        fileMode(settings), dirMode(settings));
+        fileMode(settings, writable), dirMode(settings, writable));
 
     List<String> fuse = new ArrayList<>();
     // The source as fstab spells it, so mount -a sees an fstab line as mounted and skips it.
     fuse.add("fsname=" + canonicalSource(bucket, fs.prefix()));
     fuse.add("subtype=s3cache");
-    fuse.add("ro");
+    if (writable) {
+      fuse.add("big_writes"); // 128 KiB writes instead of 4 KiB (libfuse2)
+    } else {
+      fuse.add("ro");
+    }
     fuse.add("default_permissions");
     // libfuse takes fractional seconds, so a 500ms TTL stays 0.5 s in the kernel too.
     String kernelTtl = DurationValue.isIndefinite(ttl) ? Long.toString(365L * 24 * 3600)
@@ -107,7 +119,43 @@ public record MountSpec(
     Duration mountTimeout = positive(settings, SettingKey.MOUNT_TIMEOUT);
     return new MountSpec(bucket, fs.prefix(), mountPoint.toAbsolutePath().normalize(), s3, cache, fs,
         List.copyOf(fuse), settings.size(SettingKey.KERNEL_READ_AHEAD), mountTimeout,
-        readAhead(settings, cache.blockSize()));
+        readAhead(settings, cache.blockSize()), writable ? writeConfig(settings) : null);
+  }
+
+  // ---- the write path (-o rw) ----
+
+  /** {@code rw} makes a mount writable, {@code ro} (the default) read-only; the last one given wins. */
+  static boolean writable(List<String> options) {
+    boolean rw = false;
+    for (String o : options) {
+      if (o.equals("rw")) {
+        rw = true;
+      } else if (o.equals("ro")) {
+        rw = false;
+      }
+    }
+    return rw;
+  }
+
+  /** The write path's config (multipart_threshold, upload_part_size, ...). */
+  public static WriteConfig writeConfig(Settings settings) {
+    List<String> temps = new ArrayList<>();
+    for (String glob : settings.string(SettingKey.TEMP_NAMES).split(",")) {
+      if (!glob.isBlank()) {
+        temps.add(glob.trim());
+      }
+    }
+    try {
+      return new WriteConfig(settings.size(SettingKey.MULTIPART_THRESHOLD), settings.size(SettingKey.UPLOAD_PART_SIZE),
+          settings.integer(SettingKey.UPLOAD_THREADS, 1, 256), settings.size(SettingKey.WRITE_COPY_MAX), temps,
+          settings.duration(SettingKey.TEMP_UPLOAD_DELAY));
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException("invalid write settings: " + e.getMessage());
+    }
+  }
+
+  private static int modeOr(Settings settings, SettingKey key, int fallback) {
+    return settings.string(key).isEmpty() ? fallback : settings.mode(key);
   }
 
   /** "s3://bucket" or "s3://bucket/some/prefix" (no trailing slash), as a user writes it. */
@@ -116,14 +164,14 @@ public record MountSpec(
   }
 
   /** file_mode, or 0666 less umask when umask is set. */
-  static int fileMode(Settings settings) {
-    return settings.string(SettingKey.UMASK).isEmpty() ? settings.mode(SettingKey.FILE_MODE)
+  static int fileMode(Settings settings, boolean writable) {
+    return settings.string(SettingKey.UMASK).isEmpty() ? modeOr(settings, SettingKey.FILE_MODE, writable ? 0644 : 0444)
         : 0666 & ~settings.mode(SettingKey.UMASK);
   }
 
   /** dir_mode, or 0777 less umask when umask is set. */
-  static int dirMode(Settings settings) {
-    return settings.string(SettingKey.UMASK).isEmpty() ? settings.mode(SettingKey.DIR_MODE)
+  static int dirMode(Settings settings, boolean writable) {
+    return settings.string(SettingKey.UMASK).isEmpty() ? modeOr(settings, SettingKey.DIR_MODE, writable ? 0755 : 0555)
         : 0777 & ~settings.mode(SettingKey.UMASK);
   }
 

@@ -3,7 +3,8 @@ package io.s3cache.s3;
 import java.nio.ByteBuffer;
 
 /**
- * Read access to one bucket of an S3-compatible store: the only S3 operations the read path needs.
+ * Access to one bucket of an S3-compatible store: the S3 operations the read path needs, and the
+ * write path's PUT, multipart upload, copy and delete.
  *
  * <p>Implementations are thread-safe. Every method either returns a complete answer or throws an
  * {@link ObjectClientException} whose {@link ObjectClientException.Kind} says what went wrong, after the
@@ -42,6 +43,36 @@ public interface ObjectClient extends AutoCloseable {
    * kind PRECONDITION_FAILED.
    */
   void getRange(String key, String etag, long offset, ByteBuffer dst) throws ObjectClientException;
+
+  /**
+   * PUT of {@code length} bytes of {@code file} starting at {@code offset} as the whole object.
+   *
+   * @return the new version's metadata (its ETag as S3 sent it)
+   */
+  ObjectMeta put(String key, java.nio.file.Path file, long offset, long length) throws ObjectClientException;
+
+  /** Starts a multipart upload; returns its upload id. */
+  String createMultipart(String key) throws ObjectClientException;
+
+  /**
+   * Uploads part {@code partNumber} (1-based) of a multipart upload from {@code length} bytes of
+   * {@code file} at {@code offset}; returns the part's ETag.
+   */
+  String uploadPart(String key, String uploadId, int partNumber, java.nio.file.Path file, long offset,
+      long length) throws ObjectClientException;
+
+  /** Completes a multipart upload from its parts' ETags, in part order; returns the new version. */
+  ObjectMeta completeMultipart(String key, String uploadId, java.util.List<String> partEtags, long size)
+      throws ObjectClientException;
+
+  /** Aborts a multipart upload (its parts are discarded). */
+  void abortMultipart(String key, String uploadId) throws ObjectClientException;
+
+  /** Server-side copy of {@code from} to {@code to} (objects up to 5 GiB); returns the copy. */
+  ObjectMeta copy(String from, String to) throws ObjectClientException;
+
+  /** Deletes a key; deleting a missing key succeeds (as in S3). */
+  void delete(String key) throws ObjectClientException;
 
   @Override
   void close();

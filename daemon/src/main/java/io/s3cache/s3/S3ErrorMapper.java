@@ -195,7 +195,11 @@ final class S3ErrorMapper {
     GET("GET"),
     HEAD("HEAD"),
     LIST("LIST"),
-    CHECK_BUCKET("checking");
+    CHECK_BUCKET("checking"),
+    PUT("PUT"),
+    MULTIPART("multipart upload of"),
+    COPY("COPY"),
+    DELETE("DELETE");
 
     final String verb;
 

@@ -23,6 +23,17 @@ import software.amazon.awssdk.services.s3.model.HeadObjectRequest;
 import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
 import software.amazon.awssdk.services.s3.model.ListObjectsV2Request;
 import software.amazon.awssdk.services.s3.model.ListObjectsV2Response;
+import software.amazon.awssdk.services.s3.model.CompletedPart;
+import software.amazon.awssdk.services.s3.model.CopyObjectResponse;
+import software.amazon.awssdk.services.s3.model.PutObjectResponse;
+import software.amazon.awssdk.core.sync.RequestBody;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.io.InputStream;
+import java.time.Instant;
+import java.util.ArrayList;
 
 /**
  * {@link ObjectClient} over the AWS SDK v2 synchronous {@link S3Client}. Built by {@link
@@ -51,6 +62,11 @@ final class SdkObjectClient implements ObjectClient {
   private final Timer listTimer;
   private final Counter failures;
   private final Counter bytesReceived;
+  private final Timer putTimer;
+  private final Timer partTimer;
+  private final Timer copyTimer;
+  private final Timer deleteTimer;
+  private final Counter bytesSent;
 
   /**
    * @param ownedResource closed after the SDK client (e.g. a credentials provider this client
@@ -70,6 +86,11 @@ final class SdkObjectClient implements ObjectClient {
     this.listTimer = metrics.timer(MetricNames.S3_LIST);
     this.failures = metrics.counter(MetricNames.S3_ERRORS);
     this.bytesReceived = metrics.counter(MetricNames.S3_BYTES);
+    this.putTimer = metrics.timer(MetricNames.S3_PUT);
+    this.partTimer = metrics.timer(MetricNames.S3_PUT_PART);
+    this.copyTimer = metrics.timer(MetricNames.S3_COPY);
+    this.deleteTimer = metrics.timer(MetricNames.S3_DELETE);
+    this.bytesSent = metrics.counter(MetricNames.S3_BYTES_SENT);
   }
 
   @Override
@@ -226,6 +247,125 @@ final class SdkObjectClient implements ObjectClient {
       throw new RangeNotSatisfiedException(
           "GET '" + key + "' " + asked + ": unreadable Content-Range '" + contentRange + "'");
     }
+  }
+
+  @Override
+  public ObjectMeta put(String key, Path file, long offset, long length) throws ObjectClientException {
+    try (Timer.Context ignored = putTimer.time()) {
+      PutObjectResponse r = s3.putObject(b -> b.bucket(bucket).key(key).contentLength(length), body(file, offset, length));
+      bytesSent.inc(length);
+      return new ObjectMeta(key, length, Instant.now(), r.eTag());
+    } catch (SdkException | UncheckedIOException e) {
+      throw fail(Operation.PUT, key, e);
+    }
+  }
+
+  @Override
+  public String createMultipart(String key) throws ObjectClientException {
+    try {
+      return s3.createMultipartUpload(b -> b.bucket(bucket).key(key)).uploadId();
+    } catch (SdkException | UncheckedIOException e) {
+      throw fail(Operation.MULTIPART, key, e);
+    }
+  }
+
+  @Override
+  public String uploadPart(String key, String uploadId, int partNumber, Path file, long offset, long length)
+      throws ObjectClientException {
+    try (Timer.Context ignored = partTimer.time()) {
+      String etag = s3.uploadPart(b -> b.bucket(bucket).key(key).uploadId(uploadId).partNumber(partNumber)
+          .contentLength(length), body(file, offset, length)).eTag();
+      bytesSent.inc(length);
+      return etag;
+    } catch (SdkException | UncheckedIOException e) {
+      throw fail(Operation.MULTIPART, key, e);
+    }
+  }
+
+  @Override
+  public ObjectMeta completeMultipart(String key, String uploadId, List<String> partEtags, long size)
+      throws ObjectClientException {
+    List<CompletedPart> parts = new ArrayList<>(partEtags.size());
+    for (int i = 0; i < partEtags.size(); i++) {
+      parts.add(CompletedPart.builder().partNumber(i + 1).eTag(partEtags.get(i)).build());
+    }
+    try {
+      String etag = s3.completeMultipartUpload(b -> b.bucket(bucket).key(key).uploadId(uploadId)
+          .multipartUpload(m -> m.parts(parts))).eTag();
+      return new ObjectMeta(key, size, Instant.now(), etag);
+    } catch (SdkException | UncheckedIOException e) {
+      throw fail(Operation.MULTIPART, key, e);
+    }
+  }
+
+  @Override
+  public void abortMultipart(String key, String uploadId) throws ObjectClientException {
+    try {
+      s3.abortMultipartUpload(b -> b.bucket(bucket).key(key).uploadId(uploadId));
+    } catch (SdkException | UncheckedIOException e) {
+      throw fail(Operation.MULTIPART, key, e);
+    }
+  }
+
+  @Override
+  public ObjectMeta copy(String from, String to) throws ObjectClientException {
+    try (Timer.Context ignored = copyTimer.time()) {
+      CopyObjectResponse r = s3.copyObject(b -> b.sourceBucket(bucket).sourceKey(from)
+          .destinationBucket(bucket).destinationKey(to));
+      String etag = r.copyObjectResult().eTag();
+      return new ObjectMeta(to, head(to).size(), Instant.now(), etag);
+    } catch (SdkException | UncheckedIOException e) {
+      throw fail(Operation.COPY, from, e);
+    }
+  }
+
+  @Override
+  public void delete(String key) throws ObjectClientException {
+    try (Timer.Context ignored = deleteTimer.time()) {
+      s3.deleteObject(b -> b.bucket(bucket).key(key));
+    } catch (SdkException | UncheckedIOException e) {
+      throw fail(Operation.DELETE, key, e);
+    }
+  }
+
+  /** A body read from the file on each attempt (a retry rereads it from its start). */
+  private static RequestBody body(Path file, long offset, long length) {
+    return RequestBody.fromContentProvider(() -> {
+      try {
+        FileChannel ch = FileChannel.open(file, StandardOpenOption.READ);
+        ch.position(offset);
+        InputStream in = Channels.newInputStream(ch);
+        return new java.io.FilterInputStream(in) {
+          private long left = length;
+
+          @Override
+          public int read() throws IOException {
+            if (left <= 0) {
+              return -1;
+            }
+            int b = super.read();
+            if (b >= 0) {
+              left--;
+            }
+            return b;
+          }
+
+          @Override
+          public int read(byte[] buf, int off, int len) throws IOException {
+            if (left <= 0) {
+              return -1;
+            }
+            int n = super.read(buf, off, (int) Math.min(len, left));
+            if (n > 0) {
+              left -= n;
+            }
+            return n;
+          }
+        };
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot read staged file " + file, e);
+      }
+    }, length, "application/octet-stream");
   }
 
   private ObjectClientException fail(Operation op, String key, RuntimeException e) {

@@ -2,6 +2,7 @@ package io.s3cache.mount;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -67,6 +68,19 @@ class MountSpecTest {
     assertEquals("unknown mount option 'noauto=1'",
         assertThrows(ConfigException.class, () -> MountSpec.from("s3://b", Path.of("/m"), new Settings(),
             List.of("noauto=1"))).getMessage());
+    MountSpec rw = MountSpec.from("s3://b", Path.of("/m"), new Settings(), List.of("rw"));
+    assertTrue(rw.writable());
+    assertTrue(rw.fuseOptions().contains("big_writes"));
+    assertFalse(rw.fuseOptions().contains("ro"));
+    assertEquals(0644, rw.fs().fileMode());
+    assertEquals(0755, rw.fs().dirMode());
+    MountSpec ro = MountSpec.from("s3://b", Path.of("/m"), new Settings(), List.of());
+    assertFalse(ro.writable());
+    assertTrue(ro.fuseOptions().contains("ro"));
+    assertEquals(0444, ro.fs().fileMode());
+    assertFalse(MountSpec.from("s3://b", Path.of("/m"), new Settings(), List.of("rw", "ro")).writable());
+    assertThrows(ConfigException.class, () -> MountSpec.from("s3://b", Path.of("/m"),
+        new Settings().set(SettingKey.UPLOAD_PART_SIZE, "1M"), List.of("rw")));
     assertThrows(ConfigException.class, () -> MountSpec.from("s3://b", Path.of("/m"),
         new Settings().set(SettingKey.METADATA_TTL, "forever"), List.of()));
   }

@@ -31,6 +31,14 @@ public final class InMemoryObjectClient implements ObjectClient {
   public final AtomicInteger lists = new AtomicInteger();
   public final AtomicInteger heads = new AtomicInteger();
   public final AtomicInteger gets = new AtomicInteger();
+  /** Completed single PUTs and completed multipart uploads, by key, in order. */
+  public final List<String> uploads = java.util.Collections.synchronizedList(new ArrayList<>());
+  public final AtomicInteger parts = new AtomicInteger();
+  public final AtomicInteger copies = new AtomicInteger();
+  public final AtomicInteger deletes = new AtomicInteger();
+  /** Write requests (put, part, complete, copy, delete) still to fail with SERVER_ERROR. */
+  public final AtomicInteger failWrites = new AtomicInteger();
+  private final Map<String, Map<Integer, byte[]>> multiparts = new java.util.concurrent.ConcurrentHashMap<>();
 
   public InMemoryObjectClient(String bucket) {
     this.bucket = bucket;
@@ -42,7 +50,9 @@ public final class InMemoryObjectClient implements ObjectClient {
     return etag;
   }
 
+  @Override
   public void delete(String key) {
+    deletes.incrementAndGet();
     objects.remove(key);
   }
 
@@ -120,6 +130,105 @@ public final class InMemoryObjectClient implements ObjectClient {
       throw new ObjectClientException(Kind.OTHER, "range past the end of " + key);
     }
     dst.put(o.bytes(), (int) offset, dst.remaining());
+  }
+
+  @Override
+  public ObjectMeta put(String key, java.nio.file.Path file, long offset, long length) throws ObjectClientException {
+    maybeFail("PUT " + key);
+    byte[] bytes = read(file, offset, length);
+    put(key, bytes);
+    uploads.add(key);
+    return meta(key, objects.get(key));
+  }
+
+  @Override
+  public String createMultipart(String key) throws ObjectClientException {
+    maybeFail("create multipart " + key);
+    String id = "upload-" + versions.incrementAndGet();
+    multiparts.put(id, new java.util.concurrent.ConcurrentHashMap<>());
+    return id;
+  }
+
+  @Override
+  public String uploadPart(String key, String uploadId, int partNumber, java.nio.file.Path file, long offset,
+      long length) throws ObjectClientException {
+    maybeFail("part " + partNumber + " of " + key);
+    Map<Integer, byte[]> upload = multiparts.get(uploadId);
+    if (upload == null) {
+      throw new ObjectClientException(Kind.NOT_FOUND, "no upload " + uploadId);
+    }
+    upload.put(partNumber, read(file, offset, length));
+    parts.incrementAndGet();
+    return "\"part" + partNumber + "\"";
+  }
+
+  @Override
+  public ObjectMeta completeMultipart(String key, String uploadId, List<String> partEtags, long size)
+      throws ObjectClientException {
+    maybeFail("complete " + key);
+    Map<Integer, byte[]> upload = multiparts.remove(uploadId);
+    if (upload == null || upload.size() != partEtags.size()) {
+      throw new ObjectClientException(Kind.OTHER, "parts missing in " + uploadId);
+    }
+    java.io.ByteArrayOutputStream all = new java.io.ByteArrayOutputStream();
+    for (int i = 1; i <= partEtags.size(); i++) {
+      all.writeBytes(upload.get(i));
+    }
+    put(key, all.toByteArray());
+    uploads.add(key);
+    return meta(key, objects.get(key));
+  }
+
+  @Override
+  public void abortMultipart(String key, String uploadId) {
+    multiparts.remove(uploadId);
+  }
+
+  /** Multipart uploads started and neither completed nor aborted. */
+  public int openMultiparts() {
+    return multiparts.size();
+  }
+
+  @Override
+  public ObjectMeta copy(String from, String to) throws ObjectClientException {
+    maybeFail("copy " + from);
+    StoredObject o = objects.get(from);
+    if (o == null) {
+      throw new ObjectClientException(Kind.NOT_FOUND, "no such key " + from);
+    }
+    copies.incrementAndGet();
+    put(to, o.bytes());
+    return meta(to, objects.get(to));
+  }
+
+  /** The stored bytes of a key, or null. */
+  public byte[] bytes(String key) {
+    StoredObject o = objects.get(key);
+    return o == null ? null : o.bytes().clone();
+  }
+
+  public java.util.Set<String> keys() {
+    return java.util.Set.copyOf(objects.keySet());
+  }
+
+  private void maybeFail(String what) throws ObjectClientException {
+    if (failWrites.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+      throw new ObjectClientException(Kind.SERVER_ERROR, what + ": injected failure (503)");
+    }
+  }
+
+  private static byte[] read(java.nio.file.Path file, long offset, long length) throws ObjectClientException {
+    try (var ch = java.nio.channels.FileChannel.open(file)) {
+      ByteBuffer b = ByteBuffer.allocate((int) length);
+      while (b.hasRemaining()) {
+        if (ch.read(b, offset + b.position()) < 0) {
+          throw new java.io.EOFException("staged file " + file + " ends early");
+        }
+      }
+      return b.array();
+    } catch (java.io.IOException e) {
+      throw new ObjectClientException(Kind.OTHER, e.toString());
+    }
   }
 
   @Override

@@ -23,5 +23,7 @@ public enum Errno {
   ENODATA,
   ENOTSUP,
   ETIMEDOUT,
-  ESTALE
+  ESTALE,
+  EXDEV,
+  EFBIG
 }

@@ -34,9 +34,16 @@ public interface Filesystem {
 
   List<String> listxattr(String path) throws FsException;
 
-  default void create(String path, int mode) throws FsException {
+  /** Creates (or, without O_EXCL, opens) a file and opens it; {@code flags} are the open(2) flags. */
+  default OpenFile create(String path, int flags, int mode) throws FsException {
     throw FsException.readOnly("create", path);
   }
+
+  /** close(2) of one descriptor of the handle: its failure is what close returns. */
+  default void flush(long handle) throws FsException {}
+
+  /** fsync(2)/fdatasync(2) of the handle. */
+  default void fsync(long handle) throws FsException {}
 
   default int write(long handle, long offset, ByteBuffer src) throws FsException {
     throw FsException.readOnly("write", "handle " + handle);

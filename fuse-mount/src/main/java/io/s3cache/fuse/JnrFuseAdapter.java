@@ -167,12 +167,12 @@ final class JnrFuseAdapter extends FuseStubFS {
     });
   }
 
-  // Writes and metadata changes: each is one call on the port (read-only today: EROFS).
+  // Writes and metadata changes: each is one call on the port.
 
   @Override
   public int create(String path, @mode_t long mode, FuseFileInfo fi) {
     return runner.call("create", path, () -> {
-      fs.create(path, (int) mode);
+      fi.fh.set(fs.create(path, fi.flags.get(), (int) mode).handle());
       return 0;
     });
   }
@@ -181,6 +181,31 @@ final class JnrFuseAdapter extends FuseStubFS {
   public int write(String path, Pointer buf, @size_t long size, @off_t long offset, FuseFileInfo fi) {
     return runner.call("write", path, () ->
         fs.write(fi.fh.get(), offset, MemoryIO.getInstance().newDirectByteBuffer(buf.address(), (int) size)));
+  }
+
+  /** Called on every close(2) of a descriptor: its result is what close returns. */
+  @Override
+  public int flush(String path, FuseFileInfo fi) {
+    return runner.call("flush", path, () -> {
+      fs.flush(fi.fh.get());
+      return 0;
+    });
+  }
+
+  @Override
+  public int fsync(String path, int isdatasync, FuseFileInfo fi) {
+    return runner.call("fsync", path, () -> {
+      fs.fsync(fi.fh.get());
+      return 0;
+    });
+  }
+
+  @Override
+  public int ftruncate(String path, @off_t long size, FuseFileInfo fi) {
+    return runner.call("ftruncate", path, () -> {
+      fs.truncate(path, size);
+      return 0;
+    });
   }
 
   @Override
@@ -320,6 +345,8 @@ final class JnrFuseAdapter extends FuseStubFS {
       case ENOTSUP -> ErrorCodes.ENOTSUP();
       case ETIMEDOUT -> ErrorCodes.ETIMEDOUT();
       case ESTALE -> ErrorCodes.ESTALE();
+      case EXDEV -> ErrorCodes.EXDEV();
+      case EFBIG -> ErrorCodes.EFBIG();
     };
   }
 }

@@ -1,0 +1,57 @@
+package io.s3cache.fs;
+
+import io.s3cache.s3.ObjectMeta;
+import io.s3cache.write.StagedFile;
+import java.time.Instant;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+
+/**
+ * A file of the mount that has been opened for writing (or is waiting for its upload): the path's
+ * current bytes are the staged file's, or, until the first write into an existing object, that
+ * object's ({@code base}).
+ *
+ * <p>State, guarded as marked: {@code handles}, {@code path} and {@code unlinked} by {@link
+ * Writes}'s structure lock; the bytes, {@code file}, {@code dirty}, {@code failure} and uploads by
+ * {@link #lock} — writes hold its read lock (concurrent positional writes are fine), anything that
+ * needs the bytes to stand still (upload, truncate, the first copy of {@code base}) its write lock.
+ * Lock order: structure lock, then a stage's lock; never two stages' locks at once.
+ */
+final class Stage {
+
+  final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+  volatile String path;
+  /** The object the file started from (written into without O_TRUNC), until copied into {@code file}. */
+  volatile ObjectMeta base;
+  /** Null until the file is staged (new file, truncated, or base copied). */
+  volatile StagedFile file;
+  /** The bytes differ from what S3 has under the path's key. */
+  volatile boolean dirty;
+  /** A write failed (ENOSPC, I/O error): the bytes are not what the writer meant; never uploaded. */
+  volatile String failure;
+  volatile boolean unlinked;
+  /** Written to or truncated since staged (a new file never touched is uploaded at release). */
+  volatile boolean touched;
+  /** S3 may have an object under the path's key (to delete on rename and unlink). */
+  volatile boolean inS3;
+  volatile Instant mtime = Instant.now();
+  /** The version last uploaded from this stage, or null. */
+  volatile ObjectMeta uploaded;
+  int handles;
+
+  Stage(String path, ObjectMeta base) {
+    this.path = path;
+    this.base = base;
+  }
+
+  long size() {
+    StagedFile f = file;
+    if (f != null) {
+      try {
+        return f.length();
+      } catch (java.io.IOException e) {
+        return 0;
+      }
+    }
+    return base == null ? 0 : base.size();
+  }
+}

@@ -1,0 +1,283 @@
+package io.s3cache.fs;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.codahale.metrics.MetricRegistry;
+import io.s3cache.cache.CacheConfig;
+import io.s3cache.cache.TieredBlockCache;
+import io.s3cache.fuse.Errno;
+import io.s3cache.fuse.FsException;
+import io.s3cache.metrics.MetricNames;
+import io.s3cache.testing.InMemoryObjectClient;
+import io.s3cache.write.StagingArea;
+import io.s3cache.write.Uploader;
+import io.s3cache.write.WriteConfig;
+import java.io.ByteArrayOutputStream;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The write path over an in-memory bucket: staging, uploads, rename, failures and recovery. */
+class WritePathTest {
+  private static final int O_WRONLY = 01;
+  private static final int O_APPEND = 02000;
+  private static final int O_TRUNC = 01000;
+  private static final int BLOCK = 64 * 1024;
+
+  @TempDir Path dir;
+  private final InMemoryObjectClient client = new InMemoryObjectClient("bkt");
+  private final MetricRegistry metrics = new MetricRegistry();
+  private final ExecutorService parts = Executors.newFixedThreadPool(4);
+  private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor();
+  private TieredBlockCache cache;
+
+  @AfterEach
+  void stop() {
+    parts.shutdownNow();
+    timer.shutdownNow();
+    if (cache != null) {
+      cache.close();
+    }
+  }
+
+  private S3Filesystem fs(WriteConfig config) throws Exception {
+    if (cache == null) {
+      cache = TieredBlockCache.create(new CacheConfig(BLOCK, 64 << 20, null, 0, 4, 0, false),
+          (key, offset, dst) -> client.getRange(key.key(), key.etag(), offset, dst), new MetricRegistry());
+    }
+    S3Filesystem fs = new S3Filesystem(new FsConfig("bkt", "", Duration.ofSeconds(60), 0, 0, 0644, 0755), client,
+        cache, new MetricRegistry(), (io.s3cache.readahead.Prefetcher) null);
+    fs.enableWrites(config, new StagingArea(dir.resolve("staging"), n -> {}), new Uploader(client, config, parts),
+        timer, metrics);
+    return fs;
+  }
+
+  private static byte[] bytes(int n, long seed) {
+    byte[] b = new byte[n];
+    new Random(seed).nextBytes(b);
+    return b;
+  }
+
+  /** Writes {@code data} in 128 KiB calls, as the kernel does. */
+  private static void write(S3Filesystem fs, long h, long at, byte[] data) throws FsException {
+    for (int off = 0; off < data.length; off += 128 * 1024) {
+      int n = Math.min(128 * 1024, data.length - off);
+      assertEquals(n, fs.write(h, at + off, ByteBuffer.wrap(data, off, n)));
+    }
+  }
+
+  private static byte[] readAll(S3Filesystem fs, String path) throws FsException {
+    long h = fs.open(path, 0).handle();
+    try {
+      ByteArrayOutputStream out = new ByteArrayOutputStream();
+      ByteBuffer buf = ByteBuffer.allocate(100_000);
+      for (long pos = 0; ; ) {
+        buf.clear();
+        int n = fs.read(h, pos, buf);
+        if (n == 0) {
+          return out.toByteArray();
+        }
+        out.write(buf.array(), 0, n);
+        pos += n;
+      }
+    } finally {
+      fs.release(h);
+    }
+  }
+
+  private long stagedFiles() throws Exception {
+    try (Stream<Path> s = Files.list(dir.resolve("staging"))) {
+      return s.filter(p -> p.toString().endsWith(".data")).count();
+    }
+  }
+
+  @Test
+  void newFileIsUploadedOnCloseAndReadFromTheCacheWithoutAGet() throws Exception {
+    S3Filesystem fs = fs(WriteConfig.defaults());
+    byte[] data = bytes(300_000, 1);
+    long h = fs.create("/a.bin", O_WRONLY, 0644).handle();
+    write(fs, h, 0, data);
+    assertNull(client.bytes("a.bin"), "nothing is uploaded before close");
+    fs.flush(h);
+    assertArrayEquals(data, client.bytes("a.bin"));
+    fs.release(h);
+    assertEquals(0, stagedFiles(), "the staged file is deleted once uploaded and closed");
+    assertEquals(data.length, fs.getattr("/a.bin").size());
+    assertArrayEquals(data, readAll(fs, "/a.bin"));
+    assertEquals(0, client.gets.get(), "reads after the write come from the cache");
+    assertEquals(List.of("a.bin"), client.uploads);
+    assertEquals(data.length, metrics.counter(MetricNames.UPLOAD_BYTES).getCount());
+  }
+
+  @Test
+  void largeFileGoesUpInParallelPartsExactlyAsWritten() throws Exception {
+    S3Filesystem fs = fs(WriteConfig.defaults().withMultipart(5 << 20, 5 << 20));
+    byte[] data = bytes((12 << 20) + 123, 2);
+    long h = fs.create("/big", O_WRONLY, 0644).handle();
+    write(fs, h, 0, data);
+    fs.fsync(h);
+    assertArrayEquals(data, client.bytes("big"));
+    assertEquals(3, client.parts.get());
+    fs.flush(h); // nothing changed since the fsync: no second upload
+    fs.release(h);
+    assertEquals(List.of("big"), client.uploads);
+    assertEquals(0, client.openMultiparts());
+  }
+
+  @Test
+  void failedUploadReturnsEioKeepsTheBytesAndTheNextCloseUploadsThem() throws Exception {
+    S3Filesystem fs = fs(WriteConfig.defaults().withMultipart(5 << 20, 5 << 20));
+    byte[] data = bytes((6 << 20) + 5, 3);
+    long h = fs.create("/ckpt", O_WRONLY, 0644).handle();
+    write(fs, h, 0, data);
+    client.failWrites.set(1); // the multipart upload cannot start
+    assertEquals(Errno.EIO, assertThrows(FsException.class, () -> fs.flush(h)).errno());
+    fs.release(h);
+    assertNull(client.bytes("ckpt"), "no partial object");
+    assertEquals(0, client.openMultiparts(), "the failed multipart upload was aborted");
+    assertEquals(1, stagedFiles(), "the bytes stay staged");
+    assertEquals(data.length, fs.getattr("/ckpt").size(), "and visible in the mount");
+    assertArrayEquals(data, readAll(fs, "/ckpt"));
+    assertEquals(1, metrics.counter(MetricNames.UPLOAD_FAILURES).getCount());
+
+    long again = fs.open("/ckpt", O_WRONLY).handle();
+    fs.flush(again); // the retry
+    fs.release(again);
+    assertArrayEquals(data, client.bytes("ckpt"));
+    assertEquals(0, stagedFiles());
+  }
+
+  @Test
+  void tempFileRenamedAfterCloseIsOneUploadToTheFinalKey() throws Exception {
+    S3Filesystem fs = fs(WriteConfig.defaults());
+    client.put("model.pt", bytes(10, 9)); // the previous checkpoint, replaced by the rename
+    byte[] data = bytes(200_000, 4);
+    long h = fs.create("/model.pt.tmp", O_WRONLY, 0644).handle();
+    write(fs, h, 0, data);
+    fs.flush(h);
+    fs.release(h);
+    assertTrue(client.uploads.isEmpty(), "closing a temp file does not upload it");
+    fs.rename("/model.pt.tmp", "/model.pt");
+    assertEquals(List.of("model.pt"), client.uploads);
+    assertArrayEquals(data, client.bytes("model.pt"));
+    assertFalse(client.keys().contains("model.pt.tmp"));
+    assertEquals(Errno.ENOENT, assertThrows(FsException.class, () -> fs.getattr("/model.pt.tmp")).errno());
+    assertArrayEquals(data, readAll(fs, "/model.pt"));
+    assertEquals(0, client.gets.get());
+    assertEquals(0, stagedFiles());
+  }
+
+  @Test
+  void renameOfAnObjectCopiesAndDeletesAndDirectoriesAreRefused() throws Exception {
+    S3Filesystem fs = fs(WriteConfig.defaults());
+    byte[] data = bytes(1000, 5);
+    client.put("d/x", data);
+    fs.rename("/d/x", "/y");
+    assertArrayEquals(data, client.bytes("y"));
+    assertNull(client.bytes("d/x"));
+    client.put("e/z", data);
+    assertEquals(Errno.EXDEV, assertThrows(FsException.class, () -> fs.rename("/e", "/f")).errno());
+  }
+
+  @Test
+  void appendStagesACopyAndTruncOverwrites() throws Exception {
+    S3Filesystem fs = fs(WriteConfig.defaults());
+    byte[] old = bytes(100_000, 6);
+    byte[] more = bytes(50_000, 7);
+    client.put("log", old);
+    long h = fs.open("/log", O_WRONLY | O_APPEND).handle();
+    write(fs, h, old.length, more);
+    fs.flush(h);
+    fs.release(h);
+    ByteArrayOutputStream both = new ByteArrayOutputStream();
+    both.writeBytes(old);
+    both.writeBytes(more);
+    assertArrayEquals(both.toByteArray(), client.bytes("log"));
+
+    long t = fs.open("/log", O_WRONLY | O_TRUNC).handle();
+    write(fs, t, 0, more);
+    fs.flush(t);
+    fs.release(t);
+    assertArrayEquals(more, client.bytes("log"));
+
+    fs.truncate("/log", 0);
+    assertEquals(0, client.bytes("log").length);
+  }
+
+  @Test
+  void writesIntoObjectsAboveTheCopyLimitAreRefusedWithEfbig() throws Exception {
+    S3Filesystem fs = fs(WriteConfig.defaults().withCopyMax(1000));
+    client.put("big", bytes(5000, 8));
+    long h = fs.open("/big", O_WRONLY).handle();
+    assertEquals(Errno.EFBIG, assertThrows(FsException.class,
+        () -> fs.write(h, 5000, ByteBuffer.wrap(new byte[10]))).errno());
+    fs.flush(h);
+    fs.release(h);
+    assertEquals(5000, client.bytes("big").length, "the object is untouched");
+  }
+
+  @Test
+  void mkdirRmdirAndUnlink() throws Exception {
+    S3Filesystem fs = fs(WriteConfig.defaults());
+    fs.mkdir("/d", 0755);
+    assertTrue(client.keys().contains("d/"));
+    assertTrue(fs.getattr("/d").isDirectory());
+    assertEquals(Errno.EEXIST, assertThrows(FsException.class, () -> fs.mkdir("/d", 0755)).errno());
+    long h = fs.create("/d/f", O_WRONLY, 0644).handle();
+    fs.flush(h);
+    fs.release(h);
+    assertEquals(0, client.bytes("d/f").length, "an empty new file is an empty object");
+    assertEquals(Errno.ENOTEMPTY, assertThrows(FsException.class, () -> fs.rmdir("/d")).errno());
+    fs.unlink("/d/f");
+    assertNull(client.bytes("d/f"));
+    fs.rmdir("/d");
+    assertFalse(client.keys().contains("d/"));
+    assertEquals(Errno.ENOENT, assertThrows(FsException.class, () -> fs.getattr("/d")).errno());
+  }
+
+  @Test
+  void aRestartUploadsClosedStagedFilesAndSetsAsideOpenOnes() throws Exception {
+    S3Filesystem first = fs(WriteConfig.defaults());
+    byte[] closed = bytes(70_000, 10);
+    long h = first.create("/closed", O_WRONLY, 0644).handle();
+    write(first, h, 0, closed);
+    client.failWrites.set(1);
+    assertThrows(FsException.class, () -> first.flush(h)); // closed by its writer, not in S3
+    long open = first.create("/open", O_WRONLY, 0644).handle();
+    write(first, open, 0, bytes(1000, 11)); // still being written when the process dies
+    // The process dies here: no release, no unmount. A new process mounts the same bucket.
+    S3Filesystem second = fs(WriteConfig.defaults());
+    assertArrayEquals(closed, client.bytes("closed"));
+    assertNull(client.bytes("open"), "a file its writer never closed may be incomplete: not uploaded");
+    assertEquals(1, metrics.counter(MetricNames.UPLOAD_RECOVERED).getCount());
+    try (Stream<Path> s = Files.list(dir.resolve("staging").resolve("incomplete"))) {
+      assertEquals(2, s.count(), "the open file's data and journal are set aside");
+    }
+    assertArrayEquals(closed, readAll(second, "/closed"));
+  }
+
+  @Test
+  void chmodAndUtimensAreAcceptedOthersNot() throws Exception {
+    S3Filesystem fs = fs(WriteConfig.defaults());
+    client.put("f", new byte[1]);
+    fs.changeMetadata("chmod", "/f");
+    fs.changeMetadata("utimens", "/f");
+    assertEquals(Errno.ENOENT, assertThrows(FsException.class, () -> fs.changeMetadata("chmod", "/nope")).errno());
+    assertEquals(Errno.ENOTSUP, assertThrows(FsException.class, () -> fs.changeMetadata("symlink", "/s")).errno());
+  }
+}
