@@ -84,8 +84,11 @@ public final class SettingChecks {
         }
       }
       case LOG_LEVEL -> LogLevelSpec.parse(v);
+      case MULTIPART_THRESHOLD, UPLOAD_PART_SIZE, WRITE_COPY_MAX -> s.size(key);
+      case UPLOAD_THREADS -> s.integer(key, 1, 256);
+      case TEMP_UPLOAD_DELAY -> s.duration(key);
       default -> {
-        // free text (log_file)
+        // free text (log_file, temp_names)
       }
     }
   }

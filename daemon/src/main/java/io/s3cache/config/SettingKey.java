@@ -39,7 +39,7 @@ public enum SettingKey {
   UPLOAD_PART_SIZE("16M"),
   UPLOAD_THREADS("8"),
   WRITE_COPY_MAX("1G"),
-  TEMP_NAMES("*.tmp,*.temp,*.part,*.partial"),
+  TEMP_NAMES("*.tmp:*.temp:*.part:*.partial"),
   TEMP_UPLOAD_DELAY("30s"),
   LOG_FILE("", true),
   LOG_LEVEL("info", true),

@@ -140,7 +140,7 @@ public record MountSpec(
   /** The write path's config (multipart_threshold, upload_part_size, ...). */
   public static WriteConfig writeConfig(Settings settings) {
     List<String> temps = new ArrayList<>();
-    for (String glob : settings.string(SettingKey.TEMP_NAMES).split(",")) {
+    for (String glob : settings.string(SettingKey.TEMP_NAMES).split("[,:]")) {
       if (!glob.isBlank()) {
         temps.add(glob.trim());
       }

@@ -28,7 +28,7 @@ import org.junit.jupiter.api.io.TempDir;
 class DocumentedOptionsTest {
 
   private static final Path DOC = Path.of("..", "docs", "CONFIGURATION.md");
-  private static final Set<SettingKey> FREE_TEXT = Set.of(SettingKey.REGION, SettingKey.CACHE_DIR,
+  private static final Set<SettingKey> FREE_TEXT = Set.of(SettingKey.TEMP_NAMES, SettingKey.REGION, SettingKey.CACHE_DIR,
       SettingKey.LOG_FILE, SettingKey.CONTROL_SOCKET);
 
   @TempDir Path dir;

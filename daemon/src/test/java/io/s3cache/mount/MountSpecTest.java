@@ -87,13 +87,15 @@ class MountSpecTest {
 
   @Test
   void optionsMountAndSystemdAddAreAccepted() {
-    // mount(8) passes "rw" for "defaults"; systemd and fstab add x-*, comment=, _netdev, nofail...
-    List<String> generic = List.of("rw", "defaults", "_netdev", "nofail", "noauto", "auto", "user", "users",
+    // systemd and fstab add x-*, comment=, _netdev, nofail... (and mount(8) "rw" or "ro")
+    List<String> generic = List.of("ro", "defaults", "_netdev", "nofail", "noauto", "auto", "user", "users",
         "exec", "noexec", "suid", "nosuid", "dev", "nodev", "atime", "noatime", "relatime",
         "x-systemd.automount", "x-systemd.requires=s3cache.service", "x-systemd.mount-timeout=2min",
         "comment=systemd.automount");
     MountSpec spec = MountSpec.from("s3://b", Path.of("/m"), new Settings(), generic);
-    assertTrue(spec.fuseOptions().contains("ro"), "read-only whatever rw says");
+    assertTrue(spec.fuseOptions().contains("ro"), "ro keeps the mount read-only");
+    assertTrue(MountSpec.from("s3://b", Path.of("/m"), new Settings(), List.of("defaults", "rw")).writable(),
+        "rw (mount(8) passes it for an fstab line without ro) makes the mount writable");
   }
 
   @Test
