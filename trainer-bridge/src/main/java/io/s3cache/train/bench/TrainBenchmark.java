@@ -9,8 +9,10 @@ import io.s3cache.embedded.FaultInjectingProxy.Fault;
 import io.s3cache.embedded.FaultPlan;
 import io.s3cache.train.DaemonLink;
 import io.s3cache.train.DjlEnvironment;
+import io.s3cache.train.EpochPlanner;
 import io.s3cache.train.EpochReport;
 import io.s3cache.train.ImageFileDataset;
+import io.s3cache.train.PlanSampler;
 import io.s3cache.train.SampleList;
 import io.s3cache.train.TrainException;
 import io.s3cache.train.TrainingRun;
@@ -27,7 +29,8 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.stream.Stream;
+import java.util.concurrent.atomic.AtomicLong;
+import software.amazon.awssdk.core.sync.RequestBody;
 
 /**
  * {@code bin/s3cache-train bench}: issue 6's "measured, not asserted" run. An embedded S3 server
@@ -46,6 +49,7 @@ public final class TrainBenchmark {
 
   private static final String BUCKET = "train";
   private static final String PREFIX = "ds/";
+  private static final int DISTINCT = 2000;
 
   private record Row(String what, LoaderEpoch.Result result, CachedMount.Requests requests, int proxied, int delayed) {}
 
@@ -88,23 +92,56 @@ public final class TrainBenchmark {
     }
   }
 
-  /** Writes the dataset into the bucket (directly, not through the proxy) and copies it to local disk. */
-  private Path generate(EmbeddedS3Server server, Path work) throws IOException, InterruptedException {
+  /**
+   * Writes the dataset to local disk and the same bytes into the bucket (directly, not through the
+   * proxy). Every image is its own file and object; only {@code distinct} of them are drawn and
+   * encoded, image {@code i} reusing the bytes of {@code i mod distinct} (same class, as distinct is
+   * a multiple of the class count): encoding 10k noisy 100 KiB JPEGs on 2 cores took minutes, and
+   * neither s3cache, S3 nor the page cache shares anything between equal contents under other names.
+   */
+  private Path generate(EmbeddedS3Server server, Path work) throws Exception {
     long start = System.nanoTime();
-    ImageDatasetGenerator.Result r = new ImageDatasetGenerator(options.classes(), options.imageBytes(),
-        ImageDatasetGenerator.Format.JPEG, 1).upload(server.client(), BUCKET, PREFIX, options.images(), 8);
-    Path stored = server.dataDir().resolve(BUCKET).resolve(PREFIX);
+    ImageDatasetGenerator gen = new ImageDatasetGenerator(options.classes(), options.imageBytes(),
+        ImageDatasetGenerator.Format.JPEG, 1);
+    int side = gen.calibrateSide();
+    int distinct = Math.min(options.images(), Math.max(options.classes(), DISTINCT / options.classes() * options.classes()));
+    byte[][] encoded = new byte[distinct][];
     Path local = work.resolve("local");
-    try (Stream<Path> files = Files.walk(stored)) {
-      for (Path f : files.filter(p -> Files.isRegularFile(p) && p.toString().endsWith(".jpg")).toList()) {
-        Path to = local.resolve(stored.relativize(f).toString());
-        Files.createDirectories(to.getParent());
-        Files.copy(f, to);
+    ExecutorService pool = Executors.newFixedThreadPool(8);
+    AtomicLong bytes = new AtomicLong();
+    try {
+      List<Future<?>> pending = new ArrayList<>();
+      for (int i = 0; i < distinct; i++) {
+        int n = i;
+        pending.add(pool.submit(() -> encoded[n] = gen.encoded(n, side)));
       }
+      for (Future<?> f : pending) {
+        f.get();
+      }
+      pending.clear();
+      for (int i = 0; i < options.images(); i++) {
+        int n = i;
+        pending.add(pool.submit(() -> {
+          byte[] data = encoded[n % distinct];
+          Path to = local.resolve(gen.relativePath(n));
+          Files.createDirectories(to.getParent());
+          Files.write(to, data);
+          server.client().putObject(b -> b.bucket(BUCKET).key(PREFIX + gen.relativePath(n)),
+              RequestBody.fromBytes(data));
+          bytes.addAndGet(data.length);
+          return null;
+        }));
+      }
+      for (Future<?> f : pending) {
+        f.get();
+      }
+    } finally {
+      pool.shutdownNow();
     }
-    out.printf(Locale.ROOT, "generated %d JPEG images (%dx%d, %s in all, %s each on average, %d classes) in the "
-            + "bucket and a local copy under %s in %.1f s%n", r.images(), r.side(), r.side(), ByteSize.format(r.bytes()),
-        ByteSize.format(r.bytes() / r.images()), options.classes(), local, (System.nanoTime() - start) / 1e9);
+    out.printf(Locale.ROOT, "generated %d JPEG images (%dx%d, %s in all, %s each on average, %d classes, %d distinct "
+            + "contents) in the bucket and on local disk under %s in %.1f s%n", options.images(), side, side,
+        ByteSize.format(bytes.get()), ByteSize.format(bytes.get() / options.images()), options.classes(), distinct,
+        local, (System.nanoTime() - start) / 1e9);
     return local;
   }
 
@@ -114,30 +151,36 @@ public final class TrainBenchmark {
     // Warm-up: the JIT compiles the JPEG decoder before anything is timed (a trainer's first epoch
     // pays that on any filesystem alike; it must not land on whichever pass runs first).
     warmUp(localSamples, workers);
-    List<Row> rows = new ArrayList<>();
-    DaemonLink none = DaemonLink.detached(System.err);
-
-    PageCache.drop();
-    rows.add(local("local disk, epoch 1 (page cache dropped)", localSamples, 0, workers, none));
-    rows.add(local("local disk, epoch 2", localSamples, 1, workers, none));
-
-    try (CachedMount m = mount(server, proxy, work, "noplan")) {
+    for (boolean decode : new boolean[] {false, true}) {
+      String mode = decode ? "decode" : "read";
+      out.printf(Locale.ROOT, "%n%s:%n", decode ? "Read and decode (the bridge's BatchLoader and ImageFileDataset)"
+          : "Read only (each file read whole, not decoded)");
+      List<Row> rows = new ArrayList<>();
+      DaemonLink none = DaemonLink.detached(System.err);
       PageCache.drop();
-      SampleList samples = listed(m, proxy);
-      rows.add(cached("s3cache, no plan, epoch 1 (cold)", m, proxy, samples, 0, workers, false));
-      rows.add(cached("s3cache, no plan, epoch 2", m, proxy, samples, 1, workers, false));
+      rows.add(local("local disk, epoch 1 (page cache dropped)", localSamples, 0, workers, none, decode));
+      rows.add(local("local disk, epoch 2", localSamples, 1, workers, none, decode));
+      try (CachedMount m = mount(server, proxy, work, "noplan-" + mode)) {
+        PageCache.drop();
+        SampleList samples = listed(m, proxy);
+        rows.add(cached("s3cache, no plan, epoch 1 (cold)", m, proxy, samples, 0, workers, false, decode));
+        if (!decode) {
+          rows.add(cached("s3cache, no plan, epoch 2", m, proxy, samples, 1, workers, false, decode));
+        }
+      }
+      try (CachedMount m = mount(server, proxy, work, "plan-" + mode)) {
+        PageCache.drop();
+        SampleList samples = listed(m, proxy);
+        rows.add(cached("s3cache, plan, epoch 1 (cold)", m, proxy, samples, 0, workers, true, decode));
+        rows.add(cached("s3cache, plan, epoch 2", m, proxy, samples, 1, workers, true, decode));
+      }
+      report(rows, decode);
     }
-    try (CachedMount m = mount(server, proxy, work, "plan")) {
-      PageCache.drop();
-      SampleList samples = listed(m, proxy);
-      rows.add(cached("s3cache, plan, epoch 1 (cold)", m, proxy, samples, 0, workers, true));
-      rows.add(cached("s3cache, plan, epoch 2", m, proxy, samples, 1, workers, true));
-    }
-    report(rows);
   }
 
   private void warmUp(SampleList samples, ExecutorService workers) throws Exception {
-    ImageFileDataset ds = ImageFileDataset.builder(samples, options.imageSize()).build();
+    ImageFileDataset ds = ImageFileDataset.builder(samples, options.imageSize())
+        .setSampling(new PlanSampler(new EpochPlanner(options.seed(), samples.size()), options.batch())).build();
     List<Future<?>> f = new ArrayList<>();
     for (int i = 0; i < Math.min(1000, samples.size()); i++) {
       int index = i;
@@ -167,20 +210,20 @@ public final class TrainBenchmark {
     return samples;
   }
 
-  private Row local(String what, SampleList samples, int epoch, ExecutorService workers, DaemonLink none)
-      throws Exception {
+  private Row local(String what, SampleList samples, int epoch, ExecutorService workers, DaemonLink none,
+      boolean decode) throws Exception {
     LoaderEpoch.Result r = LoaderEpoch.run(samples, options.seed(), epoch, options.batch(), options.imageSize(),
-        workers, options.workers(), none, false);
+        workers, options.workers(), none, false, decode);
     return checked(new Row(what, r, null, 0, 0), samples);
   }
 
   private Row cached(String what, CachedMount m, FaultInjectingProxy proxy, SampleList samples, int epoch,
-      ExecutorService workers, boolean plan) throws Exception {
+      ExecutorService workers, boolean plan, boolean decode) throws Exception {
     CachedMount.Requests before = m.requests();
     int proxied = proxy.requests();
     int delayed = proxy.injected(Fault.LATENCY);
     LoaderEpoch.Result r = LoaderEpoch.run(samples, options.seed(), epoch, options.batch(), options.imageSize(),
-        workers, options.workers(), m.link(), plan);
+        workers, options.workers(), m.link(), plan, decode);
     return checked(new Row(what, r, m.requests().minus(before), proxy.requests() - proxied,
         proxy.injected(Fault.LATENCY) - delayed), samples);
   }
@@ -197,19 +240,23 @@ public final class TrainBenchmark {
     return row;
   }
 
-  private void report(List<Row> rows) {
-    double local1 = rows.get(0).result().seconds();
-    double local2 = rows.get(1).result().seconds();
-    double noPlan1 = rows.get(2).result().seconds();
-    double plan1 = rows.get(4).result().seconds();
-    double plan2 = rows.get(5).result().seconds();
+  private Row row(List<Row> rows, String what) {
+    return rows.stream().filter(r -> r.what().startsWith(what)).findFirst().orElseThrow();
+  }
+
+  private void report(List<Row> rows, boolean decode) {
+    double local1 = row(rows, "local disk, epoch 1").result().seconds();
+    double local2 = row(rows, "local disk, epoch 2").result().seconds();
+    double noPlan1 = row(rows, "s3cache, no plan, epoch 1").result().seconds();
+    double plan1 = row(rows, "s3cache, plan, epoch 1").result().seconds();
+    double plan2 = row(rows, "s3cache, plan, epoch 2").result().seconds();
     out.println();
-    out.printf(Locale.ROOT, "Loader-only epochs (read + decode every file in epoch order, %d workers, no model step), "
-        + "%d files, +%d ms per S3 request:%n%n", options.workers(), options.images(), options.latency().toMillis());
+    out.printf(Locale.ROOT, "%s, %d workers, no model step, %d files, +%d ms per S3 request:%n%n",
+        decode ? "Read + decode epochs" : "Read-only epochs", options.workers(), options.images(),
+        options.latency().toMillis());
     out.println("| pass | epoch time | files/s | vs local disk, same epoch | S3 GET / HEAD / LIST |");
     out.println("|---|---|---|---|---|");
-    for (int i = 0; i < rows.size(); i++) {
-      Row r = rows.get(i);
+    for (Row r : rows) {
       double ref = r.what().contains("epoch 1") ? local1 : local2;
       out.printf(Locale.ROOT, "| %s | %.2f s | %.0f | %.2fx | %s |%n", r.what(), r.result().seconds(),
           r.result().files() / r.result().seconds(), r.result().seconds() / ref,
