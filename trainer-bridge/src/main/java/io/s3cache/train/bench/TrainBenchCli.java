@@ -56,6 +56,10 @@ public final class TrainBenchCli implements Callable<Integer> {
       description = "Also train MODEL (mlp, cnn, resnet18) for 2 epochs: local, mount with plans, mount without")
   String train;
 
+  @Option(names = "--mode", defaultValue = "decode",
+      description = "decode (read and decode, the bridge's loader), read (read whole, no decode) or both (default ${DEFAULT-VALUE})")
+  String mode;
+
   @Option(names = "--keep", description = "Keep the work dir afterwards")
   boolean keep;
 
@@ -80,10 +84,14 @@ public final class TrainBenchCli implements Callable<Integer> {
       throw new CommandLine.ParameterException(new CommandLine(this),
           "--images >= 2, --workers 1..256, --batch >= 1, --latency >= 0");
     }
+    if (!List.of("decode", "read", "both").contains(mode)) {
+      throw new CommandLine.ParameterException(new CommandLine(this), "--mode must be decode, read or both");
+    }
     boolean existed = Files.exists(workDir);
     try {
       new TrainBenchmark(new TrainBenchmark.Options(workDir, images, ByteSize.parse("--size", size.replace("~", "")),
-          classes, workers, batch, imageSize, seed, Duration.ofMillis(latencyMs), ramCache, train), System.out).run();
+          classes, workers, batch, imageSize, seed, Duration.ofMillis(latencyMs), ramCache, train, !mode.equals("decode"), !mode.equals("read")),
+          System.out).run();
     } finally {
       if (!keep && !existed) {
         deleteTree(workDir);

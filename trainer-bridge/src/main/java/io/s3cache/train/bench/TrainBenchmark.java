@@ -45,11 +45,11 @@ public final class TrainBenchmark {
 
   /** What to run. {@code trainModel} null: loader-only epochs; else also training epochs with it. */
   public record Options(Path workDir, int images, long imageBytes, int classes, int workers, int batch, int imageSize,
-      long seed, Duration latency, String ramCache, String trainModel) {}
+      long seed, Duration latency, String ramCache, String trainModel, boolean readOnly, boolean decode) {}
 
   private static final String BUCKET = "train";
   private static final String PREFIX = "ds/";
-  private static final int DISTINCT = 2000;
+  private static final int DISTINCT = 1000;
 
   private record Row(String what, LoaderEpoch.Result result, CachedMount.Requests requests, int proxied, int delayed) {}
 
@@ -152,6 +152,9 @@ public final class TrainBenchmark {
     // pays that on any filesystem alike; it must not land on whichever pass runs first).
     warmUp(localSamples, workers);
     for (boolean decode : new boolean[] {false, true}) {
+      if (decode ? !options.decode() : !options.readOnly()) {
+        continue;
+      }
       String mode = decode ? "decode" : "read";
       out.printf(Locale.ROOT, "%n%s:%n", decode ? "Read and decode (the bridge's BatchLoader and ImageFileDataset)"
           : "Read only (each file read whole, not decoded)");
