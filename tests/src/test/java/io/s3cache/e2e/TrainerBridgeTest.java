@@ -205,7 +205,7 @@ class TrainerBridgeTest {
         new Case("s3cache-train: unknown model 'vgg': expected one of mlp, cnn, resnet18",
             "--data", localCopy.toString(), "--model", "vgg"),
         new Case("s3cache-train: cannot write checkpoints to " + mnt.resolve("ckpt")
-            + " (read-only file system); s3cache mounts are read-only: give --checkpoint a local directory",
+            + " (read-only file system); to save them into S3, mount with -o rw, or give --checkpoint a local directory",
             "--data", localCopy.toString(), "--checkpoint", mnt.resolve("ckpt").toString()));
     for (Case c : cases) {
       ByteArrayOutputStream err = new ByteArrayOutputStream();

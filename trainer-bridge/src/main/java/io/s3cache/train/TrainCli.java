@@ -139,17 +139,23 @@ public final class TrainCli implements Callable<Integer> {
         checkpointDir);
   }
 
-  /** Fails before training when checkpoints cannot be written (an s3cache mount is read-only). */
+  /**
+   * Fails before training when checkpoints cannot be written, e.g. into an s3cache mount that is not
+   * writable (mounts are read-only unless mounted with {@code -o rw}).
+   */
   static void checkWritable(Path dir) throws TrainException {
     try {
       Files.createDirectories(dir);
-      Path probe = Files.createTempFile(dir, ".s3cache-train", ".probe");
+      // A temp name (s3cache's default temp_names): on a writable mount it is never uploaded, so
+      // the probe costs no PUT and DELETE and never shows up in S3.
+      Path probe = Files.createTempFile(dir, ".s3cache-train-", ".tmp");
       Files.delete(probe);
     } catch (IOException e) {
-      String why = e.getMessage() != null && e.getMessage().contains("Read-only file system") ? "read-only file system"
-          : e.toString();
-      throw new TrainException("cannot write checkpoints to " + dir + " (" + why
-          + "); s3cache mounts are read-only: give --checkpoint a local directory");
+      if (e.getMessage() != null && e.getMessage().contains("Read-only file system")) {
+        throw new TrainException("cannot write checkpoints to " + dir + " (read-only file system); to save them "
+            + "into S3, mount with -o rw, or give --checkpoint a local directory");
+      }
+      throw new TrainException("cannot write checkpoints to " + dir + " (" + e + ")");
     }
   }
 

@@ -21,6 +21,7 @@ import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -36,6 +37,13 @@ public final class TrainingRun {
   public record Options(Path data, String model, int epochs, int batch, int workers, boolean plan, int imageSize,
       long seed, float learningRate, Path checkpoint) {}
 
+  /** Told of each checkpoint once it is saved (and closed), while the trained model is still open. */
+  @FunctionalInterface
+  public interface CheckpointListener {
+    /** {@code epoch} counts from 1; {@code file} is the saved {@code .params} file. */
+    void saved(int epoch, Model model, Path file);
+  }
+
   private final Options options;
   private final DaemonLink daemon;
   private final PrintStream out;
@@ -44,6 +52,7 @@ public final class TrainingRun {
   private final List<List<Long>> loadedOrders = new ArrayList<>();
   private final List<int[]> plannedOrders = new ArrayList<>();
   private final List<PlanStatus> plans = new ArrayList<>();
+  private CheckpointListener checkpointListener;
 
   public TrainingRun(Options options, DaemonLink daemon, PrintStream out, String label) {
     this.options = options;
@@ -58,6 +67,12 @@ public final class TrainingRun {
 
   public List<int[]> plannedOrders() {
     return plannedOrders;
+  }
+
+  /** Calls {@code listener} after each checkpoint is saved (e.g. to evaluate or compare it). */
+  public TrainingRun onCheckpoint(CheckpointListener listener) {
+    this.checkpointListener = listener;
+    return this;
   }
 
   /** Final figures of each epoch's plan (null entries where no plan was sent). */
@@ -96,11 +111,16 @@ public final class TrainingRun {
           reports.add(r);
           out.println(r.line());
           if (options.checkpoint() != null) {
+            String name = "s3cache-" + options.model();
             try {
               model.setProperty("Epoch", String.valueOf(epoch + 1));
-              model.save(options.checkpoint(), "s3cache-" + options.model());
+              model.save(options.checkpoint(), name);
             } catch (IOException e) {
               throw new TrainException("cannot save a checkpoint in " + options.checkpoint() + ": " + e.getMessage(), e);
+            }
+            if (checkpointListener != null) {
+              checkpointListener.saved(epoch + 1, model,
+                  options.checkpoint().resolve(String.format(Locale.ROOT, "%s-%04d.params", name, epoch + 1)));
             }
           }
         }
