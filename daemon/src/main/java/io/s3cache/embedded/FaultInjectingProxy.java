@@ -150,6 +150,12 @@ public final class FaultInjectingProxy implements AutoCloseable {
     targeted.add(new Targeted(requestLine, fault, new AtomicInteger(count)));
   }
 
+  /** Forgets every fault queued with {@link #enqueue} or {@link #enqueueFor} and not yet applied. */
+  public void clearQueued() {
+    targeted.clear();
+    faults.clear();
+  }
+
   private record Targeted(Predicate<String> matches, Fault fault, AtomicInteger left) {}
 
   /** Faults later requests by this plan, its random draw restarted from the plan's seed. */
