@@ -21,14 +21,17 @@ import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Predicate;
 
 /**
  * An HTTP/1.1 proxy on 127.0.0.1 in front of an S3 server that injects faults, for tests and
  * {@code s3cache bench --faults}. Which fault a request gets: the next one queued with
+ * {@link #enqueueFor} whose request line matches, else the next one queued with
  * {@link #enqueue}, else a draw from the {@link FaultPlan} set with {@link #plan} (none by
  * default: every request passes). {@link #outage} makes the whole upstream unreachable (refused
  * or stalled) until it is set back to {@link Outage#NONE}.
@@ -60,7 +63,12 @@ public final class FaultInjectingProxy implements AutoCloseable {
     /** Forward; relay the response head, then send nothing more until the client gives up. */
     STALL_BODY,
     /** Accept and read the request, never answer: hold the connection until the client gives up. */
-    STALL
+    STALL,
+    /**
+     * Forward and wait for the server's answer, then reset the connection without relaying it: the
+     * request took effect but the client never learns (a response lost on the way back).
+     */
+    DROP_RESPONSE
   }
 
   /** The upstream as a whole. */
@@ -82,6 +90,7 @@ public final class FaultInjectingProxy implements AutoCloseable {
   private final int port;
   private final ExecutorService threads;
   private final Queue<Fault> faults = new ConcurrentLinkedQueue<>();
+  private final List<Targeted> targeted = new CopyOnWriteArrayList<>();
   private final Set<Socket> open = ConcurrentHashMap.newKeySet();
   private final Set<Socket> stalled = ConcurrentHashMap.newKeySet();
   private final AtomicInteger requests = new AtomicInteger();
@@ -132,6 +141,22 @@ public final class FaultInjectingProxy implements AutoCloseable {
       faults.add(fault);
     }
   }
+
+  /**
+   * Applies {@code fault} to the next {@code count} requests whose request line (e.g. {@code POST
+   * /bucket/key?uploadId=1 HTTP/1.1}) matches {@code requestLine}, before anything else applies.
+   */
+  public void enqueueFor(Predicate<String> requestLine, Fault fault, int count) {
+    targeted.add(new Targeted(requestLine, fault, new AtomicInteger(count)));
+  }
+
+  /** Forgets every fault queued with {@link #enqueue} or {@link #enqueueFor} and not yet applied. */
+  public void clearQueued() {
+    targeted.clear();
+    faults.clear();
+  }
+
+  private record Targeted(Predicate<String> matches, Fault fault, AtomicInteger left) {}
 
   /** Faults later requests by this plan, its random draw restarted from the plan's seed. */
   public void plan(FaultPlan next) {
@@ -204,7 +229,16 @@ public final class FaultInjectingProxy implements AutoCloseable {
     }
   }
 
-  private Fault next() {
+  private Fault next(byte[] head) {
+    if (!targeted.isEmpty()) {
+      String text = new String(head, StandardCharsets.ISO_8859_1);
+      String line = text.substring(0, Math.max(0, text.indexOf("\r\n")));
+      for (Targeted t : targeted) {
+        if (t.matches().test(line) && t.left().getAndDecrement() > 0) {
+          return t.fault();
+        }
+      }
+    }
     Fault queued = faults.poll();
     if (queued != null) {
       return queued;
@@ -227,14 +261,14 @@ public final class FaultInjectingProxy implements AutoCloseable {
         hold(client);
         return;
       }
-      Fault fault = next();
+      Fault fault = next(head);
       injected.get(fault).incrementAndGet();
       switch (fault) {
         case SLOW_DOWN -> answer(client.getOutputStream(), SLOW_DOWN);
         case INTERNAL_ERROR -> answer(client.getOutputStream(), INTERNAL_ERROR);
         case RESET -> reset(client);
         case STALL -> hold(client);
-        case PASS, LATENCY, TRUNCATE_BODY, STALL_BODY -> {
+        case PASS, LATENCY, TRUNCATE_BODY, STALL_BODY, DROP_RESPONSE -> {
           if (fault == Fault.LATENCY) {
             Thread.sleep(latency().toMillis());
           }
@@ -248,6 +282,10 @@ public final class FaultInjectingProxy implements AutoCloseable {
           threads.execute(() -> copy(fromClient, outputOf(s), Long.MAX_VALUE));
           switch (fault) {
             case TRUNCATE_BODY -> relayHead(server.getInputStream(), client.getOutputStream(), 0.5);
+            case DROP_RESPONSE -> {
+              readHead(server.getInputStream()); // the server has acted on the request
+              reset(client);
+            }
             case STALL_BODY -> {
               relayHead(server.getInputStream(), client.getOutputStream(), 0);
               closeQuietly(server);

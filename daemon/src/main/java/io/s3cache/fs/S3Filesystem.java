@@ -356,7 +356,8 @@ public final class S3Filesystem implements Filesystem {
 
   @Override
   public void flush(long handle) throws FsException {
-    if (handles.get(handle) instanceof StageHandle sh) {
+    // Only a writer's close uploads: a reader's close never fails over an upload it did not ask for.
+    if (handles.get(handle) instanceof StageHandle sh && sh.writable()) {
       writes.flush(sh.stage(), false);
     }
   }
@@ -371,6 +372,33 @@ public final class S3Filesystem implements Filesystem {
   @Override
   public void truncate(String path, long size) throws FsException {
     writable("truncate", path).truncatePath(path, size);
+  }
+
+  @Override
+  public void ftruncate(long handle, String path, long size) throws FsException {
+    if (handles.get(handle) instanceof StageHandle sh && sh.writable()) {
+      writes.truncate(sh.stage(), size); // uploaded at its close, like a write
+      return;
+    }
+    if (path == null) {
+      throw new FsException(Errno.EBADF, "handle " + handle + " is not open for writing");
+    }
+    truncate(path, size);
+  }
+
+  @Override
+  public FileAttributes fgetattr(long handle, String path) throws FsException {
+    if (path != null) {
+      return getattr(path);
+    }
+    Object any = handles.get(handle);
+    if (any instanceof StageHandle sh) {
+      return stagedAttributes(sh.stage().path, sh.stage());
+    }
+    if (any instanceof Handle h) {
+      return attributes(h.path(), new Node.File(h.meta()));
+    }
+    throw new FsException(Errno.EBADF, "no open file with handle " + handle);
   }
 
   @Override

@@ -14,7 +14,8 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * Writes}'s structure lock; the bytes, {@code file}, {@code dirty}, {@code failure} and uploads by
  * {@link #lock} — writes hold its read lock (concurrent positional writes are fine), anything that
  * needs the bytes to stand still (upload, truncate, the first copy of {@code base}) its write lock.
- * Lock order: structure lock, then a stage's lock; never two stages' locks at once.
+ * Lock order: a stage's lock, then the structure lock (never the other way); never two stages'
+ * locks at once.
  */
 final class Stage {
 

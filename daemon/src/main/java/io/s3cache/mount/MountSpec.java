@@ -96,6 +96,9 @@ public record MountSpec(
     fuse.add("subtype=s3cache");
     if (writable) {
       fuse.add("big_writes"); // 128 KiB writes instead of 4 KiB (libfuse2)
+      // rm of an open file unlinks it at once (no .fuse_hidden rename, which would copy the object
+      // in S3 or upload a staged file under that name); open handles keep working by handle.
+      fuse.add("hard_remove");
     } else {
       fuse.add("ro");
     }

@@ -72,7 +72,8 @@ final class SdkObjectClient implements ObjectClient {
    * @param ownedResource closed after the SDK client (e.g. a credentials provider this client
    *     created), or null
    * @param listAttempts attempts of a LIST whose answer breaks off while the SDK parses it (that
-   *     failure escapes the SDK's own retries as an {@link UncheckedIOException}): max_attempts
+   *     failure escapes the SDK's own retries as an {@link UncheckedIOException}), or of a
+   *     CreateMultipartUpload whose cut-short answer parses without an upload id: max_attempts
    */
   SdkObjectClient(S3Client s3, String bucket, String endpointLabel, MetricRegistry metrics,
       AutoCloseable ownedResource, int listAttempts) {
@@ -262,10 +263,22 @@ final class SdkObjectClient implements ObjectClient {
 
   @Override
   public String createMultipart(String key) throws ObjectClientException {
-    try {
-      return s3.createMultipartUpload(b -> b.bucket(bucket).key(key)).uploadId();
-    } catch (SdkException | UncheckedIOException e) {
-      throw fail(Operation.MULTIPART, key, e);
+    // A body cut short can parse as an answer without an upload id: ask again, like a broken LIST.
+    for (int attempt = 1; ; attempt++) {
+      String id;
+      try {
+        id = s3.createMultipartUpload(b -> b.bucket(bucket).key(key)).uploadId();
+      } catch (SdkException | UncheckedIOException e) {
+        throw fail(Operation.MULTIPART, key, e);
+      }
+      if (id != null && !id.isEmpty()) {
+        return id;
+      }
+      if (attempt >= listAttempts) {
+        failures.inc();
+        throw new ObjectClientException(ObjectClientException.Kind.SERVER_ERROR, "create multipart upload of '"
+            + key + "' in bucket '" + bucket + "': answered without an upload id " + attempt + " times");
+      }
     }
   }
 
@@ -292,6 +305,12 @@ final class SdkObjectClient implements ObjectClient {
     try {
       String etag = s3.completeMultipartUpload(b -> b.bucket(bucket).key(key).uploadId(uploadId)
           .multipartUpload(m -> m.parts(parts))).eTag();
+      if (etag == null || etag.isEmpty()) {
+        // A body cut short: whether it completed is for the caller to find out (Uploader checks the ETag).
+        failures.inc();
+        throw new ObjectClientException(ObjectClientException.Kind.SERVER_ERROR, "complete multipart upload of '"
+            + key + "' in bucket '" + bucket + "': answered without an ETag");
+      }
       return new ObjectMeta(key, size, Instant.now(), etag);
     } catch (SdkException | UncheckedIOException e) {
       throw fail(Operation.MULTIPART, key, e);
@@ -312,8 +331,9 @@ final class SdkObjectClient implements ObjectClient {
     try (Timer.Context ignored = copyTimer.time()) {
       CopyObjectResponse r = s3.copyObject(b -> b.sourceBucket(bucket).sourceKey(from)
           .destinationBucket(bucket).destinationKey(to));
-      String etag = r.copyObjectResult().eTag();
-      return new ObjectMeta(to, head(to).size(), Instant.now(), etag);
+      String etag = r.copyObjectResult() == null ? null : r.copyObjectResult().eTag();
+      ObjectMeta copied = head(to);
+      return new ObjectMeta(to, copied.size(), Instant.now(), etag != null ? etag : copied.etag());
     } catch (SdkException | UncheckedIOException e) {
       throw fail(Operation.COPY, from, e);
     }

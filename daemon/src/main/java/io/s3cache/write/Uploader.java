@@ -4,7 +4,10 @@ import io.s3cache.s3.ObjectClient;
 import io.s3cache.s3.ObjectClientException;
 import io.s3cache.s3.ObjectMeta;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -72,7 +75,17 @@ public final class Uploader {
       if (failure != null) {
         throw failure;
       }
-      return client.completeMultipart(key, uploadId, etags, length);
+      try {
+        return client.completeMultipart(key, uploadId, etags, length);
+      } catch (ObjectClientException e) {
+        ObjectMeta landed = completedAnyway(key, etags, length);
+        if (landed == null) {
+          throw e;
+        }
+        LOG.info("completing the multipart upload of {} reported \"{}\", but the object in S3 has this upload's "
+            + "ETag {}: the upload completed and only its answer was lost", key, e.getMessage(), landed.etag());
+        return landed;
+      }
     } catch (ObjectClientException | RuntimeException e) {
       try {
         client.abortMultipart(key, uploadId);
@@ -81,5 +94,50 @@ public final class Uploader {
       }
       throw e;
     }
+  }
+
+  /**
+   * The object at {@code key} when it is the one this multipart upload made, else null. A
+   * CompleteMultipartUpload whose answer is lost (connection reset, truncated body) is retried by
+   * the client, and the retry fails with NoSuchUpload because the first attempt completed it; the
+   * object's ETag (MD5 of the parts' MD5s, "-", the part count) tells whether that happened.
+   */
+  private ObjectMeta completedAnyway(String key, List<String> partEtags, long length) {
+    String expected = multipartEtag(partEtags);
+    if (expected == null) {
+      return null;
+    }
+    try {
+      ObjectMeta meta = client.head(key);
+      return meta.size() == length && expected.equalsIgnoreCase(unquote(meta.etag())) ? meta : null;
+    } catch (ObjectClientException e) {
+      return null;
+    }
+  }
+
+  /** S3's ETag of a multipart object with these part ETags; null if one is not a plain MD5. */
+  static String multipartEtag(List<String> partEtags) {
+    MessageDigest md5;
+    try {
+      md5 = MessageDigest.getInstance("MD5");
+    } catch (NoSuchAlgorithmException e) {
+      return null;
+    }
+    for (String etag : partEtags) {
+      String hex = unquote(etag);
+      if (hex == null || !hex.matches("[0-9a-fA-F]{32}")) {
+        return null;
+      }
+      md5.update(HexFormat.of().parseHex(hex));
+    }
+    return HexFormat.of().formatHex(md5.digest()) + "-" + partEtags.size();
+  }
+
+  private static String unquote(String etag) {
+    if (etag == null) {
+      return null;
+    }
+    return etag.length() >= 2 && etag.startsWith("\"") && etag.endsWith("\"") ? etag.substring(1, etag.length() - 1)
+        : etag;
   }
 }

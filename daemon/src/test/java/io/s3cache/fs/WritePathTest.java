@@ -35,6 +35,7 @@ import org.junit.jupiter.api.io.TempDir;
 /** The write path over an in-memory bucket: staging, uploads, rename, failures and recovery. */
 class WritePathTest {
   private static final int O_WRONLY = 01;
+  private static final int O_RDONLY = 0;
   private static final int O_APPEND = 02000;
   private static final int O_TRUNC = 01000;
   private static final int BLOCK = 64 * 1024;
@@ -154,6 +155,12 @@ class WritePathTest {
     assertEquals(data.length, fs.getattr("/ckpt").size(), "and visible in the mount");
     assertArrayEquals(data, readAll(fs, "/ckpt"));
     assertEquals(1, metrics.counter(MetricNames.UPLOAD_FAILURES).getCount());
+    client.failWrites.set(1);
+    long reader = fs.open("/ckpt", O_RDONLY).handle();
+    fs.flush(reader); // a reader's close does not retry the upload, so it cannot fail over it
+    fs.release(reader);
+    assertEquals(1, client.failWrites.get(), "no upload was tried");
+    client.failWrites.set(0);
 
     long again = fs.open("/ckpt", O_WRONLY).handle();
     fs.flush(again); // the retry

@@ -71,6 +71,7 @@ class MountSpecTest {
     MountSpec rw = MountSpec.from("s3://b", Path.of("/m"), new Settings(), List.of("rw"));
     assertTrue(rw.writable());
     assertTrue(rw.fuseOptions().contains("big_writes"));
+    assertTrue(rw.fuseOptions().contains("hard_remove"), "rm of an open file renames nothing in S3");
     assertFalse(rw.fuseOptions().contains("ro"));
     assertEquals(0644, rw.fs().fileMode());
     assertEquals(0755, rw.fs().dirMode());

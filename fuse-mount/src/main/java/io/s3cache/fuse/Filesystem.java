@@ -13,6 +13,17 @@ public interface Filesystem {
 
   FileAttributes getattr(String path) throws FsException;
 
+  /**
+   * fstat(2) of an open handle; {@code path} is null when the file was unlinked while open (a
+   * writable mount sets hard_remove, so such files keep working by handle).
+   */
+  default FileAttributes fgetattr(long handle, String path) throws FsException {
+    if (path == null) {
+      throw new FsException(Errno.ENOENT, "handle " + handle + " has no path");
+    }
+    return getattr(path);
+  }
+
   /** Every entry of a directory, without "." and "..". */
   List<DirEntry> readdir(String path) throws FsException;
 
@@ -51,6 +62,11 @@ public interface Filesystem {
 
   default void truncate(String path, long size) throws FsException {
     throw FsException.readOnly("truncate", path);
+  }
+
+  /** ftruncate(2) of an open handle; {@code path} is null when the file was unlinked while open. */
+  default void ftruncate(long handle, String path, long size) throws FsException {
+    throw FsException.readOnly("truncate", path == null ? "handle " + handle : path);
   }
 
   default void mkdir(String path, int mode) throws FsException {

@@ -37,6 +37,12 @@ final class JnrFuseAdapter extends FuseStubFS {
 
   JnrFuseAdapter(Filesystem fs, OperationObserver observer, long slowNanos, Runnable onInit) {
     this.fs = fs;
+    // flag_nullpath_ok (the lowest bit of fuse_operations' flag word): with hard_remove, libfuse
+    // calls read/write/flush/release/fgetattr/ftruncate of a file unlinked while open with a null
+    // path instead of failing them with ENOENT; every one of those works by handle here.
+    Pointer ops = Struct.getMemory(fuseOperations);
+    long flags = MemberOffset.of(fuseOperations.flag_nullpath_ok);
+    ops.putInt(flags, ops.getInt(flags) | 1);
     this.runner = new OperationRunner(observer, JnrFuseAdapter::errnoValue, slowNanos);
     this.onInit = onInit;
   }
@@ -203,7 +209,15 @@ final class JnrFuseAdapter extends FuseStubFS {
   @Override
   public int ftruncate(String path, @off_t long size, FuseFileInfo fi) {
     return runner.call("ftruncate", path, () -> {
-      fs.truncate(path, size);
+      fs.ftruncate(fi.fh.get(), path, size);
+      return 0;
+    });
+  }
+
+  @Override
+  public int fgetattr(String path, FileStat stat, FuseFileInfo fi) {
+    return runner.call("fgetattr", path, () -> {
+      fillStat(fs.fgetattr(fi.fh.get(), path), stat);
       return 0;
     });
   }
@@ -293,6 +307,17 @@ final class JnrFuseAdapter extends FuseStubFS {
       fs.changeMetadata(op, path);
       return 0;
     });
+  }
+
+  /** A struct member's offset: the accessor is visible only from inside a {@link Struct} subclass. */
+  private abstract static class MemberOffset extends Struct {
+    private MemberOffset() {
+      super(Runtime.getSystemRuntime());
+    }
+
+    static long of(Struct.Padding member) {
+      return ((Struct.AbstractMember) member).offset();
+    }
   }
 
   private static final int STAT_SIZE = Struct.size(new FileStat(Runtime.getSystemRuntime()));

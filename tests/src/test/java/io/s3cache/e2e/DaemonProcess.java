@@ -67,12 +67,22 @@ final class DaemonProcess implements AutoCloseable {
   }
 
   Path mount(String source, Path mountPoint, Map<String, String> settings) throws Exception {
+    return mount(source, mountPoint, settings, List.of());
+  }
+
+  /** Mounts with these mount options too (e.g. {@code rw}). */
+  Path mount(String source, Path mountPoint, Map<String, String> settings, List<String> options) throws Exception {
     Files.createDirectories(mountPoint);
     mountPoints.add(mountPoint);
     try (ControlClient c = ControlClient.connect(socket)) {
-      c.mount(new MountRequest(source, mountPoint.toString(), settings, List.of()));
+      c.mount(new MountRequest(source, mountPoint.toString(), settings, options));
     }
     return mountPoint;
+  }
+
+  /** SIGKILL, as a crash or the OOM killer would; its mounts are left dead ("transport endpoint"). */
+  void kill() throws InterruptedException {
+    process.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
   }
 
   /** A line of /proc/PID/status, in KiB (VmRSS, VmHWM, ...). */
