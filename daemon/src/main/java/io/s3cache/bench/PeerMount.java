@@ -10,8 +10,9 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A peer tool's FUSE mount of the same bucket (s3fs, rclone), each with its own disk cache turned
- * on so its warm reads are its best case. Command lines as recorded in shared/FACTS.md.
+ * A peer tool's FUSE mount of the same bucket (s3fs, rclone): read-only, each with its own disk
+ * cache turned on so its warm reads are its best case, or writable with the part size and upload
+ * parallelism s3cache is given. Command lines as recorded in shared/FACTS.md.
  */
 final class PeerMount implements AutoCloseable {
 
@@ -54,6 +55,50 @@ final class PeerMount implements AutoCloseable {
     return start(cmd, mnt, work.resolve("rclone.log"));
   }
 
+  /**
+   * A writable s3fs mount: no {@code use_cache} (s3fs stages each file being written in a temp file
+   * under {@code tmpdir} and uploads it at flush/fsync, in {@code multipart_size} MiB parts,
+   * {@code parallel_count} at once).
+   */
+  static PeerMount s3fsWritable(EmbeddedS3Server server, String bucket, Path work, long partSize, int parallel)
+      throws Exception {
+    Path mnt = Files.createDirectories(work.resolve("s3fs-mnt"));
+    Path tmp = Files.createDirectories(work.resolve("s3fs-tmp"));
+    Path passwd = work.resolve("s3fs-passwd");
+    Files.writeString(passwd, server.accessKey() + ":" + server.secretKey() + "\n");
+    Files.setPosixFilePermissions(passwd, PosixFilePermissions.fromString("rw-------"));
+    return start(s3fsWriteCommand(server.endpoint().toString(), bucket, mnt, passwd, tmp, partSize, parallel), mnt,
+        work.resolve("s3fs.log"));
+  }
+
+  static List<String> s3fsWriteCommand(String url, String bucket, Path mnt, Path passwd, Path tmp, long partSize,
+      int parallel) {
+    return List.of("s3fs", bucket, mnt.toString(), "-f",
+        "-o", "url=" + url, "-o", "use_path_request_style", "-o", "endpoint=" + EmbeddedS3Server.REGION,
+        "-o", "passwd_file=" + passwd, "-o", "tmpdir=" + tmp,
+        "-o", "multipart_size=" + (partSize >> 20), "-o", "parallel_count=" + parallel);
+  }
+
+  /**
+   * A writable rclone mount, {@code --vfs-cache-mode writes}: a file written is kept in the VFS
+   * cache and uploaded after its close, in the background ({@code --vfs-write-back 0s}: at once,
+   * not the default 5 s later), in {@code --s3-chunk-size} parts, {@code --s3-upload-concurrency}
+   * at once.
+   */
+  static PeerMount rcloneWritable(EmbeddedS3Server server, String bucket, Path work, long partSize, int parallel)
+      throws Exception {
+    Path mnt = Files.createDirectories(work.resolve("rclone-mnt"));
+    Path conf = writeRcloneConfig(server, work);
+    return start(rcloneWriteCommand(conf, bucket, mnt, work.resolve("rclone-cache"), partSize, parallel), mnt,
+        work.resolve("rclone.log"));
+  }
+
+  static List<String> rcloneWriteCommand(Path conf, String bucket, Path mnt, Path cache, long partSize, int parallel) {
+    return List.of("rclone", "--config", conf.toString(), "mount", "bench:" + bucket, mnt.toString(),
+        "--vfs-cache-mode", "writes", "--vfs-write-back", "0s", "--cache-dir", cache.toString(),
+        "--s3-chunk-size", (partSize >> 20) + "M", "--s3-upload-concurrency", Integer.toString(parallel));
+  }
+
   /** An rclone config with one remote "bench" for the embedded server (also used by rclone copy). */
   static Path writeRcloneConfig(EmbeddedS3Server server, Path work) throws IOException {
     Path conf = work.resolve("rclone.conf");
@@ -80,6 +125,11 @@ final class PeerMount implements AutoCloseable {
 
   Path mountPoint() {
     return mountPoint;
+  }
+
+  /** The tool's process (s3fs and rclone run in the foreground here), for its CPU time. */
+  long pid() {
+    return process.pid();
   }
 
   @Override

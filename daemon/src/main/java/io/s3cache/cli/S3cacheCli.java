@@ -15,7 +15,7 @@ import picocli.CommandLine.Command;
     description = "Mount an S3 bucket as a local directory, backed by a RAM/disk block cache.",
     subcommands = {MountCommand.class, UnmountCommand.class, DaemonCommand.class, PreloadCommand.class,
         StatsCommand.class, EvictCommand.class, RefreshCommand.class, ShutdownCommand.class, DemoCommand.class,
-        BenchCommand.class, BenchIndexCommand.class, GenDatasetCommand.class})
+        BenchCommand.class, BenchIndexCommand.class, BenchWriteCommand.class, GenDatasetCommand.class})
 public final class S3cacheCli {
 
   /** Exit code for a failure of the operation itself (usage errors exit 2, as picocli does). */
