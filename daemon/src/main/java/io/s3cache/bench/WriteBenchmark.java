@@ -328,7 +328,8 @@ public final class WriteBenchmark {
     }
     out.println(ratios.substring(0, ratios.length() - 1));
     out.printf(Locale.ROOT, "s3cache: %.2f s writing the staged file through FUSE, %.2f s uploading it (its %s timer),"
-        + " whole in S3 at %.2f s, then %.2f s more (filling the block cache) until close returned%n",
+        + " whole in S3 at %.2f s, close returned %.2f s after that (the block cache is filled after close, in the"
+        + " background)%n",
         ours.inS3Seconds() - s3cacheUpload, s3cacheUpload, MetricNames.UPLOADS, ours.inS3Seconds(),
         ours.closeSeconds() - ours.inS3Seconds());
   }

@@ -151,13 +151,14 @@ public final class S3Filesystem implements Filesystem {
 
   /**
    * Makes this filesystem writable (call once, before mounting): files are staged under {@code
-   * area} and uploaded by {@code uploader}; {@code timer} uploads temp files never renamed.
+   * area} and uploaded by {@code uploader}; {@code timer} uploads temp files never renamed; {@code
+   * fills} copies uploaded files into the block cache after their close returned.
    * Then uploads what an earlier run left staged for this mount (see {@link Writes#recover}).
    */
   public void enableWrites(io.s3cache.write.WriteConfig writeConfig, io.s3cache.write.StagingArea area,
       io.s3cache.write.Uploader uploader, java.util.concurrent.ScheduledExecutorService timer,
-      MetricRegistry metrics) {
-    Writes w = new Writes(config, writeConfig, namespace, client, blocks, area, uploader, timer, metrics);
+      java.util.concurrent.Executor fills, MetricRegistry metrics) {
+    Writes w = new Writes(config, writeConfig, namespace, client, blocks, area, uploader, timer, fills, metrics);
     w.recover();
     this.writes = w;
   }

@@ -38,6 +38,13 @@ final class Stage {
   /** The version last uploaded from this stage, or null. */
   volatile ObjectMeta uploaded;
   int handles;
+  /** Cache fills from this stage's staged file still running (guarded by the structure lock). */
+  int fills;
+  /**
+   * Bumped before any change to the staged bytes (under the read or write lock), so a cache fill
+   * that started from an upload can tell its bytes still are that upload's.
+   */
+  final java.util.concurrent.atomic.AtomicLong generation = new java.util.concurrent.atomic.AtomicLong();
 
   Stage(String path, ObjectMeta base) {
     this.path = path;

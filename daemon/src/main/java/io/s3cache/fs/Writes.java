@@ -39,7 +39,8 @@ import org.slf4j.LoggerFactory;
  * <p>Concurrency: a map of live stages by path, whose membership and handle counts change under
  * {@code structure}; each stage's bytes under its own read/write lock (see {@link Stage}). Lock
  * order: a stage's lock, then {@code structure}. Uploads run on the calling FUSE thread (parts on
- * the upload executor); {@code timer} uploads temp files nobody renamed.
+ * the upload executor); {@code timer} uploads temp files nobody renamed; {@code fills} copies each
+ * uploaded file into the block cache after its close has returned.
  */
 final class Writes implements AutoCloseable {
 
@@ -54,6 +55,7 @@ final class Writes implements AutoCloseable {
   private final StagingArea area;
   private final Uploader uploader;
   private final ScheduledExecutorService timer;
+  private final java.util.concurrent.Executor fills;
   private final Map<String, Stage> stages = new ConcurrentHashMap<>();
   private final Object structure = new Object();
   private final Timer uploads;
@@ -63,7 +65,7 @@ final class Writes implements AutoCloseable {
   private final Counter noSpace;
 
   Writes(FsConfig fs, WriteConfig config, Namespace ns, ObjectClient client, BlockCache blocks, StagingArea area,
-      Uploader uploader, ScheduledExecutorService timer, MetricRegistry metrics) {
+      Uploader uploader, ScheduledExecutorService timer, java.util.concurrent.Executor fills, MetricRegistry metrics) {
     this.fs = fs;
     this.config = config;
     this.ns = ns;
@@ -72,6 +74,7 @@ final class Writes implements AutoCloseable {
     this.area = area;
     this.uploader = uploader;
     this.timer = timer;
+    this.fills = fills;
     this.uploads = metrics.timer(MetricNames.UPLOADS);
     this.uploadBytes = metrics.counter(MetricNames.UPLOAD_BYTES);
     this.failures = metrics.counter(MetricNames.UPLOAD_FAILURES);
@@ -181,6 +184,7 @@ final class Writes implements AutoCloseable {
       checkUsable(s);
       int n = src.remaining();
       area.ensureRoom(n);
+      s.generation.incrementAndGet();
       try {
         s.file.write(offset, src);
       } catch (IOException e) {
@@ -295,7 +299,7 @@ final class Writes implements AutoCloseable {
     s.lock.writeLock().lock();
     try {
       synchronized (structure) {
-        if (s.handles > 0 || (s.dirty && !s.unlinked && s.failure == null)) {
+        if (s.handles > 0 || s.fills > 0 || (s.dirty && !s.unlinked && s.failure == null)) {
           return;
         }
         stages.remove(s.path, s);
@@ -338,6 +342,7 @@ final class Writes implements AutoCloseable {
     s.lock.writeLock().lock();
     try {
       checkUsable(s);
+      s.generation.incrementAndGet();
       if (s.file == null) {
         if (size == 0) {
           s.file = newStagedFile(s.path);
@@ -479,6 +484,7 @@ final class Writes implements AutoCloseable {
     }
     String toKey = ns.key(to);
     String fromKey = ns.key(from);
+    Uploaded renamed = null;
     s.lock.writeLock().lock();
     try {
       checkUsable(s);
@@ -489,7 +495,8 @@ final class Writes implements AutoCloseable {
       ObjectMeta meta = null;
       boolean wasInS3 = s.inS3;
       if (s.dirty && !open) {
-        meta = uploadLocked(s, toKey); // one upload, straight to the final key
+        renamed = uploadLocked(s, toKey); // one upload, straight to the final key
+        meta = renamed.meta();
       } else if (!s.dirty) {
         if (s.size() > WriteConfig.MAX_PART_SIZE) {
           throw new FsException(Errno.EFBIG, FsException.Level.INFO, "rename of " + from + ": a server-side copy "
@@ -516,7 +523,7 @@ final class Writes implements AutoCloseable {
         stages.remove(from, s);
         replaceStage(to, s);
         s.path = to;
-        keep = s.handles > 0 || s.dirty;
+        keep = s.handles > 0 || s.dirty || s.fills > 0;
         if (keep) {
           stages.put(to, s);
         }
@@ -529,6 +536,9 @@ final class Writes implements AutoCloseable {
       }
     } finally {
       s.lock.writeLock().unlock();
+      if (renamed != null) {
+        startFill(s, renamed);
+      }
     }
     dropIfIdle(s);
   }
@@ -550,21 +560,32 @@ final class Writes implements AutoCloseable {
   // ---- uploads ----
 
   private void upload(Stage s, String key) throws FsException {
+    Uploaded done = null;
     s.lock.writeLock().lock();
     try {
       if (!s.dirty || s.unlinked) {
         return;
       }
       checkUsable(s);
-      ObjectMeta meta = uploadLocked(s, key);
-      ns.written(s.path, new Node.File(meta));
+      done = uploadLocked(s, key);
+      ns.written(s.path, new Node.File(done.meta()));
     } finally {
       s.lock.writeLock().unlock();
+      if (done != null) {
+        startFill(s, done);
+      }
     }
   }
 
-  /** Uploads the staged bytes to {@code key} (journal first, so a crash re-uploads); stage locked. */
-  private ObjectMeta uploadLocked(Stage s, String key) throws FsException {
+  /** An upload's new version, and the cache fill from the staged bytes it leaves to start. */
+  private record Uploaded(ObjectMeta meta, StagedFile file, long length, long generation) {}
+
+  /**
+   * Uploads the staged bytes to {@code key} (journal first, so a crash re-uploads); stage locked.
+   * The caller starts the cache fill ({@link #startFill}) once it has released the lock; until the
+   * fill ends the stage stays (reads of the file are served from the staged bytes, with no GET).
+   */
+  private Uploaded uploadLocked(Stage s, String key) throws FsException {
     StagedFile f = s.file;
     long length;
     try {
@@ -597,27 +618,64 @@ final class Writes implements AutoCloseable {
     } catch (IOException e) {
       LOG.warn("staging: cannot record the upload of {} ({}); a restart may upload it again", f, e.toString());
     }
-    long uploaded = System.nanoTime();
-    fill(f, meta, length);
-    LOG.info("uploaded s3://{}/{} ({} bytes) in {} ms, cache filled in {} ms", fs.bucket(), key, length,
-        (uploaded - started) / 1_000_000, (System.nanoTime() - uploaded) / 1_000_000);
-    return meta;
+    LOG.info("uploaded s3://{}/{} ({} bytes) in {} ms", fs.bucket(), key, length,
+        (System.nanoTime() - started) / 1_000_000);
+    synchronized (structure) {
+      s.fills++; // keeps the stage (and its staged file) until the fill ends
+    }
+    return new Uploaded(meta, f, length, s.generation.get());
   }
 
-  /** Puts the uploaded bytes into the block cache under the new version, so reads need no GET. */
-  private void fill(StagedFile f, ObjectMeta meta, long length) {
-    int blockSize = blocks.blockSize();
+  /** Fills the cache from the staged bytes of {@code done} on the fill executor, off the close path. */
+  private void startFill(Stage s, Uploaded done) {
     try {
-      for (long index = 0; index * blockSize < length; index++) {
-        int len = (int) Math.min(blockSize, length - index * blockSize);
+      fills.execute(() -> {
+        try {
+          fill(s, done);
+        } finally {
+          fillEnded(s);
+        }
+      });
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      fillEnded(s); // unmounting: no fill
+    }
+  }
+
+  private void fillEnded(Stage s) {
+    synchronized (structure) {
+      s.fills--;
+    }
+    dropIfIdle(s);
+  }
+
+  /**
+   * Puts the uploaded bytes into the block cache under the new version, so reads need no GET.
+   * Stops as soon as the staged bytes change (a writer reopened the file) or the file is removed:
+   * each block is checked against the upload's generation before and after it is read, and writers
+   * bump the generation before they touch the bytes, so no block of other bytes is ever cached
+   * under this version.
+   */
+  private void fill(Stage s, Uploaded done) {
+    int blockSize = blocks.blockSize();
+    long started = System.nanoTime();
+    ObjectMeta meta = done.meta();
+    try {
+      for (long index = 0; index * blockSize < done.length(); index++) {
+        if (s.unlinked || s.generation.get() != done.generation()) {
+          LOG.debug("cache fill of {} stopped: the file changed", meta.key());
+          return;
+        }
+        int len = (int) Math.min(blockSize, done.length() - index * blockSize);
         ByteBuffer block = ByteBuffer.allocateDirect(len);
-        if (f.read(index * blockSize, block) != len) {
+        if (done.file().read(index * blockSize, block) != len || s.generation.get() != done.generation()) {
           return;
         }
         blocks.fill(new BlockKey(fs.bucket(), meta.key(), meta.etag(), index), block.flip());
       }
+      LOG.debug("cache filled with s3://{}/{} ({} bytes) in {} ms", fs.bucket(), meta.key(), done.length(),
+          (System.nanoTime() - started) / 1_000_000);
     } catch (IOException | RuntimeException | OutOfMemoryError e) {
-      LOG.debug("filling the cache from {} stopped: {}", f, e.toString());
+      LOG.debug("filling the cache from {} stopped: {}", done.file(), e.toString());
     }
   }
 

@@ -108,7 +108,7 @@ public final class BucketMount implements AutoCloseable {
   }
 
   /**
-   * Makes {@code fs} writable: an upload pool and a timer of this mount's own (stopped after the
+   * Makes {@code fs} writable: an upload pool, a timer and a cache-fill thread of this mount's own (stopped after the
    * FUSE mount is gone and pending temp files are uploaded), staging under the shared cache dir.
    */
   private static void enableWrites(MountSpec spec, CacheRuntime runtime, ObjectClient client, S3Filesystem fs,
@@ -128,8 +128,15 @@ public final class BucketMount implements AutoCloseable {
           return t;
         });
     opened.push(timer::shutdownNow);
+    // One thread copies uploaded files into the block cache after their close returned.
+    java.util.concurrent.ExecutorService fills = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+      Thread t = new Thread(r, "cache-fill-" + spec.bucket());
+      t.setDaemon(true);
+      return t;
+    });
+    opened.push(fills::shutdownNow);
     fs.enableWrites(spec.write(), runtime.staging(), new io.s3cache.write.Uploader(client, spec.write(), parts),
-        timer, metrics);
+        timer, fills, metrics);
     opened.push(fs::closeWrites); // runs after the FUSE mount is gone, before the pools stop
   }
 

@@ -45,6 +45,8 @@ class WritePathTest {
   private final MetricRegistry metrics = new MetricRegistry();
   private final ExecutorService parts = Executors.newFixedThreadPool(4);
   private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor();
+  /** Cache fills run at once on the caller unless a test queues them. */
+  private java.util.concurrent.Executor fills = Runnable::run;
   private TieredBlockCache cache;
 
   @AfterEach
@@ -64,7 +66,7 @@ class WritePathTest {
     S3Filesystem fs = new S3Filesystem(new FsConfig("bkt", "", Duration.ofSeconds(60), 0, 0, 0644, 0755), client,
         cache, new MetricRegistry(), (io.s3cache.readahead.Prefetcher) null);
     fs.enableWrites(config, new StagingArea(dir.resolve("staging"), n -> {}), new Uploader(client, config, parts),
-        timer, metrics);
+        timer, fills, metrics);
     return fs;
   }
 
@@ -123,6 +125,41 @@ class WritePathTest {
     assertEquals(0, client.gets.get(), "reads after the write come from the cache");
     assertEquals(List.of("a.bin"), client.uploads);
     assertEquals(data.length, metrics.counter(MetricNames.UPLOAD_BYTES).getCount());
+  }
+
+  @Test
+  void cacheFillRunsAfterCloseReturnedAndNeverCachesBytesThatChanged() throws Exception {
+    io.s3cache.testing.ManualExecutor queued = new io.s3cache.testing.ManualExecutor();
+    fills = queued;
+    S3Filesystem fs = fs(WriteConfig.defaults());
+    byte[] first = bytes(5 * BLOCK + 7, 11);
+    long h = fs.create("/g.bin", O_WRONLY, 0644).handle();
+    write(fs, h, 0, first);
+    fs.flush(h); // returns once S3 has it; the fill is only queued
+    fs.release(h);
+    assertArrayEquals(first, client.bytes("g.bin"));
+    String firstEtag = client.head("g.bin").etag();
+    assertEquals(1, queued.pending());
+    assertEquals(1, stagedFiles(), "kept until the fill has run");
+    assertArrayEquals(first, readAll(fs, "/g.bin"));
+    assertEquals(0, client.gets.get(), "meanwhile reads come from the staged bytes");
+
+    // Rewritten before that fill ran: the fill must not cache any block under the first version.
+    byte[] second = bytes(first.length, 12);
+    long again = fs.open("/g.bin", O_WRONLY).handle();
+    write(fs, again, 0, second);
+    fs.flush(again);
+    fs.release(again);
+    assertEquals(2, queued.pending());
+    queued.runAll();
+    for (long i = 0; i * BLOCK < first.length; i++) {
+      assertFalse(cache.isCached(new io.s3cache.cache.BlockKey("bkt", "g.bin", firstEtag, i)), "block " + i);
+    }
+    String secondEtag = client.head("g.bin").etag();
+    assertTrue(cache.isCached(new io.s3cache.cache.BlockKey("bkt", "g.bin", secondEtag, 5)));
+    assertEquals(0, stagedFiles(), "dropped once the fills ended");
+    assertArrayEquals(second, readAll(fs, "/g.bin"));
+    assertEquals(0, client.gets.get(), "and then reads come from the cache");
   }
 
   @Test
