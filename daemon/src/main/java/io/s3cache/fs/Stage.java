@@ -38,6 +38,12 @@ final class Stage {
   /** The version last uploaded from this stage, or null. */
   volatile ObjectMeta uploaded;
   int handles;
+  /**
+   * The upload that sends parts while a new file is written in order, or null; set once, at the
+   * first write at offset 0 (guarded by this object's monitor), consumed by the next upload.
+   */
+  volatile io.s3cache.write.StreamingUpload stream;
+  boolean streamTried; // guarded by this object's monitor
   /** Cache fills from this stage's staged file still running (guarded by the structure lock). */
   int fills;
   /**

@@ -63,6 +63,7 @@ final class Writes implements AutoCloseable {
   private final Counter failures;
   private final Counter recovered;
   private final Counter noSpace;
+  private final Counter earlyParts;
 
   Writes(FsConfig fs, WriteConfig config, Namespace ns, ObjectClient client, BlockCache blocks, StagingArea area,
       Uploader uploader, ScheduledExecutorService timer, java.util.concurrent.Executor fills, MetricRegistry metrics) {
@@ -80,6 +81,7 @@ final class Writes implements AutoCloseable {
     this.failures = metrics.counter(MetricNames.UPLOAD_FAILURES);
     this.recovered = metrics.counter(MetricNames.UPLOAD_RECOVERED);
     this.noSpace = metrics.counter(MetricNames.STAGING_NOSPACE);
+    this.earlyParts = metrics.counter(MetricNames.UPLOAD_PARTS_WHILE_WRITING);
     metrics.gauge(MetricNames.STAGED_BYTES, () -> (Gauge<Long>) this::stagedBytes);
   }
 
@@ -191,9 +193,44 @@ final class Writes implements AutoCloseable {
         throw writeFailed(s, "write", e);
       }
       markDirty(s);
+      io.s3cache.write.StreamingUpload st = streamOf(s, offset);
+      if (st != null) {
+        st.written(offset, n);
+      }
       return n;
     } finally {
       s.lock.readLock().unlock();
+    }
+  }
+
+  /**
+   * The stage's streaming upload, started at the first write at offset 0 of a file that is not
+   * temp-named (those are uploaded at rename, to a key not known yet) and has not been uploaded
+   * from this stage yet. Sequential writers of large files (checkpoints) so overlap the upload with
+   * the writing; anything else breaks it off and the close uploads the whole file.
+   */
+  private io.s3cache.write.StreamingUpload streamOf(Stage s, long offset) {
+    io.s3cache.write.StreamingUpload st = s.stream;
+    if (st != null || offset != 0) {
+      return st;
+    }
+    synchronized (s) {
+      if (!s.streamTried) {
+        s.streamTried = true;
+        if (!config.isTempName(name(s.path)) && s.uploaded == null) {
+          s.stream = uploader.streaming(ns.key(s.path), s.file.path());
+        }
+      }
+      return s.stream;
+    }
+  }
+
+  /** Breaks off the stage's streaming upload, if any (its file no longer grows in order). */
+  private static void stopStream(Stage s, String why) {
+    io.s3cache.write.StreamingUpload st = s.stream;
+    if (st != null) {
+      s.stream = null;
+      st.breakOff(why);
     }
   }
 
@@ -304,6 +341,7 @@ final class Writes implements AutoCloseable {
         }
         stages.remove(s.path, s);
       }
+      stopStream(s, "dropped");
       if (s.failure != null && !s.unlinked) {
         LOG.warn("{}: discarding the staged bytes of a file whose write failed ({}); S3 keeps its previous "
             + "version, if any", s.path, s.failure);
@@ -343,6 +381,7 @@ final class Writes implements AutoCloseable {
     try {
       checkUsable(s);
       s.generation.incrementAndGet();
+      stopStream(s, "truncated");
       if (s.file == null) {
         if (size == 0) {
           s.file = newStagedFile(s.path);
@@ -384,6 +423,7 @@ final class Writes implements AutoCloseable {
     }
     s.lock.writeLock().lock();
     try {
+      stopStream(s, "removed");
       if (s.inS3) {
         delete(path, ns.key(path));
       }
@@ -488,6 +528,7 @@ final class Writes implements AutoCloseable {
     s.lock.writeLock().lock();
     try {
       checkUsable(s);
+      stopStream(s, "renamed");
       boolean open;
       synchronized (structure) {
         open = s.handles > 0;
@@ -596,8 +637,16 @@ final class Writes implements AutoCloseable {
     }
     ObjectMeta meta;
     long started = System.nanoTime();
+    io.s3cache.write.StreamingUpload st = s.stream;
+    s.stream = null;
     try (Timer.Context ignored = uploads.time()) {
-      meta = uploader.upload(key, f.path(), length);
+      int early = st == null ? 0 : st.partsSent();
+      meta = st == null ? null : st.finish(key, length);
+      if (meta != null) {
+        earlyParts.inc(early);
+      } else {
+        meta = uploader.upload(key, f.path(), length);
+      }
     } catch (ObjectClientException e) {
       failures.inc();
       LOG.warn("upload of s3://{}/{} ({} bytes) failed: {}. Nothing is lost: the bytes stay staged at {} and are "
@@ -746,6 +795,7 @@ final class Writes implements AutoCloseable {
   public void close() {
     timer.shutdownNow();
     for (Stage s : new ArrayList<>(stages.values())) {
+      stopStream(s, "unmounted");
       boolean idle;
       synchronized (structure) {
         idle = s.handles == 0;

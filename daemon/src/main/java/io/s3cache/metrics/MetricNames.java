@@ -86,6 +86,11 @@ public final class MetricNames {
   public static final String UPLOAD_BYTES = "write.upload.bytes";
   /** Counter: uploads that failed after every retry (the staged file is kept). */
   public static final String UPLOAD_FAILURES = "write.upload.failures";
+  /**
+   * Counter: parts of multipart uploads that went up while their file was still being written
+   * (before its close), of uploads that completed that way.
+   */
+  public static final String UPLOAD_PARTS_WHILE_WRITING = "write.upload.parts_while_writing";
   /** Counter: staged files found at mount (left by a crash or a failed upload) and uploaded. */
   public static final String UPLOAD_RECOVERED = "write.upload.recovered";
   /** Gauge: bytes in staged files of this mount not uploaded yet. */

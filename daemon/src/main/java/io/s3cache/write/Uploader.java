@@ -75,17 +75,7 @@ public final class Uploader {
       if (failure != null) {
         throw failure;
       }
-      try {
-        return client.completeMultipart(key, uploadId, etags, length);
-      } catch (ObjectClientException e) {
-        ObjectMeta landed = completedAnyway(key, etags, length);
-        if (landed == null) {
-          throw e;
-        }
-        LOG.info("completing the multipart upload of {} reported \"{}\", but the object in S3 has this upload's "
-            + "ETag {}: the upload completed and only its answer was lost", key, e.getMessage(), landed.etag());
-        return landed;
-      }
+      return complete(key, uploadId, etags, length);
     } catch (ObjectClientException | RuntimeException e) {
       try {
         client.abortMultipart(key, uploadId);
@@ -93,6 +83,41 @@ public final class Uploader {
         LOG.warn("could not abort the multipart upload {} of {}: {}", uploadId, key, abort.getMessage());
       }
       throw e;
+    }
+  }
+
+  /**
+   * Completes a multipart upload whose parts all went up; a completion whose answer was lost is
+   * recognised by the object's ETag (see {@link #completedAnyway}). Does not abort on failure.
+   */
+  ObjectMeta complete(String key, String uploadId, List<String> etags, long length) throws ObjectClientException {
+    try {
+      return client.completeMultipart(key, uploadId, etags, length);
+    } catch (ObjectClientException e) {
+      ObjectMeta landed = completedAnyway(key, etags, length);
+      if (landed == null) {
+        throw e;
+      }
+      LOG.info("completing the multipart upload of {} reported \"{}\", but the object in S3 has this upload's "
+          + "ETag {}: the upload completed and only its answer was lost", key, e.getMessage(), landed.etag());
+      return landed;
+    }
+  }
+
+  /**
+   * A multipart upload of {@code key} from {@code file} that starts while the file is still being
+   * written sequentially (see {@link StreamingUpload}).
+   */
+  public StreamingUpload streaming(String key, Path file) {
+    return new StreamingUpload(this, client, parts, key, file, config.partSize(), config.multipartThreshold());
+  }
+
+  /** Aborts a multipart upload, logging (not throwing) a failure: S3's lifecycle rules clean up after it. */
+  void abortQuietly(String key, String uploadId) {
+    try {
+      client.abortMultipart(key, uploadId);
+    } catch (ObjectClientException abort) {
+      LOG.warn("could not abort the multipart upload {} of {}: {}", uploadId, key, abort.getMessage());
     }
   }
 

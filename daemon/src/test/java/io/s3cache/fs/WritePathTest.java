@@ -45,6 +45,8 @@ class WritePathTest {
   private final MetricRegistry metrics = new MetricRegistry();
   private final ExecutorService parts = Executors.newFixedThreadPool(4);
   private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor();
+  /** Parts go up on a pool unless a test runs them on the caller (to see when they go). */
+  private java.util.concurrent.Executor partsExec = parts;
   /** Cache fills run at once on the caller unless a test queues them. */
   private java.util.concurrent.Executor fills = Runnable::run;
   private TieredBlockCache cache;
@@ -65,7 +67,7 @@ class WritePathTest {
     }
     S3Filesystem fs = new S3Filesystem(new FsConfig("bkt", "", Duration.ofSeconds(60), 0, 0, 0644, 0755), client,
         cache, new MetricRegistry(), (io.s3cache.readahead.Prefetcher) null);
-    fs.enableWrites(config, new StagingArea(dir.resolve("staging"), n -> {}), new Uploader(client, config, parts),
+    fs.enableWrites(config, new StagingArea(dir.resolve("staging"), n -> {}), new Uploader(client, config, partsExec),
         timer, fills, metrics);
     return fs;
   }
@@ -163,6 +165,69 @@ class WritePathTest {
   }
 
   @Test
+  void aSequentialWriterOfALargeFileSendsPartsBeforeItCloses() throws Exception {
+    partsExec = Runnable::run; // a part goes up inside the write that completes it
+    S3Filesystem fs = fs(WriteConfig.defaults().withMultipart(5 << 20, 5 << 20));
+    byte[] data = bytes((23 << 20) + 5, 21);
+    long h = fs.create("/ckpt.pt", O_WRONLY, 0644).handle();
+    write(fs, h, 0, data);
+    assertEquals(4, client.parts.get(), "the four parts wholly written went up before close");
+    assertNull(client.bytes("ckpt.pt"), "but nothing is complete before close");
+    fs.flush(h);
+    fs.release(h);
+    assertArrayEquals(data, client.bytes("ckpt.pt"));
+    assertEquals(5, client.parts.get(), "close sent only the last part");
+    assertEquals(4, metrics.counter(MetricNames.UPLOAD_PARTS_WHILE_WRITING).getCount());
+    assertEquals(0, client.openMultiparts());
+  }
+
+  @Test
+  void writesOutOfOrderRenamesAndSmallOrTempFilesUploadTheWholeFileAtClose() throws Exception {
+    partsExec = Runnable::run;
+    S3Filesystem fs = fs(WriteConfig.defaults().withMultipart(5 << 20, 5 << 20));
+    // A rewrite below the end: the parts sent are aborted, the close uploads the final bytes.
+    byte[] data = bytes(16 << 20, 22);
+    long h = fs.create("/rewritten.pt", O_WRONLY, 0644).handle();
+    write(fs, h, 0, java.util.Arrays.copyOf(data, 12 << 20));
+    assertEquals(2, client.parts.get());
+    byte[] patch = bytes(1000, 23);
+    write(fs, h, 1 << 20, patch);
+    System.arraycopy(patch, 0, data, 1 << 20, patch.length);
+    write(fs, h, 12 << 20, java.util.Arrays.copyOfRange(data, 12 << 20, data.length));
+    assertEquals(0, client.openMultiparts(), "aborted when the rewrite came");
+    fs.flush(h);
+    fs.release(h);
+    assertArrayEquals(data, client.bytes("rewritten.pt"));
+    assertEquals(2 + 4, client.parts.get(), "the whole file again, in four parts");
+
+    // Renamed while open: the parts went to the old key; the close uploads under the new one.
+    client.parts.set(0);
+    byte[] moved = bytes(11 << 20, 24);
+    long m = fs.create("/a.pt", O_WRONLY, 0644).handle();
+    write(fs, m, 0, moved);
+    assertEquals(2, client.parts.get());
+    fs.rename("/a.pt", "/b.pt");
+    fs.flush(m);
+    fs.release(m);
+    assertArrayEquals(moved, client.bytes("b.pt"));
+    assertNull(client.bytes("a.pt"));
+
+    // Temp-named (uploaded at rename, to a key not known while writing) and small files send nothing early.
+    client.parts.set(0);
+    long t = fs.create("/c.pt.tmp", O_WRONLY, 0644).handle();
+    write(fs, t, 0, moved);
+    long small = fs.create("/small.bin", O_WRONLY, 0644).handle();
+    write(fs, small, 0, bytes(4 << 20, 25));
+    assertEquals(0, client.parts.get());
+    fs.flush(small);
+    fs.release(small);
+    fs.release(t);
+    assertEquals(0, client.parts.get(), "one PUT for the small file");
+    assertEquals(0, client.openMultiparts());
+    assertEquals(0, metrics.counter(MetricNames.UPLOAD_PARTS_WHILE_WRITING).getCount());
+  }
+
+  @Test
   void largeFileGoesUpInParallelPartsExactlyAsWritten() throws Exception {
     S3Filesystem fs = fs(WriteConfig.defaults().withMultipart(5 << 20, 5 << 20));
     byte[] data = bytes((12 << 20) + 123, 2);
@@ -179,12 +244,15 @@ class WritePathTest {
 
   @Test
   void failedUploadReturnsEioKeepsTheBytesAndTheNextCloseUploadsThem() throws Exception {
+    partsExec = Runnable::run; // so the abort of the part sent while writing has happened when flush returns
     S3Filesystem fs = fs(WriteConfig.defaults().withMultipart(5 << 20, 5 << 20));
     byte[] data = bytes((6 << 20) + 5, 3);
     long h = fs.create("/ckpt", O_WRONLY, 0644).handle();
     write(fs, h, 0, data);
-    client.failWrites.set(1); // the multipart upload cannot start
+    assertEquals(1, client.parts.get(), "the first part went up while the file was written");
+    client.failWrites.set(100); // its last part fails, and so does the whole upload tried instead
     assertEquals(Errno.EIO, assertThrows(FsException.class, () -> fs.flush(h)).errno());
+    client.failWrites.set(0);
     fs.release(h);
     assertNull(client.bytes("ckpt"), "no partial object");
     assertEquals(0, client.openMultiparts(), "the failed multipart upload was aborted");

@@ -8,14 +8,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.s3cache.embedded.EmbeddedS3Server;
 import io.s3cache.embedded.FaultInjectingProxy;
 import io.s3cache.embedded.FaultInjectingProxy.Fault;
-import io.s3cache.embedded.FaultPlan;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -26,8 +24,8 @@ import org.junit.jupiter.api.io.TempDir;
 import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
 
 /**
- * A daemon process killed with SIGKILL while a closed checkpoint is being uploaded (its parts
- * slowed down by {@link FaultInjectingProxy}) and while another file is still open for writing:
+ * A daemon process killed with SIGKILL while a closed checkpoint is being uploaded (its completion
+ * held by {@link FaultInjectingProxy}) and while another file is still open for writing:
  * the restarted daemon uploads the closed one before the mount goes live, byte-exact, and sets the
  * unfinished one aside under {@code staging/incomplete/} without uploading it (docs/SEMANTICS.md).
  */
@@ -53,9 +51,9 @@ class WriteCrashTest {
       WriteMountTest.randomFile(src, 30 * MIB + 7, 11);
       Path mnt = dir.resolve("mnt");
 
-      // Each part waits 2 s at the proxy: 7 parts, 2 at a time, keep the upload going for ~8 s.
-      proxy.plan(FaultPlan.none().withLatency(Duration.ofSeconds(2)));
-      proxy.enqueueFor(l -> l.startsWith("PUT ") && l.contains("partNumber="), Fault.LATENCY, Integer.MAX_VALUE);
+      // The first completion of a multipart upload is never answered (nor forwarded): cp's close
+      // waits on it until the kill. Parts may go up while cp writes; only close completes.
+      proxy.enqueueFor(l -> l.startsWith("POST ") && l.contains("uploadId="), Fault.STALL, 1);
 
       DaemonProcess first = DaemonProcess.start(dir, server, settings, "-Xmx256m");
       Process cp;
@@ -70,10 +68,10 @@ class WriteCrashTest {
         // is only staged (journal state OPEN again) when the kill comes.
         cp = new ProcessBuilder("cp", src.toString(), mnt.resolve("model.bin").toString())
             .redirectErrorStream(true).start();
-        // cp has written everything and its close(2) waits for the upload once a part is in flight.
-        for (long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(120); proxy.injected(Fault.LATENCY) == 0; ) {
-          assertTrue(cp.isAlive(), "cp ended before its upload began");
-          assertTrue(System.nanoTime() < end, "no part upload began within 120 s");
+        // cp has written everything and its close(2) waits for the completion of the upload.
+        for (long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(120); proxy.injected(Fault.STALL) == 0; ) {
+          assertTrue(cp.isAlive(), "cp ended before its upload completed");
+          assertTrue(System.nanoTime() < end, "no completion was sent within 120 s");
           Thread.sleep(20);
         }
         unfinished.write(ByteBuffer.wrap(new byte[(int) MIB]));

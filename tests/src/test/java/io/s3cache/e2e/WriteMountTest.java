@@ -164,6 +164,9 @@ class WriteMountTest {
     assertEquals(expected, sha(out));
     assertEquals(0, metrics.timer(MetricNames.S3_GET).getCount(), "read back from the cache the write filled");
     assertEquals(1, metrics.timer(MetricNames.UPLOADS).getCount());
+    // 64 parts of 16 MiB; all but the ones still being written when cp closed went up before.
+    assertTrue(metrics.counter(MetricNames.UPLOAD_PARTS_WHILE_WRITING).getCount() >= 32,
+        "parts sent while cp wrote: " + metrics.counter(MetricNames.UPLOAD_PARTS_WHILE_WRITING).getCount());
     System.out.printf("cp 1 GiB into the mount: %d ms, out of it: %d ms%n", inMillis, outMillis);
     Files.delete(out);
   }
