@@ -76,6 +76,7 @@ public final class WriteBenchmark {
   private Path source;
   private String sourceSha;
   private double s3cacheUpload = Double.NaN;
+  private long partsWhileWriting;
 
   public WriteBenchmark(Options options, PrintStream out) {
     this.options = options;
@@ -121,9 +122,11 @@ public final class WriteBenchmark {
         out.println("endpoint: the same upload with UNSIGNED-PAYLOAD and a CRC32 trailer (no SHA-256 of the bytes) ...");
         rows.put(UNSIGNED, unsigned(server, spec, s3));
         out.println("s3cache ...");
+        long partsBefore = metrics.counter(MetricNames.UPLOAD_PARTS_WHILE_WRITING).getCount(); // the warm-up's
         rows.put("s3cache", throughMount(mnt, "ckpt-s3cache.pt", -1, s3));
         // the largest upload the mount timed is this one (the warm-up's was smaller)
         s3cacheUpload = metrics.timer(MetricNames.UPLOADS).getSnapshot().getMax() / 1e9;
+        partsWhileWriting = metrics.counter(MetricNames.UPLOAD_PARTS_WHILE_WRITING).getCount() - partsBefore;
         out.printf(Locale.ROOT, "  of which the S3 upload (s3cache's %s timer): %.2f s%n", MetricNames.UPLOADS,
             s3cacheUpload);
       }
@@ -327,10 +330,11 @@ public final class WriteBenchmark {
       }
     }
     out.println(ratios.substring(0, ratios.length() - 1));
-    out.printf(Locale.ROOT, "s3cache: %.2f s writing the staged file through FUSE, %.2f s uploading it (its %s timer),"
+    out.printf(Locale.ROOT, "s3cache: %.2f s writing the staged file through FUSE (%d parts going up meanwhile), %.2f s"
+        + " at close (the rest of the upload: its %s timer),"
         + " whole in S3 at %.2f s, close returned %.2f s after that (the block cache is filled after close, in the"
         + " background)%n",
-        ours.inS3Seconds() - s3cacheUpload, s3cacheUpload, MetricNames.UPLOADS, ours.inS3Seconds(),
+        ours.inS3Seconds() - s3cacheUpload, partsWhileWriting, s3cacheUpload, MetricNames.UPLOADS, ours.inS3Seconds(),
         ours.closeSeconds() - ours.inS3Seconds());
   }
 
