@@ -1,5 +1,7 @@
 package io.s3cache.fs;
 
+import io.s3cache.fuse.Errno;
+import io.s3cache.fuse.FsException;
 import io.s3cache.s3.ObjectMeta;
 import io.s3cache.write.StagedFile;
 import java.time.Instant;
@@ -11,7 +13,7 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * object's ({@code base}).
  *
  * <p>State, guarded as marked: {@code handles}, {@code path} and {@code unlinked} by {@link
- * Writes}'s structure lock; the bytes, {@code file}, {@code dirty}, {@code failure} and uploads by
+ * StageTable}'s structure lock; the bytes, {@code file}, {@code dirty}, {@code failure} and uploads by
  * {@link #lock} — writes hold its read lock (concurrent positional writes are fine), anything that
  * needs the bytes to stand still (upload, truncate, the first copy of {@code base}) its write lock.
  * Lock order: a stage's lock, then the structure lock (never the other way); never two stages'
@@ -67,5 +69,34 @@ final class Stage {
       }
     }
     return base == null ? 0 : base.size();
+  }
+
+  /** The file's name: the last component of its path. */
+  String name() {
+    String p = path;
+    return p.substring(p.lastIndexOf('/') + 1);
+  }
+
+  /** A new file nobody has written to or truncated yet (empty, not in S3). */
+  boolean isUntouchedNewFile() {
+    return !touched && !inS3 && failure == null && size() == 0;
+  }
+
+  /** Refuses to go on with bytes an earlier write failed to stage (they are never uploaded). */
+  void checkUsable() throws FsException {
+    if (failure != null) {
+      Errno errno = failure.startsWith("the cache disk is full") ? Errno.ENOSPC : Errno.EIO;
+      throw new FsException(errno, FsException.Level.WARN, path + ": an earlier write failed (" + failure
+          + "); the file is not uploaded", null);
+    }
+  }
+
+  /** Breaks off the stage's streaming upload, if any (its file no longer grows in order). */
+  void stopStream(String why) {
+    io.s3cache.write.StreamingUpload st = stream;
+    if (st != null) {
+      stream = null;
+      st.breakOff(why);
+    }
   }
 }

@@ -1,0 +1,221 @@
+package io.s3cache.fs;
+
+import io.s3cache.fuse.Errno;
+import io.s3cache.fuse.FsException;
+import io.s3cache.s3.ListPage;
+import io.s3cache.s3.ObjectClient;
+import io.s3cache.s3.ObjectClientException;
+import io.s3cache.s3.ObjectMeta;
+import io.s3cache.write.WriteConfig;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Instant;
+
+/**
+ * Changes to the tree of a writable mount that act on S3 directly: unlink, mkdir, rmdir and rename
+ * of files (a staged file is re-keyed, or uploaded once to its new name), keeping the stage table
+ * and the metadata cache in step.
+ *
+ * <p>Concurrency: runs on FUSE threads. unlink and rename of a staged file hold its write lock
+ * across their S3 requests (deletes, a server-side copy, or the upload to the new key), then take
+ * {@link StageTable}'s structure lock under it; mkdir, rmdir and changes to files not staged take
+ * no lock.
+ */
+final class NamespaceChanges {
+
+  private static final Path EMPTY = Path.of("/dev/null");
+
+  private final Namespace ns;
+  private final ObjectClient client;
+  private final StageTable table;
+  private final Uploads uploads;
+
+  NamespaceChanges(Namespace ns, ObjectClient client, StageTable table, Uploads uploads) {
+    this.ns = ns;
+    this.client = client;
+    this.table = table;
+    this.uploads = uploads;
+  }
+
+  void unlink(String path) throws FsException {
+    Stage s = table.get(path);
+    if (s == null) {
+      Node node = ns.resolve(path);
+      if (node instanceof Node.Directory) {
+        throw new FsException(Errno.EISDIR, path + " is a directory");
+      }
+      if (!(node instanceof Node.File)) {
+        throw FsException.notFound(path);
+      }
+      delete(path, ns.key(path));
+      ns.written(path, Node.ABSENT);
+      return;
+    }
+    s.lock.writeLock().lock();
+    try {
+      s.stopStream("removed");
+      if (s.inS3) {
+        delete(path, ns.key(path));
+      }
+      table.unlinked(path, s);
+      ns.written(path, Node.ABSENT);
+    } finally {
+      s.lock.writeLock().unlock();
+    }
+    table.dropIfIdle(s);
+  }
+
+  void mkdir(String path) throws FsException {
+    if (table.contains(path) || !(ns.resolve(path) instanceof Node.Absent)) {
+      throw new FsException(Errno.EEXIST, path + " exists");
+    }
+    requireParentDirectory(path);
+    try {
+      client.put(ns.key(path) + "/", EMPTY, 0, 0);
+    } catch (ObjectClientException e) {
+      throw Namespace.s3Failure("mkdir", path, e);
+    }
+    ns.written(path, new Node.Directory(Instant.now()));
+  }
+
+  void rmdir(String path) throws FsException {
+    Node node = ns.resolve(path);
+    if (node instanceof Node.Absent) {
+      throw FsException.notFound(path);
+    }
+    if (!(node instanceof Node.Directory)) {
+      throw new FsException(Errno.ENOTDIR, path + " is not a directory");
+    }
+    if (path.equals("/")) {
+      throw new FsException(Errno.EINVAL, "cannot remove the mount's root");
+    }
+    String marker = ns.key(path) + "/";
+    for (String p : table.paths()) {
+      if (p.startsWith(path + "/")) {
+        throw new FsException(Errno.ENOTEMPTY, path + " is not empty (" + p + " is being written)");
+      }
+    }
+    try {
+      ListPage page = client.list(marker, "/", null, 2);
+      boolean empty = page.commonPrefixes().isEmpty()
+          && page.objects().stream().allMatch(o -> o.key().equals(marker));
+      if (!empty) {
+        throw new FsException(Errno.ENOTEMPTY, path + " is not empty");
+      }
+      client.delete(marker);
+    } catch (ObjectClientException e) {
+      throw Namespace.s3Failure("rmdir", path, e);
+    }
+    ns.removedDirectory(path);
+  }
+
+  /**
+   * rename(2) of a file. A staged file closed but not uploaded (a temp file, or a failed upload) is
+   * uploaded once, to the new key; one still open is re-keyed and uploads to the new key at its
+   * close; a file only in S3 is copied server-side and deleted. Directories: EXDEV.
+   */
+  void rename(String from, String to) throws FsException {
+    if (from.equals(to)) {
+      return;
+    }
+    Node target = table.contains(to) ? null : ns.resolve(to);
+    if (target instanceof Node.Directory) {
+      throw new FsException(Errno.EISDIR, to + " is a directory");
+    }
+    requireParentDirectory(to);
+    Stage s = table.get(from);
+    if (s == null) {
+      Node node = ns.resolve(from);
+      if (node instanceof Node.Directory) {
+        throw new FsException(Errno.EXDEV, FsException.Level.INFO,
+            "rename of directory " + from + " is not supported (mv copies and deletes instead)", null);
+      }
+      if (!(node instanceof Node.File f)) {
+        throw FsException.notFound(from);
+      }
+      if (f.meta().size() > WriteConfig.MAX_PART_SIZE) {
+        throw new FsException(Errno.EFBIG, FsException.Level.INFO, "rename of " + from + ": a server-side copy "
+            + "is limited to 5 GiB (S3's CopyObject); copy the file instead", null);
+      }
+      ObjectMeta copied;
+      try {
+        copied = client.copy(ns.key(from), ns.key(to));
+      } catch (ObjectClientException e) {
+        throw Namespace.s3Failure("rename", from, e);
+      }
+      delete(from, ns.key(from));
+      table.replaceStage(to, null);
+      ns.written(from, Node.ABSENT);
+      ns.written(to, new Node.File(copied));
+      return;
+    }
+    String toKey = ns.key(to);
+    String fromKey = ns.key(from);
+    Uploads.Uploaded renamed = null;
+    s.lock.writeLock().lock();
+    try {
+      s.checkUsable();
+      s.stopStream("renamed");
+      boolean open = table.handles(s) > 0;
+      ObjectMeta meta = null;
+      boolean wasInS3 = s.inS3;
+      if (s.dirty && !open) {
+        renamed = uploads.uploadLocked(s, toKey); // one upload, straight to the final key
+        meta = renamed.meta();
+      } else if (!s.dirty) {
+        if (s.size() > WriteConfig.MAX_PART_SIZE) {
+          throw new FsException(Errno.EFBIG, FsException.Level.INFO, "rename of " + from + ": a server-side copy "
+              + "is limited to 5 GiB (S3's CopyObject)", null);
+        }
+        try {
+          meta = client.copy(fromKey, toKey);
+        } catch (ObjectClientException e) {
+          throw Namespace.s3Failure("rename", from, e);
+        }
+      } else if (s.file != null) {
+        try {
+          s.file.record(toKey, s.file.state()); // still being written: its close uploads to the new key
+        } catch (IOException e) {
+          throw new FsException(Errno.EIO, FsException.Level.WARN, "rename of staged " + from + ": " + e, e);
+        }
+      }
+      if (wasInS3) {
+        delete(from, fromKey);
+      }
+      s.inS3 = meta != null;
+      table.move(s, from, to);
+      ns.written(from, Node.ABSENT);
+      if (meta != null) {
+        ns.written(to, new Node.File(meta));
+      } else {
+        ns.forget(to);
+      }
+    } finally {
+      s.lock.writeLock().unlock();
+      if (renamed != null) {
+        uploads.startFill(s, renamed);
+      }
+    }
+    table.dropIfIdle(s);
+  }
+
+  /** Fails unless {@code path}'s parent is an existing directory. */
+  void requireParentDirectory(String path) throws FsException {
+    String parent = MetadataCache.parentAndName(path).get(0);
+    Node p = ns.resolve(parent);
+    if (p instanceof Node.Absent) {
+      throw FsException.notFound(parent);
+    }
+    if (!(p instanceof Node.Directory)) {
+      throw new FsException(Errno.ENOTDIR, parent + " is not a directory");
+    }
+  }
+
+  private void delete(String path, String key) throws FsException {
+    try {
+      client.delete(key);
+    } catch (ObjectClientException e) {
+      throw Namespace.s3Failure("delete", path, e);
+    }
+  }
+}
