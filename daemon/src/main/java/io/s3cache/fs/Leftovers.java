@@ -92,9 +92,10 @@ final class Leftovers {
       return;
     }
     try {
+      long size = s.size(); // before the upload: its cache fill may drop the stage when it ends
       uploads.upload(s, l.key());
       recovered.inc();
-      LOG.info("staging: uploaded {} ({} bytes), left staged by an earlier run", url, s.size());
+      LOG.info("staging: uploaded {} ({} bytes), left staged by an earlier run", url, size);
       table.dropIfIdle(s);
     } catch (FsException e) {
       LOG.warn("staging: {} (left staged by an earlier run) could not be uploaded: {}; it stays staged at {} "

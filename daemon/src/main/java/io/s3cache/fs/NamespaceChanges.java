@@ -38,6 +38,13 @@ final class NamespaceChanges {
   }
 
   void unlink(String path) throws FsException {
+    while (!unlinkOnce(path)) {
+      // the stage looked up was renamed or removed before its lock was ours: look again
+    }
+  }
+
+  /** One try of {@link #unlink}; false when the stage of {@code path} changed under it. */
+  private boolean unlinkOnce(String path) throws FsException {
     Stage s = table.get(path);
     if (s == null) {
       Node node = ns.resolve(path);
@@ -49,10 +56,13 @@ final class NamespaceChanges {
       }
       delete(path, ns.key(path));
       ns.written(path, Node.ABSENT);
-      return;
+      return true;
     }
     s.lock.writeLock().lock();
     try {
+      if (!table.isCurrent(path, s)) {
+        return false;
+      }
       s.stopStream("removed");
       if (s.inS3) {
         delete(path, ns.key(path));
@@ -63,6 +73,7 @@ final class NamespaceChanges {
       s.lock.writeLock().unlock();
     }
     table.dropIfIdle(s);
+    return true;
   }
 
   void mkdir(String path) throws FsException {
@@ -118,6 +129,13 @@ final class NamespaceChanges {
     if (from.equals(to)) {
       return;
     }
+    while (!renameOnce(from, to)) {
+      // the stage looked up was renamed or removed before its lock was ours: look again
+    }
+  }
+
+  /** One try of {@link #rename}; false when the stage of {@code from} changed under it. */
+  private boolean renameOnce(String from, String to) throws FsException {
     Node target = table.contains(to) ? null : ns.resolve(to);
     if (target instanceof Node.Directory) {
       throw new FsException(Errno.EISDIR, to + " is a directory");
@@ -147,13 +165,17 @@ final class NamespaceChanges {
       table.replaceStage(to, null);
       ns.written(from, Node.ABSENT);
       ns.written(to, new Node.File(copied));
-      return;
+      return true;
     }
     String toKey = ns.key(to);
     String fromKey = ns.key(from);
     Uploads.Uploaded renamed = null;
+    Stage displaced = null;
     s.lock.writeLock().lock();
     try {
+      if (!table.isCurrent(from, s)) {
+        return false;
+      }
       s.checkUsable();
       s.stopStream("renamed");
       boolean open = table.handles(s) > 0;
@@ -180,10 +202,17 @@ final class NamespaceChanges {
         }
       }
       if (wasInS3) {
-        delete(from, fromKey);
+        try {
+          delete(from, fromKey);
+        } catch (FsException e) {
+          if (meta != null) {
+            ns.written(to, new Node.File(meta)); // the new name is in S3 already; the old one stays too
+          }
+          throw e;
+        }
       }
       s.inS3 = meta != null;
-      table.move(s, from, to);
+      displaced = table.move(s, from, to);
       ns.written(from, Node.ABSENT);
       if (meta != null) {
         ns.written(to, new Node.File(meta));
@@ -196,7 +225,11 @@ final class NamespaceChanges {
         uploads.startFill(s, renamed);
       }
     }
+    if (displaced != null) {
+      table.dropIfIdle(displaced);
+    }
     table.dropIfIdle(s);
+    return true;
   }
 
   /** Fails unless {@code path}'s parent is an existing directory. */

@@ -20,10 +20,10 @@ import org.slf4j.LoggerFactory;
  * handles}, {@code fills}, {@code unlinked} and {@code path} change under {@code structure}, a
  * monitor private to this class. Lock order: a stage's lock, then {@code structure} (see {@link
  * Stage} and docs/THREADING.md): {@link #dropIfIdle} takes the stage's write lock first; every
- * other method takes {@code structure} alone, or under the stage lock its caller holds. Two
- * exceptions, as the write path has them: {@link #openOrAttach} runs its creator under {@code
- * structure} (path lookups, which may ask S3, and creating the staged file), and {@link #move}
- * drops a replaced stage under it. Called on FUSE threads, {@code temp-upload-BUCKET}, {@code
+ * other method takes {@code structure} alone, or under the stage lock its caller holds, and never
+ * across an S3 request ({@link #openOrAttach} runs its creator, which may ask S3, outside it). No
+ * thread holds two stages' locks: a stage a rename replaces is dropped by the caller after it has
+ * let go of the renamed stage's lock. Called on FUSE threads, {@code temp-upload-BUCKET}, {@code
  * cache-fill-BUCKET}, and at mount (recovery) and unmount.
  */
 final class StageTable {
@@ -34,7 +34,7 @@ final class StageTable {
   private final Map<String, Stage> stages = new ConcurrentHashMap<>();
   private final Object structure = new Object();
 
-  /** Makes a stage for a path not staged yet; runs under {@code structure}. */
+  /** Makes a stage for a path not staged yet; runs with no lock held (it may ask S3). */
   interface Creator {
     Stage create() throws FsException;
   }
@@ -99,18 +99,44 @@ final class StageTable {
    * handle. {@code exclusive} (O_CREAT|O_EXCL): a staged path fails with EEXIST.
    */
   Stage openOrAttach(String path, boolean exclusive, Creator creator) throws FsException {
+    Stage existing = attach(path, exclusive);
+    if (existing != null) {
+      return existing;
+    }
+    // Outside the lock: the creator may ask S3 (path lookups) and creates the staged file.
+    Stage created = creator.create();
+    Stage winner;
+    synchronized (structure) {
+      winner = stages.get(path);
+      if (winner == null) {
+        created.handles = 1;
+        stages.put(path, created);
+        return created;
+      }
+      if (!exclusive) {
+        winner.handles++;
+      }
+    }
+    // Another open staged the path meanwhile: use its stage, throw ours away.
+    if (created.file != null) {
+      created.file.delete();
+    }
+    if (exclusive) {
+      throw new FsException(Errno.EEXIST, path + " exists");
+    }
+    return winner;
+  }
+
+  private Stage attach(String path, boolean exclusive) throws FsException {
     synchronized (structure) {
       Stage s = stages.get(path);
-      if (s != null) {
-        if (exclusive) {
-          throw new FsException(Errno.EEXIST, path + " exists");
-        }
-        s.handles++;
-        return s;
+      if (s == null) {
+        return null;
       }
-      s = creator.create();
-      s.handles = 1;
-      stages.put(path, s);
+      if (exclusive) {
+        throw new FsException(Errno.EEXIST, path + " exists");
+      }
+      s.handles++;
       return s;
     }
   }
@@ -182,33 +208,48 @@ final class StageTable {
   /**
    * Re-keys {@code s}, renamed from {@code from} to {@code to} (its caller holds its write lock): a
    * stage at {@code to} is replaced, and {@code s} stays in the table, under {@code to}, while
-   * handles, bytes to upload or a fill hold it. Unlike every other path, dropping the replaced stage
-   * here takes its lock while {@code structure} (and the renamed stage's lock) are held.
+   * handles, bytes to upload or a fill hold it. Returns the replaced stage, which the caller drops
+   * ({@link #dropIfIdle}) once it holds no stage lock.
    */
-  void move(Stage s, String from, String to) {
+  Stage move(Stage s, String from, String to) {
     synchronized (structure) {
       stages.remove(from, s);
-      replaceStage(to, s);
+      Stage displaced = displace(to, s);
       s.path = to;
       boolean keep = s.handles > 0 || s.dirty || s.fills > 0;
       if (keep) {
         stages.put(to, s);
       }
+      return displaced;
     }
   }
 
   /** The stage now at {@code to} (if another) is replaced by a rename: it becomes unlinked. */
   void replaceStage(String to, Stage incoming) {
-    Stage old;
+    Stage old = displace(to, incoming);
+    if (old != null) {
+      dropIfIdle(old);
+    }
+  }
+
+  /** Takes the stage at {@code to} (if another than {@code incoming}) out of the table, unlinked. */
+  private Stage displace(String to, Stage incoming) {
     synchronized (structure) {
-      old = stages.get(to);
+      Stage old = stages.get(to);
       if (old == null || old == incoming) {
-        return;
+        return null;
       }
       old.unlinked = true;
       stages.remove(to, old);
+      return old;
     }
-    dropIfIdle(old);
+  }
+
+  /** Whether {@code s} is still the stage of {@code path} (not renamed or removed meanwhile). */
+  boolean isCurrent(String path, Stage s) {
+    synchronized (structure) {
+      return !s.unlinked && stages.get(path) == s;
+    }
   }
 
   /** Forgets a stage nobody uses whose bytes need no upload, and deletes its staged file. */

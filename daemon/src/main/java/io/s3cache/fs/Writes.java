@@ -91,7 +91,7 @@ final class Writes implements AutoCloseable {
     return s;
   }
 
-  /** The stage of a path not staged yet, for {@link #open}; under the table's structure lock. */
+  /** The stage of a path not staged yet, for {@link #open} (no lock held: it may ask S3). */
   private Stage newStage(String path, boolean create, boolean exclusive) throws FsException {
     Node node = ns.resolve(path);
     if (node instanceof Node.Directory) {

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.codahale.metrics.MetricRegistry;
@@ -291,6 +292,59 @@ class WritePathTest {
     assertEquals(Errno.ENOENT, assertThrows(FsException.class, () -> fs.getattr("/model.pt.tmp")).errno());
     assertArrayEquals(data, readAll(fs, "/model.pt"));
     assertEquals(0, client.gets.get());
+    assertEquals(0, stagedFiles());
+  }
+
+  @Test
+  void renameOntoAFileStillBeingWrittenReplacesItAndItsWriterUploadsNothing() throws Exception {
+    S3Filesystem fs = fs(WriteConfig.defaults());
+    long target = fs.create("/target.pt", O_WRONLY, 0644).handle();
+    write(fs, target, 0, bytes(50_000, 31));
+    byte[] data = bytes(60_000, 32);
+    long tmp = fs.create("/target.pt.tmp", O_WRONLY, 0644).handle();
+    write(fs, tmp, 0, data);
+    fs.release(tmp);
+    fs.rename("/target.pt.tmp", "/target.pt"); // replaces the staged target, whose writer holds it open
+    write(fs, target, 50_000, bytes(1000, 33));
+    fs.flush(target);
+    fs.release(target);
+    assertArrayEquals(data, client.bytes("target.pt"), "the renamed file wins; the replaced one is not uploaded");
+    assertEquals(List.of("target.pt"), client.uploads);
+    assertEquals(0, stagedFiles());
+  }
+
+  @Test
+  void concurrentRenamesOntoAndClosesOfOneNameNeitherDeadlockNorLoseTheLastFile() throws Exception {
+    S3Filesystem fs = fs(WriteConfig.defaults());
+    java.util.concurrent.ExecutorService pool = Executors.newFixedThreadPool(3);
+    try {
+      assertTimeoutPreemptively(java.time.Duration.ofSeconds(60), () -> {
+        List<java.util.concurrent.Future<?>> jobs = new java.util.ArrayList<>();
+        for (int t = 0; t < 3; t++) {
+          int thread = t;
+          jobs.add(pool.submit(() -> {
+            for (int i = 0; i < 150; i++) {
+              String tmp = "/shared.pt." + thread + ".tmp";
+              long h = fs.create(thread == 0 ? "/shared.pt" : tmp, O_WRONLY | 01000, 0644).handle();
+              write(fs, h, 0, bytes(2000 + i, thread * 1000 + i));
+              fs.flush(h);
+              fs.release(h);
+              if (thread != 0) {
+                fs.rename(tmp, "/shared.pt");
+              }
+            }
+            return null;
+          }));
+        }
+        for (var j : jobs) {
+          j.get();
+        }
+      });
+    } finally {
+      pool.shutdownNow();
+    }
+    // Whatever finished last, the mount and S3 agree on it, and nothing is left staged.
+    assertArrayEquals(client.bytes("shared.pt"), readAll(fs, "/shared.pt"));
     assertEquals(0, stagedFiles());
   }
 
