@@ -31,14 +31,17 @@ final class Leftovers {
   private final FsConfig fs;
   private final Namespace ns;
   private final StagingArea area;
+  private final io.s3cache.s3.ObjectClient client;
   private final StageTable table;
   private final Uploads uploads;
   private final Counter recovered;
 
-  Leftovers(FsConfig fs, Namespace ns, StagingArea area, StageTable table, Uploads uploads, MetricRegistry metrics) {
+  Leftovers(FsConfig fs, Namespace ns, StagingArea area, io.s3cache.s3.ObjectClient client, StageTable table,
+      Uploads uploads, MetricRegistry metrics) {
     this.fs = fs;
     this.ns = ns;
     this.area = area;
+    this.client = client;
     this.table = table;
     this.uploads = uploads;
     this.recovered = metrics.counter(MetricNames.UPLOAD_RECOVERED);
@@ -60,6 +63,9 @@ final class Leftovers {
     for (StagingArea.Leftover l : found) {
       Path meta = l.data().resolveSibling(l.id() + ".meta");
       String url = "s3://" + l.bucket() + "/" + l.key();
+      if (l.upload() != null) {
+        abortLeftUpload(l, url);
+      }
       switch (l.state()) {
         case UPLOADED -> {
           try {
@@ -73,6 +79,18 @@ final class Leftovers {
             + "incomplete; it was NOT uploaded. Its bytes are kept at {}", url, area.moveAside(meta, l.data()));
         case CLOSED -> recoverClosed(l, url);
       }
+    }
+  }
+
+  /** Aborts a multipart upload that parts went up to while the file was written, before the crash. */
+  private void abortLeftUpload(StagingArea.Leftover l, String url) {
+    try {
+      client.abortMultipart(l.key(), l.upload());
+      LOG.info("staging: aborted the incomplete multipart upload {} of {} (parts sent while it was written, "
+          + "before s3cache stopped)", l.upload(), url);
+    } catch (io.s3cache.s3.ObjectClientException e) {
+      LOG.info("staging: could not abort the multipart upload {} of {} left by an earlier run ({}); a bucket "
+          + "lifecycle rule AbortIncompleteMultipartUpload removes it", l.upload(), url, e.getMessage());
     }
   }
 

@@ -96,7 +96,11 @@ final class Stage {
     io.s3cache.write.StreamingUpload st = stream;
     if (st != null) {
       stream = null;
-      st.breakOff(why);
+      st.breakOff(why); // aborts it in S3
+      io.s3cache.write.StagedFile f = file;
+      if (f != null) {
+        Uploads.journalUpload(f, null);
+      }
     }
   }
 }

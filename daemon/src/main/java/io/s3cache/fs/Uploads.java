@@ -81,10 +81,20 @@ final class Uploads {
       if (!s.streamTried) {
         s.streamTried = true;
         if (!config.isTempName(s.name()) && s.uploaded == null) {
-          s.stream = uploader.streaming(ns.key(s.path), s.file.path());
+          io.s3cache.write.StagedFile file = s.file;
+          s.stream = uploader.streaming(ns.key(s.path), file.path(), id -> journalUpload(file, id));
         }
       }
       return s.stream;
+    }
+  }
+
+  /** Notes (or clears, with null) a streaming upload's id in the staged file's journal entry. */
+  static void journalUpload(io.s3cache.write.StagedFile file, String uploadId) {
+    try {
+      file.recordUpload(uploadId);
+    } catch (java.io.IOException e) {
+      LOG.debug("staging: cannot journal the upload {} of {}: {}", uploadId, file, e.toString());
     }
   }
 
@@ -131,6 +141,9 @@ final class Uploads {
     try (Timer.Context ignored = uploads.time()) {
       int early = st == null ? 0 : st.partsSent();
       meta = st == null ? null : st.finish(key, length);
+      if (st != null) {
+        journalUpload(f, null); // completed, or aborted and replaced by the whole upload below
+      }
       if (meta != null) {
         earlyParts.inc(early);
       } else {

@@ -62,7 +62,7 @@ final class Writes implements AutoCloseable {
     this.uploads = new Uploads(fs, config, ns, blocks, uploader, fills, table, metrics);
     this.bytes = new StageBytes(fs, config, ns, blocks, area, uploads, metrics);
     this.names = new NamespaceChanges(ns, client, table, uploads);
-    this.leftovers = new Leftovers(fs, ns, area, table, uploads, metrics);
+    this.leftovers = new Leftovers(fs, ns, area, client, table, uploads, metrics);
     metrics.gauge(MetricNames.STAGED_BYTES, () -> (Gauge<Long>) table::stagedBytes);
   }
 

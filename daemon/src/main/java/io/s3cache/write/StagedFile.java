@@ -39,6 +39,7 @@ public final class StagedFile {
   private final String bucket;
   private volatile String key;
   private volatile State state;
+  private volatile String upload; // a multipart upload started while writing, to abort after a crash
 
   StagedFile(StagingArea area, String id, String bucket, String key, State state, boolean create) throws IOException {
     this.area = area;
@@ -141,11 +142,32 @@ public final class StagedFile {
     }
   }
 
+  /**
+   * Records the id of a multipart upload started while the file is written (null: none any more),
+   * so that a restart after a crash can abort it instead of leaving its parts in S3.
+   */
+  public synchronized void recordUpload(String uploadId) throws IOException {
+    if (java.util.Objects.equals(uploadId, upload)) {
+      return;
+    }
+    String old = upload;
+    upload = uploadId;
+    try {
+      writeJournal();
+    } catch (IOException e) {
+      upload = old;
+      throw e;
+    }
+  }
+
   private void writeJournal() throws IOException {
     Properties p = new Properties();
     p.setProperty("bucket", bucket);
     p.setProperty("key", key);
     p.setProperty("state", state.name());
+    if (upload != null) {
+      p.setProperty("upload", upload);
+    }
     Path temp = meta.resolveSibling(id + ".meta.tmp");
     try (var out = Files.newOutputStream(temp)) {
       p.store(out, "s3cache staged file " + id + ".data");

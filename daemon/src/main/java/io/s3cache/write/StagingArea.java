@@ -31,7 +31,8 @@ public final class StagingArea {
   private static final Logger LOG = LoggerFactory.getLogger(StagingArea.class);
 
   /** A journal entry found on disk: a staged file left by an earlier process (or a failed upload). */
-  public record Leftover(String id, String bucket, String key, StagedFile.State state, Path data) {}
+  /** @param upload a multipart upload started while the file was written and never completed, or null */
+  public record Leftover(String id, String bucket, String key, StagedFile.State state, Path data, String upload) {}
 
   private final Path dir;
   private final FileStore store;
@@ -111,7 +112,7 @@ public final class StagingArea {
             continue;
           }
           if (b.equals(bucket) && key.startsWith(prefix)) {
-            found.add(new Leftover(id, b, key, state, data));
+            found.add(new Leftover(id, b, key, state, data, p.getProperty("upload")));
           }
         } catch (IOException | RuntimeException e) {
           LOG.warn("staging: unreadable journal entry {} ({}); moved aside with its data", meta, e.toString());

@@ -48,8 +48,11 @@ public final class StreamingUpload {
   private boolean broken; // guarded by this
   private boolean finished; // guarded by this
 
+  private final java.util.function.Consumer<String> started;
+
   StreamingUpload(Uploader uploader, ObjectClient client, Executor parts, String key, Path file, long partSize,
-      long threshold) {
+      long threshold, java.util.function.Consumer<String> started) {
+    this.started = started;
     this.uploader = uploader;
     this.client = client;
     this.parts = parts;
@@ -159,7 +162,11 @@ public final class StreamingUpload {
 
   private void submit(int number, long size) {
     if (uploadId == null) {
-      uploadId = CompletableFuture.supplyAsync(() -> call(() -> client.createMultipart(key)), parts);
+      uploadId = CompletableFuture.supplyAsync(() -> {
+        String id = call(() -> client.createMultipart(key));
+        started.accept(id); // journaled before any part goes up
+        return id;
+      }, parts);
     }
     long offset = (long) (number - 1) * partSize;
     etags.add(uploadId.thenApplyAsync(id -> call(() -> client.uploadPart(key, id, number, file, offset, size)), parts));

@@ -106,10 +106,12 @@ public final class Uploader {
 
   /**
    * A multipart upload of {@code key} from {@code file} that starts while the file is still being
-   * written sequentially (see {@link StreamingUpload}).
+   * written sequentially (see {@link StreamingUpload}); {@code started} gets its upload id once S3
+   * has given one, before any part is sent.
    */
-  public StreamingUpload streaming(String key, Path file) {
-    return new StreamingUpload(this, client, parts, key, file, config.partSize(), config.multipartThreshold());
+  public StreamingUpload streaming(String key, Path file, java.util.function.Consumer<String> started) {
+    return new StreamingUpload(this, client, parts, key, file, config.partSize(), config.multipartThreshold(),
+        started);
   }
 
   /** Aborts a multipart upload, logging (not throwing) a failure: S3's lifecycle rules clean up after it. */

@@ -438,6 +438,20 @@ class WritePathTest {
   }
 
   @Test
+  void aRestartAbortsTheMultipartUploadOfAFileThatWasStillBeingWritten() throws Exception {
+    partsExec = Runnable::run;
+    WriteConfig config = WriteConfig.defaults().withMultipart(5 << 20, 5 << 20);
+    S3Filesystem first = fs(config);
+    long h = first.create("/big.pt", O_WRONLY, 0644).handle();
+    write(first, h, 0, bytes(12 << 20, 40));
+    assertEquals(1, client.openMultiparts(), "parts went up while it was written");
+    // The process dies here: no close. A new process mounts the same bucket.
+    fs(config);
+    assertEquals(0, client.openMultiparts(), "the restart aborted the upload the crash left");
+    assertNull(client.bytes("big.pt"), "and uploaded nothing of a file its writer never closed");
+  }
+
+  @Test
   void chmodAndUtimensAreAcceptedOthersNot() throws Exception {
     S3Filesystem fs = fs(WriteConfig.defaults());
     client.put("f", new byte[1]);

@@ -112,6 +112,8 @@ class WriteCrashTest {
         String log = Files.readString(second.log);
         assertTrue(log.contains("s3://" + BUCKET + "/open.bin") && log.contains("may be incomplete"), log);
         assertTrue(log.contains("s3://" + BUCKET + "/model.bin") && log.contains("left staged by an earlier run"), log);
+        // Its parts went up while cp wrote: the multipart upload the kill cut short was aborted first.
+        assertTrue(log.contains("aborted the incomplete multipart upload"), log);
       }
     }
   }

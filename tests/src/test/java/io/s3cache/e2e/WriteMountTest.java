@@ -248,8 +248,9 @@ class WriteMountTest {
     String out = runFailing(dir, "dd", "if=/dev/zero", "of=" + m.mountPoint().resolve("huge.bin"), "bs=1M", "count=80");
     assertTrue(out.contains("No space left on device"), out);
     assertFalse(keys().contains("huge.bin"), "no partial upload: " + fx.s3().listObjectsV2(b -> b.bucket("wbk")).contents());
-    try (var s = Files.list(tmpfs.resolve("cache/staging"))) {
-      assertEquals(0, s.filter(p -> p.toString().endsWith(".data")).count(), "the failed file's bytes are freed");
+    // Freed at release, which the kernel sends after dd's close returned: wait for it (bounded).
+    for (long end = System.nanoTime() + 30_000_000_000L; stagedData(tmpfs.resolve("cache")) > 0; Thread.sleep(20)) {
+      assertTrue(System.nanoTime() < end, "the failed file's staged bytes were not freed within 30 s");
     }
     Files.writeString(m.mountPoint().resolve("small.txt"), "fits");
     assertEquals(List.of("small.txt"), keys());
@@ -283,8 +284,15 @@ class WriteMountTest {
       assertEquals(-1, writer.read());
     }
     assertEquals(List.of(), keys(), "closing the removed files uploads nothing");
-    try (var s = Files.list(dir.resolve("cache-rmopen").resolve("staging"))) {
-      assertEquals(0, s.filter(p -> p.toString().endsWith(".data")).count(), "and frees their staged bytes");
+    // The kernel sends release after close(2) has returned: wait (bounded) for it to free the bytes.
+    for (long end = System.nanoTime() + 30_000_000_000L; stagedData(dir.resolve("cache-rmopen")) > 0; Thread.sleep(20)) {
+      assertTrue(System.nanoTime() < end, "the removed file's staged bytes were not freed within 30 s");
+    }
+  }
+
+  private static long stagedData(Path cacheDir) throws IOException {
+    try (var s = Files.list(cacheDir.resolve("staging"))) {
+      return s.filter(p -> p.toString().endsWith(".data")).count();
     }
   }
 
