@@ -211,7 +211,9 @@ final class NamespaceChanges {
           throw e;
         }
       }
-      s.inS3 = meta != null;
+      // The new key may hold an object (just uploaded or copied, or one the open file replaces at its
+      // close): an unlink or a later rename must delete it. Deleting a missing key is harmless.
+      s.inS3 = true;
       displaced = table.move(s, from, to);
       ns.written(from, Node.ABSENT);
       if (meta != null) {

@@ -65,6 +65,7 @@ final class StageBytes {
       int n = src.remaining();
       area.ensureRoom(n);
       s.generation.incrementAndGet();
+      journalOpen(s); // before the bytes change: a crash from here on must not upload them
       try {
         s.file.write(offset, src);
       } catch (IOException e) {
@@ -114,6 +115,7 @@ final class StageBytes {
       }
       if (s.file.length() != size) {
         area.ensureRoom(Math.max(0, size - s.file.length()));
+        journalOpen(s);
         s.file.setLength(size);
         markDirty(s);
       } else if (size == 0 && s.inS3) {
@@ -172,6 +174,18 @@ final class StageBytes {
       return new FsException(Errno.ENOSPC, FsException.Level.WARN, "cannot stage " + path + ": the cache disk is full", e);
     }
     return new FsException(Errno.EIO, FsException.Level.WARN, "cannot stage " + path + ": " + e, e);
+  }
+
+  /** Records OPEN in the journal if it says otherwise (a closed file written again). */
+  private void journalOpen(Stage s) throws FsException {
+    StagedFile f = s.file;
+    if (f != null && f.state() != StagedFile.State.OPEN) {
+      try {
+        f.record(f.key(), StagedFile.State.OPEN);
+      } catch (IOException e) {
+        throw writeFailed(s, "journal", e);
+      }
+    }
   }
 
   private void markDirty(Stage s) throws FsException {

@@ -98,7 +98,10 @@ final class Uploads {
     }
   }
 
-  /** Uploads the stage's bytes to {@code key} if they changed, then starts the cache fill. */
+  /**
+   * Uploads the stage's bytes to {@code key} (null: to its path's key, read under the stage's lock)
+   * if they changed, then starts the cache fill.
+   */
   void upload(Stage s, String key) throws FsException {
     Uploaded done = null;
     s.lock.writeLock().lock();
@@ -107,7 +110,8 @@ final class Uploads {
         return;
       }
       s.checkUsable();
-      done = uploadLocked(s, key);
+      // null: the stage's key now, read under its lock (a rename holds it while it re-keys the stage)
+      done = uploadLocked(s, key != null ? key : ns.key(s.path));
       ns.written(s.path, new Node.File(done.meta()));
     } finally {
       s.lock.writeLock().unlock();

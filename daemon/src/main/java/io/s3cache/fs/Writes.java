@@ -145,24 +145,26 @@ final class Writes implements AutoCloseable {
       // file is uploaded at its last close (release) instead, so it is not PUT twice.
       return;
     }
-    if (config.isTempName(s.name())) {
-      s.lock.writeLock().lock();
-      try {
-        s.checkUsable();
-        if (s.dirty && !s.unlinked) {
-          if (fsync) {
-            s.file.force();
-          }
-          s.file.record(s.file.key(), StagedFile.State.CLOSED);
-        }
-      } catch (IOException e) {
-        throw new FsException(Errno.EIO, FsException.Level.WARN, "staging " + s.path + ": " + e, e);
-      } finally {
-        s.lock.writeLock().unlock();
+    s.lock.writeLock().lock();
+    try {
+      // Name and key are read under the stage's lock: a rename, which holds it, cannot change them
+      // between this decision and the upload.
+      if (!config.isTempName(s.name())) {
+        uploads.upload(s, null);
+        return;
       }
-      return;
+      s.checkUsable();
+      if (s.dirty && !s.unlinked) {
+        if (fsync) {
+          s.file.force();
+        }
+        s.file.record(s.file.key(), StagedFile.State.CLOSED);
+      }
+    } catch (IOException e) {
+      throw new FsException(Errno.EIO, FsException.Level.WARN, "staging " + s.path + ": " + e, e);
+    } finally {
+      s.lock.writeLock().unlock();
     }
-    uploads.upload(s, ns.key(s.path));
   }
 
   void release(Stage s) {
@@ -173,7 +175,7 @@ final class Writes implements AutoCloseable {
     boolean deferred = left == StageTable.Released.PENDING;
     if (deferred && s.isUntouchedNewFile() && !config.isTempName(s.name())) {
       try {
-        uploads.upload(s, ns.key(s.path)); // touch: the empty object
+        uploads.upload(s, null); // touch: the empty object
         deferred = false;
       } catch (FsException e) {
         LOG.warn("{}: the empty new file could not be created in S3 ({}); it stays staged", s.path, e.getMessage());
@@ -196,7 +198,7 @@ final class Writes implements AutoCloseable {
       if (!table.isClosedAndCurrent(s)) {
         return; // reopened (its close uploads it) or renamed/removed meanwhile
       }
-      uploads.upload(s, ns.key(s.path));
+      uploads.upload(s, null);
       table.dropIfIdle(s);
     } catch (FsException e) {
       LOG.warn("temp file {} was not renamed within {} and its upload failed: {}", s.path, config.tempUploadDelay(),
@@ -254,7 +256,22 @@ final class Writes implements AutoCloseable {
   /** At unmount: uploads closed temp files nobody renamed; leaves everything else staged. */
   @Override
   public void close() {
-    timer.shutdownNow();
+    // Let a temp-file upload that is running finish (an interrupt would break its file channel);
+    // uploads still waiting for their delay are dropped: the unmount below uploads those files.
+    if (timer instanceof java.util.concurrent.ScheduledThreadPoolExecutor pool) {
+      pool.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
+    } else {
+      timer.shutdownNow(); // cannot tell it to drop only the waiting ones
+    }
+    timer.shutdown();
+    try {
+      if (!timer.awaitTermination(60, TimeUnit.SECONDS)) {
+        timer.shutdownNow();
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      timer.shutdownNow();
+    }
     leftovers.unmount();
   }
 }

@@ -120,13 +120,20 @@ public final class BucketMount implements AutoCloseable {
           t.setDaemon(true);
           return t;
         });
-    opened.push(parts::shutdownNow);
-    java.util.concurrent.ScheduledExecutorService timer = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
+    opened.push(() -> { // let queued aborts of uploads cut short by the unmount run
+      parts.shutdown();
+      if (!parts.awaitTermination(30, java.util.concurrent.TimeUnit.SECONDS)) {
+        parts.shutdownNow();
+      }
+    });
+    java.util.concurrent.ScheduledThreadPoolExecutor timer = new java.util.concurrent.ScheduledThreadPoolExecutor(1,
         r -> {
           Thread t = new Thread(r, "temp-upload-" + spec.bucket());
           t.setDaemon(true);
           return t;
         });
+    // At unmount, temp files still waiting for their delay are uploaded by the unmount itself.
+    timer.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
     opened.push(timer::shutdownNow);
     // One thread copies uploaded files into the block cache after their close returned.
     java.util.concurrent.ExecutorService fills = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {

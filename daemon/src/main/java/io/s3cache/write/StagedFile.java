@@ -147,7 +147,7 @@ public final class StagedFile {
    * so that a restart after a crash can abort it instead of leaving its parts in S3.
    */
   public synchronized void recordUpload(String uploadId) throws IOException {
-    if (java.util.Objects.equals(uploadId, upload)) {
+    if (java.util.Objects.equals(uploadId, upload) || !channel.isOpen()) { // closed: deleted or handed over
       return;
     }
     String old = upload;

@@ -164,7 +164,11 @@ public final class StreamingUpload {
     if (uploadId == null) {
       uploadId = CompletableFuture.supplyAsync(() -> {
         String id = call(() -> client.createMultipart(key));
-        started.accept(id); // journaled before any part goes up
+        synchronized (this) {
+          if (!broken) {
+            started.accept(id); // journaled before any part goes up (not once broken off: cleared then)
+          }
+        }
         return id;
       }, parts);
     }

@@ -452,6 +452,20 @@ class WritePathTest {
   }
 
   @Test
+  void unlinkAfterAnOpenFileWasRenamedOntoAnObjectDeletesThatObject() throws Exception {
+    S3Filesystem fs = fs(WriteConfig.defaults());
+    client.put("old.pt", bytes(10, 50));
+    long h = fs.create("/new.pt", O_WRONLY, 0644).handle();
+    write(fs, h, 0, bytes(1000, 51));
+    fs.rename("/new.pt", "/old.pt"); // still open: re-keyed, uploads at its close
+    fs.unlink("/old.pt");
+    fs.flush(h);
+    fs.release(h);
+    assertNull(client.bytes("old.pt"), "the object the rename replaced does not come back");
+    assertNull(client.bytes("new.pt"));
+  }
+
+  @Test
   void chmodAndUtimensAreAcceptedOthersNot() throws Exception {
     S3Filesystem fs = fs(WriteConfig.defaults());
     client.put("f", new byte[1]);
