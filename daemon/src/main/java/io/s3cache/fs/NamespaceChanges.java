@@ -29,8 +29,10 @@ final class NamespaceChanges {
   private final ObjectClient client;
   private final StageTable table;
   private final Uploads uploads;
+  private final KeyLocks keys;
 
-  NamespaceChanges(Namespace ns, ObjectClient client, StageTable table, Uploads uploads) {
+  NamespaceChanges(Namespace ns, ObjectClient client, StageTable table, Uploads uploads, KeyLocks keys) {
+    this.keys = keys;
     this.ns = ns;
     this.client = client;
     this.table = table;
@@ -156,21 +158,32 @@ final class NamespaceChanges {
             + "is limited to 5 GiB (S3's CopyObject); copy the file instead", null);
       }
       ObjectMeta copied;
+      Stage replaced;
+      java.util.concurrent.locks.ReentrantLock toKeyLock = keys.of(ns.key(to));
+      toKeyLock.lock(); // no upload to the new key lands between the copy and taking its stage out
       try {
-        copied = client.copy(ns.key(from), ns.key(to));
-      } catch (ObjectClientException e) {
-        throw Namespace.s3Failure("rename", from, e);
+        try {
+          copied = client.copy(ns.key(from), ns.key(to));
+        } catch (ObjectClientException e) {
+          throw Namespace.s3Failure("rename", from, e);
+        }
+        replaced = table.displace(to, null);
+        ns.written(to, new Node.File(copied));
+      } finally {
+        toKeyLock.unlock();
+      }
+      if (replaced != null) {
+        table.dropIfIdle(replaced);
       }
       delete(from, ns.key(from));
-      table.replaceStage(to, null);
       ns.written(from, Node.ABSENT);
-      ns.written(to, new Node.File(copied));
       return true;
     }
     String toKey = ns.key(to);
     String fromKey = ns.key(from);
     Uploads.Uploaded renamed = null;
     Stage displaced = null;
+    java.util.concurrent.locks.ReentrantLock toKeyLock = null;
     s.lock.writeLock().lock();
     try {
       if (!table.isCurrent(from, s)) {
@@ -178,6 +191,8 @@ final class NamespaceChanges {
       }
       s.checkUsable();
       s.stopStream("renamed");
+      toKeyLock = keys.of(toKey);
+      toKeyLock.lock(); // released before the stage lock, below
       boolean open = table.handles(s) > 0;
       ObjectMeta meta = null;
       boolean wasInS3 = s.inS3;
@@ -222,6 +237,9 @@ final class NamespaceChanges {
         ns.forget(to);
       }
     } finally {
+      if (toKeyLock != null) {
+        toKeyLock.unlock();
+      }
       s.lock.writeLock().unlock();
       if (renamed != null) {
         uploads.startFill(s, renamed);

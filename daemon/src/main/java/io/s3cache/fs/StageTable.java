@@ -233,7 +233,7 @@ final class StageTable {
   }
 
   /** Takes the stage at {@code to} (if another than {@code incoming}) out of the table, unlinked. */
-  private Stage displace(String to, Stage incoming) {
+  Stage displace(String to, Stage incoming) {
     synchronized (structure) {
       Stage old = stages.get(to);
       if (old == null || old == incoming) {

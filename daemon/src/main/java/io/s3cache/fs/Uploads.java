@@ -46,13 +46,15 @@ final class Uploads {
   private final Uploader uploader;
   private final Executor fills;
   private final StageTable table;
+  private final KeyLocks keys;
   private final Timer uploads;
   private final Counter uploadBytes;
   private final Counter failures;
   private final Counter earlyParts;
 
   Uploads(FsConfig fs, WriteConfig config, Namespace ns, BlockCache blocks, Uploader uploader, Executor fills,
-      StageTable table, MetricRegistry metrics) {
+      StageTable table, KeyLocks keys, MetricRegistry metrics) {
+    this.keys = keys;
     this.fs = fs;
     this.config = config;
     this.ns = ns;
@@ -111,8 +113,18 @@ final class Uploads {
       }
       s.checkUsable();
       // null: the stage's key now, read under its lock (a rename holds it while it re-keys the stage)
-      done = uploadLocked(s, key != null ? key : ns.key(s.path));
-      ns.written(s.path, new Node.File(done.meta()));
+      String target = key != null ? key : ns.key(s.path);
+      java.util.concurrent.locks.ReentrantLock keyLock = keys.of(target);
+      keyLock.lock();
+      try {
+        if (s.unlinked) {
+          return; // a rename replaced this file while it waited for the key: the rename's bytes stay
+        }
+        done = uploadLocked(s, target);
+        ns.written(s.path, new Node.File(done.meta()));
+      } finally {
+        keyLock.unlock();
+      }
     } finally {
       s.lock.writeLock().unlock();
       if (done != null) {

@@ -59,9 +59,10 @@ final class Writes implements AutoCloseable {
     this.config = config;
     this.ns = ns;
     this.timer = timer;
-    this.uploads = new Uploads(fs, config, ns, blocks, uploader, fills, table, metrics);
+    KeyLocks keys = new KeyLocks();
+    this.uploads = new Uploads(fs, config, ns, blocks, uploader, fills, table, keys, metrics);
     this.bytes = new StageBytes(fs, config, ns, blocks, area, uploads, metrics);
-    this.names = new NamespaceChanges(ns, client, table, uploads);
+    this.names = new NamespaceChanges(ns, client, table, uploads, keys);
     this.leftovers = new Leftovers(fs, ns, area, client, table, uploads, metrics);
     metrics.gauge(MetricNames.STAGED_BYTES, () -> (Gauge<Long>) table::stagedBytes);
   }
