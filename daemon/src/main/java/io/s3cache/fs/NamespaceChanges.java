@@ -197,7 +197,12 @@ final class NamespaceChanges {
       ObjectMeta meta = null;
       boolean wasInS3 = s.inS3;
       if (s.dirty && !open) {
-        renamed = uploads.uploadLocked(s, toKey); // one upload, straight to the final key
+        try {
+          renamed = uploads.uploadLocked(s, toKey); // one upload, straight to the final key
+        } catch (FsException e) {
+          journalKey(s, fromKey); // the file stays at its old name: a restart uploads it there
+          throw e;
+        }
         meta = renamed.meta();
       } else if (!s.dirty) {
         if (s.size() > WriteConfig.MAX_PART_SIZE) {
@@ -250,6 +255,14 @@ final class NamespaceChanges {
     }
     table.dropIfIdle(s);
     return true;
+  }
+
+  private static void journalKey(Stage s, String key) {
+    try {
+      s.file.record(key, s.file.state());
+    } catch (IOException e) {
+      // the rename already failed; a restart would upload to the new name instead
+    }
   }
 
   /** Fails unless {@code path}'s parent is an existing directory. */

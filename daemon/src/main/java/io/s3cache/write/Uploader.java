@@ -44,15 +44,22 @@ public final class Uploader {
     int count = (int) ((length + partSize - 1) / partSize);
     String uploadId = client.createMultipart(key);
     try {
+      // After a failure, parts not started yet are skipped; those running are waited for (below),
+      // so the abort comes after every part has ended and S3 keeps none of them.
+      java.util.concurrent.atomic.AtomicBoolean failed = new java.util.concurrent.atomic.AtomicBoolean();
       List<CompletableFuture<String>> futures = new ArrayList<>(count);
       for (int i = 0; i < count; i++) {
         int number = i + 1;
         long offset = i * partSize;
         long size = Math.min(partSize, length - offset);
         futures.add(CompletableFuture.supplyAsync(() -> {
+          if (failed.get()) {
+            return null; // skipped: another part failed
+          }
           try {
             return client.uploadPart(key, uploadId, number, file, offset, size);
-          } catch (ObjectClientException e) {
+          } catch (ObjectClientException | RuntimeException e) {
+            failed.set(true);
             throw new CompletionException(e);
           }
         }, parts));
@@ -67,9 +74,6 @@ public final class Uploader {
             failure = e.getCause() instanceof ObjectClientException oce ? oce
                 : new ObjectClientException(ObjectClientException.Kind.OTHER, String.valueOf(e.getCause()), e.getCause());
           }
-          futures.forEach(other -> other.cancel(false));
-        } catch (java.util.concurrent.CancellationException e) {
-          // a sibling failed first
         }
       }
       if (failure != null) {
@@ -77,11 +81,7 @@ public final class Uploader {
       }
       return complete(key, uploadId, etags, length);
     } catch (ObjectClientException | RuntimeException e) {
-      try {
-        client.abortMultipart(key, uploadId);
-      } catch (ObjectClientException abort) {
-        LOG.warn("could not abort the multipart upload {} of {}: {}", uploadId, key, abort.getMessage());
-      }
+      abortQuietly(key, uploadId);
       throw e;
     }
   }

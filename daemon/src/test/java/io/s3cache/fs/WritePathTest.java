@@ -466,6 +466,23 @@ class WritePathTest {
   }
 
   @Test
+  void aRenameWhoseUploadFailsLeavesTheFileUnderItsOldNameAlsoAfterARestart() throws Exception {
+    S3Filesystem fs = fs(WriteConfig.defaults());
+    byte[] data = bytes(5000, 60);
+    long h = fs.create("/a.pt.tmp", O_WRONLY, 0644).handle();
+    write(fs, h, 0, data);
+    fs.flush(h);
+    fs.release(h);
+    client.failWrites.set(100);
+    assertEquals(Errno.EIO, assertThrows(FsException.class, () -> fs.rename("/a.pt.tmp", "/a.pt")).errno());
+    client.failWrites.set(0);
+    assertArrayEquals(data, readAll(fs, "/a.pt.tmp"), "still there under its old name");
+    fs(WriteConfig.defaults()); // the process dies; a restart uploads what it finds staged
+    assertArrayEquals(data, client.bytes("a.pt.tmp"));
+    assertNull(client.bytes("a.pt"), "not under the name of a rename that failed");
+  }
+
+  @Test
   void chmodAndUtimensAreAcceptedOthersNot() throws Exception {
     S3Filesystem fs = fs(WriteConfig.defaults());
     client.put("f", new byte[1]);
