@@ -15,7 +15,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -57,14 +56,14 @@ public final class IndexStartupBenchmark {
       rows.add(row("warm index (a restart)", measure(server, cacheDir, options.runs(), false)));
       rows.add(row("index lost: header scan + rebuild", measure(server, cacheDir, 1, true)));
       rows.add(row("warm index again (rebuilt)", measure(server, cacheDir, options.runs(), false)));
-      deleteTree(cacheDir);
+      BenchData.deleteTree(cacheDir);
       rows.add(row("empty cache directory", measure(server, cacheDir, options.runs(), false)));
       System.out.println();
       System.out.printf("%-38s %12s %12s%n", "cache directory at mount time", "mount ms", "blocks");
       rows.forEach(System.out::println);
     } finally {
       if (!options.keep()) {
-        deleteTree(work);
+        BenchData.deleteTree(work);
       }
     }
   }
@@ -99,7 +98,7 @@ public final class IndexStartupBenchmark {
     Path mnt = Files.createDirectories(options.workDir().resolve("mnt"));
     for (int r = 0; r < runs; r++) {
       if (dropIndex) {
-        deleteTree(cacheDir.resolve("index"));
+        BenchData.deleteTree(cacheDir.resolve("index"));
       }
       PageCache.drop();
       Settings settings = server.mountSettings(cacheDir)
@@ -126,14 +125,5 @@ public final class IndexStartupBenchmark {
     }
   }
 
-  private static void deleteTree(Path dir) throws IOException {
-    if (!Files.exists(dir)) {
-      return;
-    }
-    try (Stream<Path> files = Files.walk(dir)) {
-      for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
-    }
-  }
+
 }

@@ -20,7 +20,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -30,7 +29,6 @@ import java.util.SplittableRandom;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.stream.Stream;
 
 /**
  * {@code s3cache bench-write}: one checkpoint file written to local disk, through an s3cache
@@ -130,7 +128,7 @@ public final class WriteBenchmark {
         out.printf(Locale.ROOT, "  of which the S3 upload (s3cache's %s timer): %.2f s%n", MetricNames.UPLOADS,
             s3cacheUpload);
       }
-      deleteTree(cache);
+      BenchData.deleteTree(cache);
       for (String peer : options.peers()) {
         if (!PeerMount.installed(peer)) {
           out.printf("%s is not installed: skipped (apt-get install %s)%n", peer, peer);
@@ -146,7 +144,7 @@ public final class WriteBenchmark {
                   work.resolve("rclone-cache"), options.partSize(), options.uploadThreads())));
           rows.put(peer, throughMount(m.mountPoint(), "ckpt-" + peer + ".pt", m.pid(), s3));
         }
-        deleteTree(work.resolve(peer.equals("s3fs") ? "s3fs-tmp" : "rclone-cache"));
+        BenchData.deleteTree(work.resolve(peer.equals("s3fs") ? "s3fs-tmp" : "rclone-cache"));
       }
     }
     report();
@@ -338,14 +336,5 @@ public final class WriteBenchmark {
         ours.closeSeconds() - ours.inS3Seconds());
   }
 
-  private static void deleteTree(Path dir) throws IOException {
-    if (!Files.exists(dir)) {
-      return;
-    }
-    try (Stream<Path> files = Files.walk(dir)) {
-      for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
-    }
-  }
+
 }

@@ -47,12 +47,7 @@ final class BenchCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    List<String> chosen = peers.contains("none") ? List.of() : peers;
-    for (String p : chosen) {
-      if (!p.equals("s3fs") && !p.equals("rclone")) {
-        throw new ConfigException("unknown peer '" + p + "': expected s3fs, rclone or none");
-      }
-    }
+    List<String> chosen = checkedPeers(peers);
     boolean existed = java.nio.file.Files.exists(workDir);
     if (faults != null && !(faults >= 0 && faults <= 1)) {
       throw new ConfigException("--faults must be a rate from 0 to 1, got " + faults);
@@ -74,5 +69,16 @@ final class BenchCommand implements Callable<Integer> {
       }
     }
     return 0;
+  }
+
+  /** The peers named by {@code --peers} ("none": none), each checked to be s3fs or rclone. */
+  static List<String> checkedPeers(List<String> peers) {
+    List<String> chosen = peers.contains("none") ? List.of() : peers;
+    for (String p : chosen) {
+      if (!p.equals("s3fs") && !p.equals("rclone")) {
+        throw new ConfigException("unknown peer '" + p + "': expected s3fs, rclone or none");
+      }
+    }
+    return chosen;
   }
 }

@@ -43,12 +43,7 @@ final class BenchWriteCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    List<String> chosen = peers.contains("none") ? List.of() : peers;
-    for (String p : chosen) {
-      if (!p.equals("s3fs") && !p.equals("rclone")) {
-        throw new ConfigException("unknown peer '" + p + "': expected s3fs, rclone or none");
-      }
-    }
+    List<String> chosen = BenchCommand.checkedPeers(peers);
     long bytes = ByteSize.parse("--size", size);
     long bs = ByteSize.parse("--chunk", chunk);
     long part = ByteSize.parse("--part-size", partSize);

@@ -50,6 +50,17 @@ final class Namespace {
     return prefix + path.substring(1);
   }
 
+  /** Fails with ENOENT or ENOTDIR unless {@code path} is an existing directory. */
+  void requireDirectory(String path) throws FsException {
+    Node node = resolve(path);
+    if (node instanceof Node.Absent) {
+      throw FsException.notFound(path);
+    }
+    if (!(node instanceof Node.Directory)) {
+      throw new FsException(io.s3cache.fuse.Errno.ENOTDIR, path + " is not a directory");
+    }
+  }
+
   Node resolve(String path) throws FsException {
     if (path.equals("/")) {
       return new Node.Directory(mountTime);

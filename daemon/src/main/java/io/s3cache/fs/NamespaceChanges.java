@@ -267,14 +267,7 @@ final class NamespaceChanges {
 
   /** Fails unless {@code path}'s parent is an existing directory. */
   void requireParentDirectory(String path) throws FsException {
-    String parent = MetadataCache.parentAndName(path).get(0);
-    Node p = ns.resolve(parent);
-    if (p instanceof Node.Absent) {
-      throw FsException.notFound(parent);
-    }
-    if (!(p instanceof Node.Directory)) {
-      throw new FsException(Errno.ENOTDIR, parent + " is not a directory");
-    }
+    ns.requireDirectory(MetadataCache.parentAndName(path).get(0));
   }
 
   private void delete(String path, String key) throws FsException {

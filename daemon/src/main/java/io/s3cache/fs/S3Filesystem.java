@@ -186,7 +186,7 @@ public final class S3Filesystem implements Filesystem {
 
   @Override
   public List<DirEntry> readdir(String path) throws FsException {
-    requireDirectory(path);
+    namespace.requireDirectory(path);
     String base = path.equals("/") ? "/" : path + "/";
     List<DirEntry> entries = new ArrayList<>();
     Writes w = writes;
@@ -542,16 +542,6 @@ public final class S3Filesystem implements Filesystem {
   /** Open handles right now (for tests and stats). */
   public int openHandles() {
     return handles.size();
-  }
-
-  private void requireDirectory(String path) throws FsException {
-    Node node = namespace.resolve(path);
-    if (node instanceof Node.Absent) {
-      throw FsException.notFound(path);
-    }
-    if (!(node instanceof Node.Directory)) {
-      throw new FsException(Errno.ENOTDIR, path + " is not a directory");
-    }
   }
 
   private FileAttributes attributes(String path, Node node) throws FsException {

@@ -192,14 +192,7 @@ final class StageBytes {
     s.touched = true;
     s.mtime = Instant.now();
     s.dirty = true;
-    StagedFile f = s.file;
-    if (f.state() != StagedFile.State.OPEN) {
-      try {
-        f.record(f.key(), StagedFile.State.OPEN);
-      } catch (IOException e) {
-        throw writeFailed(s, "journal", e);
-      }
-    }
+    journalOpen(s);
   }
 
   private FsException writeFailed(Stage s, String op, IOException e) {

@@ -132,8 +132,6 @@ public final class BucketMount implements AutoCloseable {
           t.setDaemon(true);
           return t;
         });
-    // At unmount, temp files still waiting for their delay are uploaded by the unmount itself.
-    timer.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
     opened.push(timer::shutdownNow);
     // One thread copies uploaded files into the block cache after their close returned.
     java.util.concurrent.ExecutorService fills = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
