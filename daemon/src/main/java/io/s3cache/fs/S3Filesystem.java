@@ -24,6 +24,8 @@ import io.s3cache.readahead.ReadAheadState;
 import io.s3cache.s3.ObjectClient;
 import io.s3cache.s3.ObjectClientException;
 import io.s3cache.s3.ObjectMeta;
+import io.s3cache.write.Stage;
+import io.s3cache.write.Writes;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -180,7 +182,7 @@ public final class S3Filesystem implements Filesystem {
   }
 
   private FileAttributes stagedAttributes(String path, Stage s) {
-    return new FileAttributes(FileAttributes.Type.FILE, s.size(), s.mtime, config.fileMode(), config.uid(),
+    return new FileAttributes(FileAttributes.Type.FILE, s.size(), s.mtime(), config.fileMode(), config.uid(),
         config.gid(), inode(path));
   }
 
@@ -254,16 +256,16 @@ public final class S3Filesystem implements Filesystem {
     }
     if (any instanceof StageHandle sh) {
       Stage s = sh.stage();
-      s.lock.readLock().lock();
+      s.readLock().lock();
       try {
         Integer n = writes.read(s, offset, dst);
         if (n != null) {
           bytesRead.inc(n);
           return n;
         }
-        return readBlocks(s.path, s.base, offset, dst); // opened for writing, nothing written yet
+        return readBlocks(s.path(), s.base(), offset, dst); // opened for writing, nothing written yet
       } finally {
-        s.lock.readLock().unlock();
+        s.readLock().unlock();
       }
     }
     if (!(any instanceof Handle h)) {
@@ -394,7 +396,7 @@ public final class S3Filesystem implements Filesystem {
     }
     Object any = handles.get(handle);
     if (any instanceof StageHandle sh) {
-      return stagedAttributes(sh.stage().path, sh.stage());
+      return stagedAttributes(sh.stage().path(), sh.stage());
     }
     if (any instanceof Handle h) {
       return attributes(h.path(), new Node.File(h.meta()));

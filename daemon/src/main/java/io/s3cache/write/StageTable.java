@@ -1,4 +1,4 @@
-package io.s3cache.fs;
+package io.s3cache.write;
 
 import io.s3cache.fuse.Errno;
 import io.s3cache.fuse.FsException;

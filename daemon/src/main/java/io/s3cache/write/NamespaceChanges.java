@@ -1,12 +1,12 @@
-package io.s3cache.fs;
+package io.s3cache.write;
 
+import io.s3cache.fs.Node;
 import io.s3cache.fuse.Errno;
 import io.s3cache.fuse.FsException;
 import io.s3cache.s3.ListPage;
 import io.s3cache.s3.ObjectClient;
 import io.s3cache.s3.ObjectClientException;
 import io.s3cache.s3.ObjectMeta;
-import io.s3cache.write.WriteConfig;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -25,13 +25,13 @@ final class NamespaceChanges {
 
   private static final Path EMPTY = Path.of("/dev/null");
 
-  private final Namespace ns;
+  private final NamespacePort ns;
   private final ObjectClient client;
   private final StageTable table;
   private final Uploads uploads;
   private final KeyLocks keys;
 
-  NamespaceChanges(Namespace ns, ObjectClient client, StageTable table, Uploads uploads, KeyLocks keys) {
+  NamespaceChanges(NamespacePort ns, ObjectClient client, StageTable table, Uploads uploads, KeyLocks keys) {
     this.keys = keys;
     this.ns = ns;
     this.client = client;
@@ -82,11 +82,11 @@ final class NamespaceChanges {
     if (table.contains(path) || !(ns.resolve(path) instanceof Node.Absent)) {
       throw new FsException(Errno.EEXIST, path + " exists");
     }
-    requireParentDirectory(path);
+    ns.requireParentDirectory(path);
     try {
       client.put(ns.key(path) + "/", EMPTY, 0, 0);
     } catch (ObjectClientException e) {
-      throw Namespace.s3Failure("mkdir", path, e);
+      throw ns.s3Failed("mkdir", path, e);
     }
     ns.written(path, new Node.Directory(Instant.now()));
   }
@@ -117,7 +117,7 @@ final class NamespaceChanges {
       }
       client.delete(marker);
     } catch (ObjectClientException e) {
-      throw Namespace.s3Failure("rmdir", path, e);
+      throw ns.s3Failed("rmdir", path, e);
     }
     ns.removedDirectory(path);
   }
@@ -142,7 +142,7 @@ final class NamespaceChanges {
     if (target instanceof Node.Directory) {
       throw new FsException(Errno.EISDIR, to + " is a directory");
     }
-    requireParentDirectory(to);
+    ns.requireParentDirectory(to);
     Stage s = table.get(from);
     if (s == null) {
       Node node = ns.resolve(from);
@@ -165,7 +165,7 @@ final class NamespaceChanges {
         try {
           copied = client.copy(ns.key(from), ns.key(to));
         } catch (ObjectClientException e) {
-          throw Namespace.s3Failure("rename", from, e);
+          throw ns.s3Failed("rename", from, e);
         }
         replaced = table.displace(to, null);
         ns.written(to, new Node.File(copied));
@@ -212,7 +212,7 @@ final class NamespaceChanges {
         try {
           meta = client.copy(fromKey, toKey);
         } catch (ObjectClientException e) {
-          throw Namespace.s3Failure("rename", from, e);
+          throw ns.s3Failed("rename", from, e);
         }
       } else if (s.file != null) {
         try {
@@ -265,16 +265,11 @@ final class NamespaceChanges {
     }
   }
 
-  /** Fails unless {@code path}'s parent is an existing directory. */
-  void requireParentDirectory(String path) throws FsException {
-    ns.requireDirectory(MetadataCache.parentAndName(path).get(0));
-  }
-
   private void delete(String path, String key) throws FsException {
     try {
       client.delete(key);
     } catch (ObjectClientException e) {
-      throw Namespace.s3Failure("delete", path, e);
+      throw ns.s3Failed("delete", path, e);
     }
   }
 }

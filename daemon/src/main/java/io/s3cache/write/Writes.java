@@ -1,17 +1,15 @@
-package io.s3cache.fs;
+package io.s3cache.write;
 
 import com.codahale.metrics.Gauge;
 import com.codahale.metrics.MetricRegistry;
 import io.s3cache.cache.BlockCache;
+import io.s3cache.fs.FsConfig;
+import io.s3cache.fs.Node;
 import io.s3cache.fuse.Errno;
 import io.s3cache.fuse.FsException;
 import io.s3cache.metrics.MetricNames;
 import io.s3cache.s3.ObjectClient;
 import io.s3cache.s3.ObjectMeta;
-import io.s3cache.write.StagedFile;
-import io.s3cache.write.StagingArea;
-import io.s3cache.write.Uploader;
-import io.s3cache.write.WriteConfig;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.Map;
@@ -39,13 +37,13 @@ import org.slf4j.LoggerFactory;
  * FUSE thread (parts on the upload executor); {@code timer} uploads temp files nobody renamed;
  * {@code fills} copies each uploaded file into the block cache after its close has returned.
  */
-final class Writes implements AutoCloseable {
+public final class Writes implements AutoCloseable {
 
   private static final Logger LOG = LoggerFactory.getLogger(Writes.class);
 
   private final FsConfig fs;
   private final WriteConfig config;
-  private final Namespace ns;
+  private final NamespacePort ns;
   private final ScheduledExecutorService timer;
   private final StageTable table = new StageTable();
   private final Uploads uploads;
@@ -53,7 +51,7 @@ final class Writes implements AutoCloseable {
   private final NamespaceChanges names;
   private final Leftovers leftovers;
 
-  Writes(FsConfig fs, WriteConfig config, Namespace ns, ObjectClient client, BlockCache blocks, StagingArea area,
+  public Writes(FsConfig fs, WriteConfig config, NamespacePort ns, ObjectClient client, BlockCache blocks, StagingArea area,
       Uploader uploader, ScheduledExecutorService timer, Executor fills, MetricRegistry metrics) {
     this.fs = fs;
     this.config = config;
@@ -67,19 +65,19 @@ final class Writes implements AutoCloseable {
     metrics.gauge(MetricNames.STAGED_BYTES, () -> (Gauge<Long>) table::stagedBytes);
   }
 
-  Stage stage(String path) {
+  public Stage stage(String path) {
     return table.get(path);
   }
 
   /** Staged files directly in directory {@code dir}, by name. */
-  Map<String, Stage> stagesIn(String dir) {
+  public Map<String, Stage> stagesIn(String dir) {
     return table.stagesIn(dir);
   }
 
   // ---- open, write, close ----
 
   /** Opens {@code path} for writing (creating it if asked); the caller releases the stage once. */
-  Stage open(String path, boolean create, boolean exclusive, boolean truncate) throws FsException {
+  public Stage open(String path, boolean create, boolean exclusive, boolean truncate) throws FsException {
     Stage s = table.openOrAttach(path, create && exclusive, () -> newStage(path, create, exclusive));
     if (truncate) {
       try {
@@ -107,7 +105,7 @@ final class Writes implements AutoCloseable {
     } else if (!create) {
       throw FsException.notFound(path);
     } else {
-      names.requireParentDirectory(path);
+      ns.requireParentDirectory(path);
     }
     Stage s = new Stage(path, base);
     s.inS3 = base != null;
@@ -119,16 +117,16 @@ final class Writes implements AutoCloseable {
   }
 
   /** A reader of {@code path} while it is staged: the stage (with a handle taken), or null. */
-  Stage attachReader(String path) {
+  public Stage attachReader(String path) {
     return table.attachReader(path);
   }
 
-  int write(Stage s, long offset, ByteBuffer src) throws FsException {
+  public int write(Stage s, long offset, ByteBuffer src) throws FsException {
     return bytes.write(s, offset, src);
   }
 
   /** Reads from the staged bytes; null when the stage holds no copy yet (read {@code s.base}). */
-  Integer read(Stage s, long offset, ByteBuffer dst) throws FsException {
+  public Integer read(Stage s, long offset, ByteBuffer dst) throws FsException {
     return bytes.read(s, offset, dst);
   }
 
@@ -137,7 +135,7 @@ final class Writes implements AutoCloseable {
    * returns once S3 has it. Temp-named files are only made safe on the cache disk (uploaded when
    * renamed).
    */
-  void flush(Stage s, boolean fsync) throws FsException {
+  public void flush(Stage s, boolean fsync) throws FsException {
     if (s.unlinked || (!s.dirty && s.failure == null)) {
       return;
     }
@@ -168,7 +166,7 @@ final class Writes implements AutoCloseable {
     }
   }
 
-  void release(Stage s) {
+  public void release(Stage s) {
     StageTable.Released left = table.release(s);
     if (left == StageTable.Released.IN_USE) {
       return;
@@ -211,7 +209,7 @@ final class Writes implements AutoCloseable {
 
   // ---- truncate ----
 
-  void truncatePath(String path, long size) throws FsException {
+  public void truncatePath(String path, long size) throws FsException {
     Stage s = open(path, false, false, false);
     try {
       truncate(s, size);
@@ -224,33 +222,33 @@ final class Writes implements AutoCloseable {
     }
   }
 
-  void truncate(Stage s, long size) throws FsException {
+  public void truncate(Stage s, long size) throws FsException {
     bytes.truncate(s, size);
   }
 
   // ---- namespace changes ----
 
-  void unlink(String path) throws FsException {
+  public void unlink(String path) throws FsException {
     names.unlink(path);
   }
 
-  void mkdir(String path) throws FsException {
+  public void mkdir(String path) throws FsException {
     names.mkdir(path);
   }
 
-  void rmdir(String path) throws FsException {
+  public void rmdir(String path) throws FsException {
     names.rmdir(path);
   }
 
   /** rename(2) of a file (see {@link NamespaceChanges#rename}). Directories: EXDEV. */
-  void rename(String from, String to) throws FsException {
+  public void rename(String from, String to) throws FsException {
     names.rename(from, to);
   }
 
   // ---- recovery, shutdown ----
 
   /** Uploads what an earlier process left staged for this mount (see {@link Leftovers#recover}). */
-  void recover() {
+  public void recover() {
     leftovers.recover();
   }
 

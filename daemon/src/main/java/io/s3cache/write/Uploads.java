@@ -1,19 +1,17 @@
-package io.s3cache.fs;
+package io.s3cache.write;
 
 import com.codahale.metrics.Counter;
 import com.codahale.metrics.MetricRegistry;
 import com.codahale.metrics.Timer;
 import io.s3cache.cache.BlockCache;
 import io.s3cache.cache.BlockKey;
+import io.s3cache.fs.FsConfig;
+import io.s3cache.fs.Node;
 import io.s3cache.fuse.Errno;
 import io.s3cache.fuse.FsException;
 import io.s3cache.metrics.MetricNames;
 import io.s3cache.s3.ObjectClientException;
 import io.s3cache.s3.ObjectMeta;
-import io.s3cache.write.StagedFile;
-import io.s3cache.write.StreamingUpload;
-import io.s3cache.write.Uploader;
-import io.s3cache.write.WriteConfig;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.concurrent.Executor;
@@ -41,7 +39,7 @@ final class Uploads {
 
   private final FsConfig fs;
   private final WriteConfig config;
-  private final Namespace ns;
+  private final NamespacePort ns;
   private final BlockCache blocks;
   private final Uploader uploader;
   private final Executor fills;
@@ -52,7 +50,7 @@ final class Uploads {
   private final Counter failures;
   private final Counter earlyParts;
 
-  Uploads(FsConfig fs, WriteConfig config, Namespace ns, BlockCache blocks, Uploader uploader, Executor fills,
+  Uploads(FsConfig fs, WriteConfig config, NamespacePort ns, BlockCache blocks, Uploader uploader, Executor fills,
       StageTable table, KeyLocks keys, MetricRegistry metrics) {
     this.keys = keys;
     this.fs = fs;
@@ -83,7 +81,7 @@ final class Uploads {
       if (!s.streamTried) {
         s.streamTried = true;
         if (!config.isTempName(s.name()) && s.uploaded == null) {
-          io.s3cache.write.StagedFile file = s.file;
+          StagedFile file = s.file;
           s.stream = uploader.streaming(ns.key(s.path), file.path(), id -> journalUpload(file, id));
         }
       }
@@ -92,7 +90,7 @@ final class Uploads {
   }
 
   /** Notes (or clears, with null) a streaming upload's id in the staged file's journal entry. */
-  static void journalUpload(io.s3cache.write.StagedFile file, String uploadId) {
+  static void journalUpload(StagedFile file, String uploadId) {
     try {
       file.recordUpload(uploadId);
     } catch (java.io.IOException e) {

@@ -1,18 +1,15 @@
-package io.s3cache.fs;
+package io.s3cache.write;
 
 import com.codahale.metrics.Counter;
 import com.codahale.metrics.MetricRegistry;
 import io.s3cache.cache.BlockCache;
 import io.s3cache.cache.BlockKey;
+import io.s3cache.fs.FsConfig;
 import io.s3cache.fuse.Errno;
 import io.s3cache.fuse.FsException;
 import io.s3cache.metrics.MetricNames;
 import io.s3cache.s3.ObjectClientException;
 import io.s3cache.s3.ObjectMeta;
-import io.s3cache.write.StagedFile;
-import io.s3cache.write.StagingArea;
-import io.s3cache.write.StreamingUpload;
-import io.s3cache.write.WriteConfig;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.time.Instant;
@@ -33,13 +30,13 @@ final class StageBytes {
 
   private final FsConfig fs;
   private final WriteConfig config;
-  private final Namespace ns;
+  private final NamespacePort ns;
   private final BlockCache blocks;
   private final StagingArea area;
   private final Uploads uploads;
   private final Counter noSpace;
 
-  StageBytes(FsConfig fs, WriteConfig config, Namespace ns, BlockCache blocks, StagingArea area, Uploads uploads,
+  StageBytes(FsConfig fs, WriteConfig config, NamespacePort ns, BlockCache blocks, StagingArea area, Uploads uploads,
       MetricRegistry metrics) {
     this.fs = fs;
     this.config = config;
@@ -160,7 +157,7 @@ final class StageBytes {
     } catch (IOException e) {
       f.delete();
       if (e instanceof ObjectClientException oce) {
-        throw Namespace.s3Failure("copy for writing", s.path, oce);
+        throw ns.s3Failed("copy for writing", s.path, oce);
       }
       throw cannotStage(s.path, e);
     }

@@ -1,4 +1,4 @@
-package io.s3cache.fs;
+package io.s3cache.write;
 
 import java.util.concurrent.locks.ReentrantLock;
 

@@ -1,11 +1,10 @@
-package io.s3cache.fs;
+package io.s3cache.write;
 
 import com.codahale.metrics.Counter;
 import com.codahale.metrics.MetricRegistry;
+import io.s3cache.fs.FsConfig;
 import io.s3cache.fuse.FsException;
 import io.s3cache.metrics.MetricNames;
-import io.s3cache.write.StagedFile;
-import io.s3cache.write.StagingArea;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -29,14 +28,14 @@ final class Leftovers {
   private static final Logger LOG = LoggerFactory.getLogger(Writes.class);
 
   private final FsConfig fs;
-  private final Namespace ns;
+  private final NamespacePort ns;
   private final StagingArea area;
   private final io.s3cache.s3.ObjectClient client;
   private final StageTable table;
   private final Uploads uploads;
   private final Counter recovered;
 
-  Leftovers(FsConfig fs, Namespace ns, StagingArea area, io.s3cache.s3.ObjectClient client, StageTable table,
+  Leftovers(FsConfig fs, NamespacePort ns, StagingArea area, io.s3cache.s3.ObjectClient client, StageTable table,
       Uploads uploads, MetricRegistry metrics) {
     this.fs = fs;
     this.ns = ns;
