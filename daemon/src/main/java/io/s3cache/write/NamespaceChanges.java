@@ -18,7 +18,7 @@ import java.time.Instant;
  *
  * <p>Concurrency: runs on FUSE threads. unlink and rename of a staged file hold its write lock
  * across their S3 requests (deletes, a server-side copy, or the upload to the new key), then take
- * {@link StageTable}'s structure lock under it; mkdir, rmdir and changes to files not staged take
+ * {@link WriteStages}'s structure lock under it; mkdir, rmdir and changes to files not staged take
  * no lock.
  */
 final class NamespaceChanges {
@@ -27,11 +27,11 @@ final class NamespaceChanges {
 
   private final NamespacePort ns;
   private final ObjectClient client;
-  private final StageTable table;
-  private final Uploads uploads;
+  private final WriteStages table;
+  private final CloseUploads uploads;
   private final KeyLocks keys;
 
-  NamespaceChanges(NamespacePort ns, ObjectClient client, StageTable table, Uploads uploads, KeyLocks keys) {
+  NamespaceChanges(NamespacePort ns, ObjectClient client, WriteStages table, CloseUploads uploads, KeyLocks keys) {
     this.keys = keys;
     this.ns = ns;
     this.client = client;
@@ -47,7 +47,7 @@ final class NamespaceChanges {
 
   /** One try of {@link #unlink}; false when the stage of {@code path} changed under it. */
   private boolean unlinkOnce(String path) throws FsException {
-    Stage s = table.get(path);
+    WriteStage s = table.get(path);
     if (s == null) {
       Node node = ns.resolve(path);
       if (node instanceof Node.Directory) {
@@ -143,7 +143,7 @@ final class NamespaceChanges {
       throw new FsException(Errno.EISDIR, to + " is a directory");
     }
     ns.requireParentDirectory(to);
-    Stage s = table.get(from);
+    WriteStage s = table.get(from);
     if (s == null) {
       Node node = ns.resolve(from);
       if (node instanceof Node.Directory) {
@@ -158,7 +158,7 @@ final class NamespaceChanges {
             + "is limited to 5 GiB (S3's CopyObject); copy the file instead", null);
       }
       ObjectMeta copied;
-      Stage replaced;
+      WriteStage replaced;
       java.util.concurrent.locks.ReentrantLock toKeyLock = keys.of(ns.key(to));
       toKeyLock.lock(); // no upload to the new key lands between the copy and taking its stage out
       try {
@@ -181,8 +181,8 @@ final class NamespaceChanges {
     }
     String toKey = ns.key(to);
     String fromKey = ns.key(from);
-    Uploads.Uploaded renamed = null;
-    Stage displaced = null;
+    CloseUploads.Uploaded renamed = null;
+    WriteStage displaced = null;
     java.util.concurrent.locks.ReentrantLock toKeyLock = null;
     s.lock.writeLock().lock();
     try {
@@ -257,7 +257,7 @@ final class NamespaceChanges {
     return true;
   }
 
-  private static void journalKey(Stage s, String key) {
+  private static void journalKey(WriteStage s, String key) {
     try {
       s.file.record(key, s.file.state());
     } catch (IOException e) {

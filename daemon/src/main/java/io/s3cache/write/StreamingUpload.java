@@ -34,7 +34,7 @@ public final class StreamingUpload {
 
   private static final Logger LOG = LoggerFactory.getLogger(StreamingUpload.class);
 
-  private final Uploader uploader;
+  private final ObjectUploader uploader;
   private final ObjectClient client;
   private final Executor parts;
   private final String key;
@@ -50,7 +50,7 @@ public final class StreamingUpload {
 
   private final java.util.function.Consumer<String> started;
 
-  StreamingUpload(Uploader uploader, ObjectClient client, Executor parts, String key, Path file, long partSize,
+  StreamingUpload(ObjectUploader uploader, ObjectClient client, Executor parts, String key, Path file, long partSize,
       long threshold, java.util.function.Consumer<String> started) {
     this.started = started;
     this.uploader = uploader;

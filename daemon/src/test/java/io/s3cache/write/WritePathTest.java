@@ -67,8 +67,8 @@ class WritePathTest {
     }
     S3Filesystem fs = new S3Filesystem(new FsConfig("bkt", "", Duration.ofSeconds(60), 0, 0, 0644, 0755), client,
         cache, new MetricRegistry(), (io.s3cache.readahead.Prefetcher) null);
-    fs.enableWrites(config, new StagingArea(dir.resolve("staging"), n -> {}), new Uploader(client, config, partsExec),
-        timer, fills, metrics);
+    fs.enableWrites(config, new StagingArea(dir.resolve("staging"), n -> {}),
+        new ObjectUploader(client, config, partsExec), timer, fills, metrics);
     return fs;
   }
 

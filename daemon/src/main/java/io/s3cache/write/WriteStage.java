@@ -13,13 +13,13 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * object's ({@code base}).
  *
  * <p>State, guarded as marked: {@code handles}, {@code path} and {@code unlinked} by {@link
- * StageTable}'s structure lock; the bytes, {@code file}, {@code dirty}, {@code failure} and uploads by
+ * WriteStages}'s structure lock; the bytes, {@code file}, {@code dirty}, {@code failure} and uploads by
  * {@link #lock} — writes hold its read lock (concurrent positional writes are fine), anything that
  * needs the bytes to stand still (upload, truncate, the first copy of {@code base}) its write lock.
  * Lock order: a stage's lock, then the structure lock (never the other way); never two stages'
  * locks at once.
  */
-public final class Stage {
+public final class WriteStage {
 
   final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
   volatile String path;
@@ -54,7 +54,7 @@ public final class Stage {
    */
   final java.util.concurrent.atomic.AtomicLong generation = new java.util.concurrent.atomic.AtomicLong();
 
-  Stage(String path, ObjectMeta base) {
+  WriteStage(String path, ObjectMeta base) {
     this.path = path;
     this.base = base;
   }
@@ -121,7 +121,7 @@ public final class Stage {
       st.breakOff(why); // aborts it in S3
       StagedFile f = file;
       if (f != null) {
-        Uploads.journalUpload(f, null);
+        CloseUploads.journalUpload(f, null);
       }
     }
   }
