@@ -109,7 +109,7 @@ public final class ObjectUploader {
    * written sequentially (see {@link StreamingUpload}); {@code started} gets its upload id once S3
    * has given one, before any part is sent.
    */
-  public StreamingUpload streaming(String key, Path file, java.util.function.Consumer<String> started) {
+  StreamingUpload streaming(String key, Path file, java.util.function.Consumer<String> started) {
     return new StreamingUpload(this, client, parts, key, file, config.partSize(), config.multipartThreshold(),
         started);
   }

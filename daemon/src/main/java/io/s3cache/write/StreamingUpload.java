@@ -30,7 +30,7 @@ import org.slf4j.LoggerFactory;
  * <p>Thread-safety: {@link #written} and {@link #finish} synchronise on this object for the
  * bookkeeping only; parts and the completion run on the upload executor or the closing thread.
  */
-public final class StreamingUpload {
+final class StreamingUpload {
 
   private static final Logger LOG = LoggerFactory.getLogger(StreamingUpload.class);
 
@@ -62,17 +62,17 @@ public final class StreamingUpload {
     this.threshold = threshold;
   }
 
-  public String key() {
+  String key() {
     return key;
   }
 
   /** Parts sent so far (before {@link #finish}, they went up while the file was being written). */
-  public synchronized int partsSent() {
+  synchronized int partsSent() {
     return submitted;
   }
 
   /** {@code length} bytes at {@code offset} are now in the staged file. */
-  public synchronized void written(long offset, long length) {
+  synchronized void written(long offset, long length) {
     if (broken || finished) {
       return;
     }
@@ -99,7 +99,7 @@ public final class StreamingUpload {
   }
 
   /** The file is no longer written in order (truncated, renamed, removed): abort what was sent. */
-  public synchronized void breakOff(String why) {
+  synchronized void breakOff(String why) {
     if (broken || finished) {
       return;
     }
@@ -116,7 +116,7 @@ public final class StreamingUpload {
    * off, another key, not all written in order, a part failed): it is aborted and the caller
    * uploads the whole file instead.
    */
-  public ObjectMeta finish(String closingKey, long length) {
+  ObjectMeta finish(String closingKey, long length) {
     List<CompletableFuture<String>> all;
     CompletableFuture<String> id;
     synchronized (this) {
