@@ -10,7 +10,7 @@ import io.s3cache.mount.BucketMount;
 import io.s3cache.mount.MountSpec;
 import io.s3cache.s3.ObjectClient;
 import io.s3cache.s3.ObjectClients;
-import io.s3cache.write.Uploader;
+import io.s3cache.write.ObjectUploader;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.ByteBuffer;
@@ -115,7 +115,7 @@ public final class WriteBenchmark {
         out.printf(Locale.ROOT, "warming up the JIT: %d MiB through s3cache (not counted) ...%n", WARM_UP >> 20);
         dd(source, mnt.resolve("warm-up.bin"), Math.min(WARM_UP, size));
         Files.delete(mnt.resolve("warm-up.bin"));
-        out.println("endpoint: SDK multipart upload of the file (s3cache's Uploader, no FUSE) ...");
+        out.println("endpoint: SDK multipart upload of the file (s3cache's ObjectUploader, no FUSE) ...");
         rows.put(ENDPOINT, endpoint(server, spec, s3));
         out.println("endpoint: the same upload with UNSIGNED-PAYLOAD and a CRC32 trailer (no SHA-256 of the bytes) ...");
         rows.put(UNSIGNED, unsigned(server, spec, s3));
@@ -164,7 +164,7 @@ public final class WriteBenchmark {
   }
 
   /**
-   * The ceiling: the same file uploaded by the SDK client and {@link Uploader} an s3cache mount
+   * The ceiling: the same file uploaded by the SDK client and {@link ObjectUploader} an s3cache mount
    * uses, with its part size and parallelism, straight from the local file (no FUSE, no staging).
    */
   private Row endpoint(EmbeddedS3Server server, MountSpec spec, ObjectCheck s3) throws Exception {
@@ -174,7 +174,7 @@ public final class WriteBenchmark {
       prepare();
       double cpu = CpuTime.self();
       long start = System.nanoTime();
-      new Uploader(client, spec.write(), parts).upload(key, source, options.size());
+      new ObjectUploader(client, spec.write(), parts).upload(key, source, options.size());
       long done = System.nanoTime();
       long complete = s3.awaitSize(key, options.size(), UPLOAD_TIMEOUT_SECONDS);
       Row r = row(start, done, complete, CpuTime.self() - cpu, verify(s3, key));

@@ -7,6 +7,7 @@ import io.s3cache.s3.ListPage;
 import io.s3cache.s3.ObjectClient;
 import io.s3cache.s3.ObjectClientException;
 import io.s3cache.s3.ObjectMeta;
+import io.s3cache.write.NamespacePort;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.LinkedHashMap;
@@ -26,7 +27,7 @@ import org.slf4j.LoggerFactory;
  * <p>Thread-safe: the cache is concurrent; two threads resolving the same uncached path may both ask
  * S3 (harmless: the answers are equal).
  */
-final class Namespace {
+final class Namespace implements NamespacePort {
 
   private static final Logger LOG = LoggerFactory.getLogger(Namespace.class);
   private static final int PAGE = 1000;
@@ -45,8 +46,8 @@ final class Namespace {
     this.mountTime = mountTime;
   }
 
-  /** The key (files) or key prefix without trailing slash (directories) of a mount path. */
-  String key(String path) {
+  @Override
+  public String key(String path) {
     return prefix + path.substring(1);
   }
 
@@ -61,7 +62,8 @@ final class Namespace {
     }
   }
 
-  Node resolve(String path) throws FsException {
+  @Override
+  public Node resolve(String path) throws FsException {
     if (path.equals("/")) {
       return new Node.Directory(mountTime);
     }
@@ -174,16 +176,16 @@ final class Namespace {
   /** What a refresh saw: names of the refreshed directory (old and new) and entries dropped. */
   record Refreshed(java.util.Set<String> names, int dropped) {}
 
-  /** This mount wrote {@code path}: it is now {@code node} (a file, a new directory, or ABSENT). */
-  void written(String path, Node node) {
+  @Override
+  public void written(String path, Node node) {
     cache.putChild(path, node);
     if (node instanceof Node.Directory) {
       cache.putListing(path, new Listing(new LinkedHashMap<>()));
     }
   }
 
-  /** This mount removed a directory: everything cached under it goes, and it is absent now. */
-  void removedDirectory(String path) {
+  @Override
+  public void removedDirectory(String path) {
     cache.invalidateTree(path);
     cache.putChild(path, Node.ABSENT);
   }
@@ -192,8 +194,8 @@ final class Namespace {
     return mountTime;
   }
 
-  /** Forgets what is cached about a path and its parent's listing (it is known to have changed). */
-  void forget(String path) {
+  @Override
+  public void forget(String path) {
     cache.invalidate(path);
     cache.invalidate(MetadataCache.parentAndName(path).get(0));
   }
@@ -211,6 +213,16 @@ final class Namespace {
         throw new FsException(Errno.ENAMETOOLONG, "name longer than 255 bytes in " + path);
       }
     }
+  }
+
+  @Override
+  public void requireParentDirectory(String path) throws FsException {
+    requireDirectory(MetadataCache.parentAndName(path).get(0));
+  }
+
+  @Override
+  public FsException s3Failed(String op, String path, ObjectClientException e) {
+    return s3Failure(op, path, e);
   }
 
   static FsException s3Failure(String op, String path, ObjectClientException e) {

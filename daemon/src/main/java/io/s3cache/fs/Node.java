@@ -7,7 +7,7 @@ import java.time.Instant;
  * What a path is: a file (an object version), a directory (a prefix with something under it, or a
  * marker object "a/"), or nothing. Negative answers are cached like positive ones.
  */
-sealed interface Node {
+public sealed interface Node {
 
   record File(ObjectMeta meta) implements Node {}
 

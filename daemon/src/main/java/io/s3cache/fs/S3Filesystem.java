@@ -24,6 +24,8 @@ import io.s3cache.readahead.ReadAheadState;
 import io.s3cache.s3.ObjectClient;
 import io.s3cache.s3.ObjectClientException;
 import io.s3cache.s3.ObjectMeta;
+import io.s3cache.write.WritePath;
+import io.s3cache.write.WriteStage;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -60,8 +62,8 @@ public final class S3Filesystem implements Filesystem {
    */
   private record Handle(String path, ObjectMeta meta, ReadAheadState readAhead, boolean pageCached) {}
 
-  /** A handle on a staged file (see {@link Writes}); {@code writable} unless opened read-only. */
-  private record StageHandle(Stage stage, boolean writable) {}
+  /** A handle on a staged file (see {@link WritePath}); {@code writable} unless opened read-only. */
+  private record StageHandle(WriteStage stage, boolean writable) {}
 
   private final FsConfig config;
   private final BlockCache blocks;
@@ -69,7 +71,7 @@ public final class S3Filesystem implements Filesystem {
   private final Namespace namespace;
   private final Map<Long, Object> handles = new ConcurrentHashMap<>();
   private final ObjectClient client;
-  private volatile Writes writes; // null: read-only
+  private volatile WritePath writes; // null: read-only
   private final AtomicLong nextHandle = new AtomicLong(1);
   /**
    * The ETag each path had when last opened through the page cache: the version the kernel's page
@@ -141,8 +143,8 @@ public final class S3Filesystem implements Filesystem {
 
   @Override
   public FileAttributes getattr(String path) throws FsException {
-    Writes w = writes;
-    Stage staged = w == null ? null : w.stage(path);
+    WritePath w = writes;
+    WriteStage staged = w == null ? null : w.stage(path);
     if (staged != null) {
       return stagedAttributes(path, staged);
     }
@@ -153,34 +155,34 @@ public final class S3Filesystem implements Filesystem {
    * Makes this filesystem writable (call once, before mounting): files are staged under {@code
    * area} and uploaded by {@code uploader}; {@code timer} uploads temp files never renamed; {@code
    * fills} copies uploaded files into the block cache after their close returned.
-   * Then uploads what an earlier run left staged for this mount (see {@link Writes#recover}).
+   * Then uploads what an earlier run left staged for this mount (see {@link WritePath#recover}).
    */
   public void enableWrites(io.s3cache.write.WriteConfig writeConfig, io.s3cache.write.StagingArea area,
-      io.s3cache.write.Uploader uploader, java.util.concurrent.ScheduledExecutorService timer,
+      io.s3cache.write.ObjectUploader uploader, java.util.concurrent.ScheduledExecutorService timer,
       java.util.concurrent.Executor fills, MetricRegistry metrics) {
-    Writes w = new Writes(config, writeConfig, namespace, client, blocks, area, uploader, timer, fills, metrics);
+    WritePath w = new WritePath(config, writeConfig, namespace, client, blocks, area, uploader, timer, fills, metrics);
     w.recover();
     this.writes = w;
   }
 
   /** At unmount: uploads closed temp files nobody renamed; staged files of open handles stay staged. */
   public void closeWrites() {
-    Writes w = writes;
+    WritePath w = writes;
     if (w != null) {
       w.close();
     }
   }
 
-  private Writes writable(String op, String path) throws FsException {
-    Writes w = writes;
+  private WritePath writable(String op, String path) throws FsException {
+    WritePath w = writes;
     if (w == null) {
       throw FsException.readOnly(op, path);
     }
     return w;
   }
 
-  private FileAttributes stagedAttributes(String path, Stage s) {
-    return new FileAttributes(FileAttributes.Type.FILE, s.size(), s.mtime, config.fileMode(), config.uid(),
+  private FileAttributes stagedAttributes(String path, WriteStage s) {
+    return new FileAttributes(FileAttributes.Type.FILE, s.size(), s.mtime(), config.fileMode(), config.uid(),
         config.gid(), inode(path));
   }
 
@@ -189,10 +191,10 @@ public final class S3Filesystem implements Filesystem {
     namespace.requireDirectory(path);
     String base = path.equals("/") ? "/" : path + "/";
     List<DirEntry> entries = new ArrayList<>();
-    Writes w = writes;
-    Map<String, Stage> staged = w == null ? new HashMap<>() : new HashMap<>(w.stagesIn(path));
+    WritePath w = writes;
+    Map<String, WriteStage> staged = w == null ? new HashMap<>() : new HashMap<>(w.stagesIn(path));
     for (var child : namespace.list(path).children().entrySet()) {
-      Stage s = staged.remove(child.getKey());
+      WriteStage s = staged.remove(child.getKey());
       String childPath = base + child.getKey();
       entries.add(new DirEntry(child.getKey(),
           s != null ? stagedAttributes(childPath, s) : attributes(childPath, child.getValue())));
@@ -204,13 +206,13 @@ public final class S3Filesystem implements Filesystem {
   @Override
   public OpenFile open(String path, int flags) throws FsException {
     if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC) != 0) {
-      Stage s = writable("open for writing", path).open(path, false, false, (flags & O_TRUNC) != 0);
+      WriteStage s = writable("open for writing", path).open(path, false, false, (flags & O_TRUNC) != 0);
       long id = nextHandle.getAndIncrement();
       handles.put(id, new StageHandle(s, true));
       return new OpenFile(id, false);
     }
-    Writes w = writes;
-    Stage staged = w == null ? null : w.attachReader(path);
+    WritePath w = writes;
+    WriteStage staged = w == null ? null : w.attachReader(path);
     if (staged != null) {
       long id = nextHandle.getAndIncrement();
       handles.put(id, new StageHandle(staged, false));
@@ -253,17 +255,17 @@ public final class S3Filesystem implements Filesystem {
       throw new FsException(Errno.EINVAL, "negative offset " + offset);
     }
     if (any instanceof StageHandle sh) {
-      Stage s = sh.stage();
-      s.lock.readLock().lock();
+      WriteStage s = sh.stage();
+      s.readLock().lock();
       try {
         Integer n = writes.read(s, offset, dst);
         if (n != null) {
           bytesRead.inc(n);
           return n;
         }
-        return readBlocks(s.path, s.base, offset, dst); // opened for writing, nothing written yet
+        return readBlocks(s.path(), s.base(), offset, dst); // opened for writing, nothing written yet
       } finally {
-        s.lock.readLock().unlock();
+        s.readLock().unlock();
       }
     }
     if (!(any instanceof Handle h)) {
@@ -338,7 +340,7 @@ public final class S3Filesystem implements Filesystem {
 
   @Override
   public OpenFile create(String path, int flags, int mode) throws FsException {
-    Stage s = writable("create", path).open(path, true, (flags & O_EXCL) != 0, (flags & O_TRUNC) != 0);
+    WriteStage s = writable("create", path).open(path, true, (flags & O_EXCL) != 0, (flags & O_TRUNC) != 0);
     long id = nextHandle.getAndIncrement();
     handles.put(id, new StageHandle(s, true));
     return new OpenFile(id, false);
@@ -394,7 +396,7 @@ public final class S3Filesystem implements Filesystem {
     }
     Object any = handles.get(handle);
     if (any instanceof StageHandle sh) {
-      return stagedAttributes(sh.stage().path, sh.stage());
+      return stagedAttributes(sh.stage().path(), sh.stage());
     }
     if (any instanceof Handle h) {
       return attributes(h.path(), new Node.File(h.meta()));
@@ -429,7 +431,7 @@ public final class S3Filesystem implements Filesystem {
    */
   @Override
   public void changeMetadata(String op, String path) throws FsException {
-    Writes w = writable(op, path);
+    WritePath w = writable(op, path);
     switch (op) {
       case "chmod", "chown", "utimens" -> {
         if (w.stage(path) == null && namespace.resolve(path) instanceof Node.Absent) {

@@ -140,7 +140,7 @@ public final class BucketMount implements AutoCloseable {
       return t;
     });
     opened.push(fills::shutdownNow);
-    fs.enableWrites(spec.write(), runtime.staging(), new io.s3cache.write.Uploader(client, spec.write(), parts),
+    fs.enableWrites(spec.write(), runtime.staging(), new io.s3cache.write.ObjectUploader(client, spec.write(), parts),
         timer, fills, metrics);
     opened.push(fs::closeWrites); // runs after the FUSE mount is gone, before the pools stop
   }

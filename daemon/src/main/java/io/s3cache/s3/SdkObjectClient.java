@@ -306,7 +306,7 @@ final class SdkObjectClient implements ObjectClient {
       String etag = s3.completeMultipartUpload(b -> b.bucket(bucket).key(key).uploadId(uploadId)
           .multipartUpload(m -> m.parts(parts))).eTag();
       if (etag == null || etag.isEmpty()) {
-        // A body cut short: whether it completed is for the caller to find out (Uploader checks the ETag).
+        // A body cut short: whether it completed is for the caller to find out (ObjectUploader checks the ETag).
         failures.inc();
         throw new ObjectClientException(ObjectClientException.Kind.SERVER_ERROR, "complete multipart upload of '"
             + key + "' in bucket '" + bucket + "': answered without an ETag");

@@ -19,10 +19,10 @@ import java.util.Properties;
  * <p>Thread-safe for positional reads and writes (FileChannel); callers serialise the journal
  * changes and the truncations (the filesystem's per-file lock).
  */
-public final class StagedFile {
+final class StagedFile {
 
   /** What the journal says about the bytes. */
-  public enum State {
+  enum State {
     /** A writer has it open: the bytes may be incomplete. Not uploaded after a crash. */
     OPEN,
     /** Closed (or fsynced) by its writer and not yet in S3: uploaded at the next mount. */
@@ -63,33 +63,33 @@ public final class StagedFile {
     }
   }
 
-  public String id() {
+  String id() {
     return id;
   }
 
-  public String bucket() {
+  String bucket() {
     return bucket;
   }
 
-  public String key() {
+  String key() {
     return key;
   }
 
-  public State state() {
+  State state() {
     return state;
   }
 
   /** The data file (for uploads, which read it themselves). */
-  public Path path() {
+  Path path() {
     return data;
   }
 
-  public long length() throws IOException {
+  long length() throws IOException {
     return channel.size();
   }
 
   /** Writes all of {@code src} at {@code offset}; a full disk surfaces as the IOException. */
-  public void write(long offset, ByteBuffer src) throws IOException {
+  void write(long offset, ByteBuffer src) throws IOException {
     long pos = offset;
     while (src.hasRemaining()) {
       pos += channel.write(src, pos);
@@ -97,7 +97,7 @@ public final class StagedFile {
   }
 
   /** Reads at most {@code dst.remaining()} bytes at {@code offset}; returns the bytes read (0 at the end). */
-  public int read(long offset, ByteBuffer dst) throws IOException {
+  int read(long offset, ByteBuffer dst) throws IOException {
     int total = 0;
     while (dst.hasRemaining()) {
       int n = channel.read(dst, offset + total);
@@ -110,7 +110,7 @@ public final class StagedFile {
   }
 
   /** Cuts or extends (with zeros) the file to {@code size} bytes. */
-  public void setLength(long size) throws IOException {
+  void setLength(long size) throws IOException {
     long now = channel.size();
     if (size < now) {
       channel.truncate(size);
@@ -120,12 +120,12 @@ public final class StagedFile {
   }
 
   /** Makes the bytes durable on the cache disk (fsync of a file that is not uploaded). */
-  public void force() throws IOException {
+  void force() throws IOException {
     channel.force(false);
   }
 
   /** Records a new state (and key) in the journal; no-op when both are unchanged. */
-  public synchronized void record(String newKey, State newState) throws IOException {
+  synchronized void record(String newKey, State newState) throws IOException {
     if (newKey.equals(key) && newState == state) {
       return;
     }
@@ -146,7 +146,7 @@ public final class StagedFile {
    * Records the id of a multipart upload started while the file is written (null: none any more),
    * so that a restart after a crash can abort it instead of leaving its parts in S3.
    */
-  public synchronized void recordUpload(String uploadId) throws IOException {
+  synchronized void recordUpload(String uploadId) throws IOException {
     if (java.util.Objects.equals(uploadId, upload) || !channel.isOpen()) { // closed: deleted or handed over
       return;
     }
@@ -176,7 +176,7 @@ public final class StagedFile {
   }
 
   /** Closes and deletes the data and the journal entry. Never throws. */
-  public void delete() {
+  void delete() {
     try {
       channel.close();
     } catch (IOException e) {
@@ -192,7 +192,7 @@ public final class StagedFile {
   }
 
   /** Closes the channel, leaving data and journal on disk (shutdown with an upload still owed). */
-  public void closeKeeping() {
+  void closeKeeping() {
     try {
       channel.close();
     } catch (IOException e) {

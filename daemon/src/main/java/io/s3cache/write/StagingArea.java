@@ -32,7 +32,7 @@ public final class StagingArea {
 
   /** A journal entry found on disk: a staged file left by an earlier process (or a failed upload). */
   /** @param upload a multipart upload started while the file was written and never completed, or null */
-  public record Leftover(String id, String bucket, String key, StagedFile.State state, Path data, String upload) {}
+  record Leftover(String id, String bucket, String key, StagedFile.State state, Path data, String upload) {}
 
   private final Path dir;
   private final FileStore store;
@@ -54,12 +54,12 @@ public final class StagingArea {
     }
   }
 
-  public Path dir() {
+  Path dir() {
     return dir;
   }
 
   /** A new, empty staged file for {@code bucket}/{@code key} with journal state OPEN. */
-  public StagedFile create(String bucket, String key) throws IOException {
+  StagedFile create(String bucket, String key) throws IOException {
     String id = UUID.randomUUID().toString();
     live.add(id);
     try {
@@ -71,7 +71,7 @@ public final class StagingArea {
   }
 
   /** Takes over a leftover (for upload by this process). */
-  public StagedFile adopt(Leftover l) throws IOException {
+  StagedFile adopt(Leftover l) throws IOException {
     if (!live.add(l.id())) {
       throw new IOException("staged file " + l.id() + " is in use");
     }
@@ -87,7 +87,7 @@ public final class StagingArea {
    * Journal entries on disk for {@code bucket} whose key starts with {@code prefix}, not in use by
    * this process. An entry without its data file, or unreadable, is reported and removed.
    */
-  public List<Leftover> leftovers(String bucket, String prefix) throws IOException {
+  List<Leftover> leftovers(String bucket, String prefix) throws IOException {
     List<Leftover> found = new ArrayList<>();
     try (DirectoryStream<Path> s = Files.newDirectoryStream(dir, "*.meta")) {
       for (Path meta : s) {
@@ -124,7 +124,7 @@ public final class StagingArea {
   }
 
   /** Moves a leftover that must not be uploaded to {@code staging/incomplete/}, for a person to look at. */
-  public Path moveAside(Path meta, Path data) {
+  Path moveAside(Path meta, Path data) {
     try {
       Path aside = Files.createDirectories(dir.resolve("incomplete"));
       if (Files.exists(data)) {
@@ -141,7 +141,7 @@ public final class StagingArea {
   }
 
   /** Asks the disk tier to make room when fewer than {@code bytes} (plus slack) are free. */
-  public void ensureRoom(long bytes) {
+  void ensureRoom(long bytes) {
     long want = bytes + (4L << 20);
     try {
       if (store.getUsableSpace() < want) {

@@ -30,11 +30,11 @@ import org.slf4j.LoggerFactory;
  * <p>Thread-safety: {@link #written} and {@link #finish} synchronise on this object for the
  * bookkeeping only; parts and the completion run on the upload executor or the closing thread.
  */
-public final class StreamingUpload {
+final class StreamingUpload {
 
   private static final Logger LOG = LoggerFactory.getLogger(StreamingUpload.class);
 
-  private final Uploader uploader;
+  private final ObjectUploader uploader;
   private final ObjectClient client;
   private final Executor parts;
   private final String key;
@@ -50,7 +50,7 @@ public final class StreamingUpload {
 
   private final java.util.function.Consumer<String> started;
 
-  StreamingUpload(Uploader uploader, ObjectClient client, Executor parts, String key, Path file, long partSize,
+  StreamingUpload(ObjectUploader uploader, ObjectClient client, Executor parts, String key, Path file, long partSize,
       long threshold, java.util.function.Consumer<String> started) {
     this.started = started;
     this.uploader = uploader;
@@ -62,17 +62,17 @@ public final class StreamingUpload {
     this.threshold = threshold;
   }
 
-  public String key() {
+  String key() {
     return key;
   }
 
   /** Parts sent so far (before {@link #finish}, they went up while the file was being written). */
-  public synchronized int partsSent() {
+  synchronized int partsSent() {
     return submitted;
   }
 
   /** {@code length} bytes at {@code offset} are now in the staged file. */
-  public synchronized void written(long offset, long length) {
+  synchronized void written(long offset, long length) {
     if (broken || finished) {
       return;
     }
@@ -99,7 +99,7 @@ public final class StreamingUpload {
   }
 
   /** The file is no longer written in order (truncated, renamed, removed): abort what was sent. */
-  public synchronized void breakOff(String why) {
+  synchronized void breakOff(String why) {
     if (broken || finished) {
       return;
     }
@@ -116,7 +116,7 @@ public final class StreamingUpload {
    * off, another key, not all written in order, a part failed): it is aborted and the caller
    * uploads the whole file instead.
    */
-  public ObjectMeta finish(String closingKey, long length) {
+  ObjectMeta finish(String closingKey, long length) {
     List<CompletableFuture<String>> all;
     CompletableFuture<String> id;
     synchronized (this) {

@@ -1,17 +1,15 @@
-package io.s3cache.fs;
+package io.s3cache.write;
 
 import com.codahale.metrics.Gauge;
 import com.codahale.metrics.MetricRegistry;
 import io.s3cache.cache.BlockCache;
+import io.s3cache.fs.FsConfig;
+import io.s3cache.fs.Node;
 import io.s3cache.fuse.Errno;
 import io.s3cache.fuse.FsException;
 import io.s3cache.metrics.MetricNames;
 import io.s3cache.s3.ObjectClient;
 import io.s3cache.s3.ObjectMeta;
-import io.s3cache.write.StagedFile;
-import io.s3cache.write.StagingArea;
-import io.s3cache.write.Uploader;
-import io.s3cache.write.WriteConfig;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.Map;
@@ -22,65 +20,65 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The write path of a writable mount: files opened for writing are staged ({@link Stage}) and
+ * The write path of a writable mount: files opened for writing are staged ({@link WriteStage}) and
  * uploaded when a descriptor is closed (FUSE flush) or fsynced, before that call returns; unlink,
  * mkdir, rmdir and rename act on S3 directly. Files with a temporary name are uploaded when
  * renamed, to the new name (one upload, no temp key), or after {@code temp_upload_delay}.
  *
  * <p>This class is what {@link S3Filesystem} calls, and owns the life of a handle (open, flush,
- * release) and the timer of temp files; the rest is its parts': {@link StageTable} (the live
- * stages by path), {@link StageBytes} (writes, reads, truncates), {@link Uploads} (uploads and the
+ * release) and the timer of temp files; the rest is its parts': {@link WriteStages} (the live
+ * stages by path), {@link StageIo} (writes, reads, truncates), {@link CloseUploads} (uploads and the
  * cache fill after each), {@link NamespaceChanges} (unlink, mkdir, rmdir, rename) and {@link
  * Leftovers} (recovery at mount, what unmount leaves staged).
  *
  * <p>Concurrency: a map of live stages by path, whose membership and handle counts change under
- * {@link StageTable}'s {@code structure}; each stage's bytes under its own read/write lock (see
- * {@link Stage}). Lock order: a stage's lock, then {@code structure}. Uploads run on the calling
+ * {@link WriteStages}'s {@code structure}; each stage's bytes under its own read/write lock (see
+ * {@link WriteStage}). Lock order: a stage's lock, then {@code structure}. Uploads run on the calling
  * FUSE thread (parts on the upload executor); {@code timer} uploads temp files nobody renamed;
  * {@code fills} copies each uploaded file into the block cache after its close has returned.
  */
-final class Writes implements AutoCloseable {
+public final class WritePath implements AutoCloseable {
 
-  private static final Logger LOG = LoggerFactory.getLogger(Writes.class);
+  private static final Logger LOG = LoggerFactory.getLogger(WritePath.class);
 
   private final FsConfig fs;
   private final WriteConfig config;
-  private final Namespace ns;
+  private final NamespacePort ns;
   private final ScheduledExecutorService timer;
-  private final StageTable table = new StageTable();
-  private final Uploads uploads;
-  private final StageBytes bytes;
+  private final WriteStages table = new WriteStages();
+  private final CloseUploads uploads;
+  private final StageIo bytes;
   private final NamespaceChanges names;
   private final Leftovers leftovers;
 
-  Writes(FsConfig fs, WriteConfig config, Namespace ns, ObjectClient client, BlockCache blocks, StagingArea area,
-      Uploader uploader, ScheduledExecutorService timer, Executor fills, MetricRegistry metrics) {
+  public WritePath(FsConfig fs, WriteConfig config, NamespacePort ns, ObjectClient client, BlockCache blocks,
+      StagingArea area, ObjectUploader uploader, ScheduledExecutorService timer, Executor fills, MetricRegistry metrics) {
     this.fs = fs;
     this.config = config;
     this.ns = ns;
     this.timer = timer;
     KeyLocks keys = new KeyLocks();
-    this.uploads = new Uploads(fs, config, ns, blocks, uploader, fills, table, keys, metrics);
-    this.bytes = new StageBytes(fs, config, ns, blocks, area, uploads, metrics);
+    this.uploads = new CloseUploads(fs, config, ns, blocks, uploader, fills, table, keys, metrics);
+    this.bytes = new StageIo(fs, config, ns, blocks, area, uploads, metrics);
     this.names = new NamespaceChanges(ns, client, table, uploads, keys);
     this.leftovers = new Leftovers(fs, ns, area, client, table, uploads, metrics);
     metrics.gauge(MetricNames.STAGED_BYTES, () -> (Gauge<Long>) table::stagedBytes);
   }
 
-  Stage stage(String path) {
+  public WriteStage stage(String path) {
     return table.get(path);
   }
 
   /** Staged files directly in directory {@code dir}, by name. */
-  Map<String, Stage> stagesIn(String dir) {
+  public Map<String, WriteStage> stagesIn(String dir) {
     return table.stagesIn(dir);
   }
 
   // ---- open, write, close ----
 
   /** Opens {@code path} for writing (creating it if asked); the caller releases the stage once. */
-  Stage open(String path, boolean create, boolean exclusive, boolean truncate) throws FsException {
-    Stage s = table.openOrAttach(path, create && exclusive, () -> newStage(path, create, exclusive));
+  public WriteStage open(String path, boolean create, boolean exclusive, boolean truncate) throws FsException {
+    WriteStage s = table.openOrAttach(path, create && exclusive, () -> newStage(path, create, exclusive));
     if (truncate) {
       try {
         truncate(s, 0);
@@ -93,7 +91,7 @@ final class Writes implements AutoCloseable {
   }
 
   /** The stage of a path not staged yet, for {@link #open} (no lock held: it may ask S3). */
-  private Stage newStage(String path, boolean create, boolean exclusive) throws FsException {
+  private WriteStage newStage(String path, boolean create, boolean exclusive) throws FsException {
     Node node = ns.resolve(path);
     if (node instanceof Node.Directory) {
       throw new FsException(Errno.EISDIR, path + " is a directory");
@@ -107,9 +105,9 @@ final class Writes implements AutoCloseable {
     } else if (!create) {
       throw FsException.notFound(path);
     } else {
-      names.requireParentDirectory(path);
+      ns.requireParentDirectory(path);
     }
-    Stage s = new Stage(path, base);
+    WriteStage s = new WriteStage(path, base);
     s.inS3 = base != null;
     if (base == null) {
       s.file = bytes.newStagedFile(path);
@@ -119,16 +117,16 @@ final class Writes implements AutoCloseable {
   }
 
   /** A reader of {@code path} while it is staged: the stage (with a handle taken), or null. */
-  Stage attachReader(String path) {
+  public WriteStage attachReader(String path) {
     return table.attachReader(path);
   }
 
-  int write(Stage s, long offset, ByteBuffer src) throws FsException {
+  public int write(WriteStage s, long offset, ByteBuffer src) throws FsException {
     return bytes.write(s, offset, src);
   }
 
   /** Reads from the staged bytes; null when the stage holds no copy yet (read {@code s.base}). */
-  Integer read(Stage s, long offset, ByteBuffer dst) throws FsException {
+  public Integer read(WriteStage s, long offset, ByteBuffer dst) throws FsException {
     return bytes.read(s, offset, dst);
   }
 
@@ -137,7 +135,7 @@ final class Writes implements AutoCloseable {
    * returns once S3 has it. Temp-named files are only made safe on the cache disk (uploaded when
    * renamed).
    */
-  void flush(Stage s, boolean fsync) throws FsException {
+  public void flush(WriteStage s, boolean fsync) throws FsException {
     if (s.unlinked || (!s.dirty && s.failure == null)) {
       return;
     }
@@ -168,12 +166,12 @@ final class Writes implements AutoCloseable {
     }
   }
 
-  void release(Stage s) {
-    StageTable.Released left = table.release(s);
-    if (left == StageTable.Released.IN_USE) {
+  public void release(WriteStage s) {
+    WriteStages.Released left = table.release(s);
+    if (left == WriteStages.Released.IN_USE) {
       return;
     }
-    boolean deferred = left == StageTable.Released.PENDING;
+    boolean deferred = left == WriteStages.Released.PENDING;
     if (deferred && s.isUntouchedNewFile() && !config.isTempName(s.name())) {
       try {
         uploads.upload(s, null); // touch: the empty object
@@ -194,7 +192,7 @@ final class Writes implements AutoCloseable {
     table.dropIfIdle(s);
   }
 
-  private void uploadLater(Stage s) {
+  private void uploadLater(WriteStage s) {
     try {
       if (!table.isClosedAndCurrent(s)) {
         return; // reopened (its close uploads it) or renamed/removed meanwhile
@@ -211,8 +209,8 @@ final class Writes implements AutoCloseable {
 
   // ---- truncate ----
 
-  void truncatePath(String path, long size) throws FsException {
-    Stage s = open(path, false, false, false);
+  public void truncatePath(String path, long size) throws FsException {
+    WriteStage s = open(path, false, false, false);
     try {
       truncate(s, size);
       boolean alone = table.handles(s) == 1;
@@ -224,33 +222,33 @@ final class Writes implements AutoCloseable {
     }
   }
 
-  void truncate(Stage s, long size) throws FsException {
+  public void truncate(WriteStage s, long size) throws FsException {
     bytes.truncate(s, size);
   }
 
   // ---- namespace changes ----
 
-  void unlink(String path) throws FsException {
+  public void unlink(String path) throws FsException {
     names.unlink(path);
   }
 
-  void mkdir(String path) throws FsException {
+  public void mkdir(String path) throws FsException {
     names.mkdir(path);
   }
 
-  void rmdir(String path) throws FsException {
+  public void rmdir(String path) throws FsException {
     names.rmdir(path);
   }
 
   /** rename(2) of a file (see {@link NamespaceChanges#rename}). Directories: EXDEV. */
-  void rename(String from, String to) throws FsException {
+  public void rename(String from, String to) throws FsException {
     names.rename(from, to);
   }
 
   // ---- recovery, shutdown ----
 
   /** Uploads what an earlier process left staged for this mount (see {@link Leftovers#recover}). */
-  void recover() {
+  public void recover() {
     leftovers.recover();
   }
 

@@ -1,19 +1,17 @@
-package io.s3cache.fs;
+package io.s3cache.write;
 
 import com.codahale.metrics.Counter;
 import com.codahale.metrics.MetricRegistry;
 import com.codahale.metrics.Timer;
 import io.s3cache.cache.BlockCache;
 import io.s3cache.cache.BlockKey;
+import io.s3cache.fs.FsConfig;
+import io.s3cache.fs.Node;
 import io.s3cache.fuse.Errno;
 import io.s3cache.fuse.FsException;
 import io.s3cache.metrics.MetricNames;
 import io.s3cache.s3.ObjectClientException;
 import io.s3cache.s3.ObjectMeta;
-import io.s3cache.write.StagedFile;
-import io.s3cache.write.StreamingUpload;
-import io.s3cache.write.Uploader;
-import io.s3cache.write.WriteConfig;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.concurrent.Executor;
@@ -29,31 +27,31 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Concurrency: an upload runs on the calling thread (a FUSE thread, {@code temp-upload-BUCKET},
  * or the mounting/unmounting thread), under the stage's write lock, across S3 requests; its parts
- * run on the upload executor. It takes {@link StageTable}'s structure lock under the stage's lock,
+ * run on the upload executor. It takes {@link WriteStages}'s structure lock under the stage's lock,
  * only to count the fill it leaves. The fill runs on the {@code fills} executor ({@code
  * cache-fill-BUCKET}) with no stage lock: it compares the stage's generation before and after each
- * block instead, and takes the structure lock only to count itself off ({@link StageTable#fillEnded}).
+ * block instead, and takes the structure lock only to count itself off ({@link WriteStages#fillEnded}).
  */
-final class Uploads {
+final class CloseUploads {
 
-  // the write path logs under one name, io.s3cache.fs.Writes (log configs and greps use it)
-  private static final Logger LOG = LoggerFactory.getLogger(Writes.class);
+  // the write path logs under one name, io.s3cache.write.WritePath (log configs and greps use it)
+  private static final Logger LOG = LoggerFactory.getLogger(WritePath.class);
 
   private final FsConfig fs;
   private final WriteConfig config;
-  private final Namespace ns;
+  private final NamespacePort ns;
   private final BlockCache blocks;
-  private final Uploader uploader;
+  private final ObjectUploader uploader;
   private final Executor fills;
-  private final StageTable table;
+  private final WriteStages table;
   private final KeyLocks keys;
   private final Timer uploads;
   private final Counter uploadBytes;
   private final Counter failures;
   private final Counter earlyParts;
 
-  Uploads(FsConfig fs, WriteConfig config, Namespace ns, BlockCache blocks, Uploader uploader, Executor fills,
-      StageTable table, KeyLocks keys, MetricRegistry metrics) {
+  CloseUploads(FsConfig fs, WriteConfig config, NamespacePort ns, BlockCache blocks, ObjectUploader uploader,
+      Executor fills, WriteStages table, KeyLocks keys, MetricRegistry metrics) {
     this.keys = keys;
     this.fs = fs;
     this.config = config;
@@ -74,7 +72,7 @@ final class Uploads {
    * from this stage yet. Sequential writers of large files (checkpoints) so overlap the upload with
    * the writing; anything else breaks it off and the close uploads the whole file.
    */
-  StreamingUpload streamOf(Stage s, long offset) {
+  StreamingUpload streamOf(WriteStage s, long offset) {
     StreamingUpload st = s.stream;
     if (st != null || offset != 0) {
       return st;
@@ -83,7 +81,7 @@ final class Uploads {
       if (!s.streamTried) {
         s.streamTried = true;
         if (!config.isTempName(s.name()) && s.uploaded == null) {
-          io.s3cache.write.StagedFile file = s.file;
+          StagedFile file = s.file;
           s.stream = uploader.streaming(ns.key(s.path), file.path(), id -> journalUpload(file, id));
         }
       }
@@ -92,7 +90,7 @@ final class Uploads {
   }
 
   /** Notes (or clears, with null) a streaming upload's id in the staged file's journal entry. */
-  static void journalUpload(io.s3cache.write.StagedFile file, String uploadId) {
+  static void journalUpload(StagedFile file, String uploadId) {
     try {
       file.recordUpload(uploadId);
     } catch (java.io.IOException e) {
@@ -104,7 +102,7 @@ final class Uploads {
    * Uploads the stage's bytes to {@code key} (null: to its path's key, read under the stage's lock)
    * if they changed, then starts the cache fill.
    */
-  void upload(Stage s, String key) throws FsException {
+  void upload(WriteStage s, String key) throws FsException {
     Uploaded done = null;
     s.lock.writeLock().lock();
     try {
@@ -141,7 +139,7 @@ final class Uploads {
    * The caller starts the cache fill ({@link #startFill}) once it has released the lock; until the
    * fill ends the stage stays (reads of the file are served from the staged bytes, with no GET).
    */
-  Uploaded uploadLocked(Stage s, String key) throws FsException {
+  Uploaded uploadLocked(WriteStage s, String key) throws FsException {
     StagedFile f = s.file;
     long length;
     try {
@@ -192,7 +190,7 @@ final class Uploads {
   }
 
   /** Fills the cache from the staged bytes of {@code done} on the fill executor, off the close path. */
-  void startFill(Stage s, Uploaded done) {
+  void startFill(WriteStage s, Uploaded done) {
     try {
       fills.execute(() -> {
         try {
@@ -206,7 +204,7 @@ final class Uploads {
     }
   }
 
-  private void fillEnded(Stage s) {
+  private void fillEnded(WriteStage s) {
     table.fillEnded(s);
     table.dropIfIdle(s);
   }
@@ -218,7 +216,7 @@ final class Uploads {
    * bump the generation before they touch the bytes, so no block of other bytes is ever cached
    * under this version.
    */
-  private void fill(Stage s, Uploaded done) {
+  private void fill(WriteStage s, Uploaded done) {
     int blockSize = blocks.blockSize();
     long started = System.nanoTime();
     ObjectMeta meta = done.meta();

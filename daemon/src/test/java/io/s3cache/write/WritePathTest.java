@@ -1,4 +1,4 @@
-package io.s3cache.fs;
+package io.s3cache.write;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -11,13 +11,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.codahale.metrics.MetricRegistry;
 import io.s3cache.cache.CacheConfig;
 import io.s3cache.cache.TieredBlockCache;
+import io.s3cache.fs.FsConfig;
+import io.s3cache.fs.S3Filesystem;
 import io.s3cache.fuse.Errno;
 import io.s3cache.fuse.FsException;
 import io.s3cache.metrics.MetricNames;
 import io.s3cache.testing.InMemoryObjectClient;
-import io.s3cache.write.StagingArea;
-import io.s3cache.write.Uploader;
-import io.s3cache.write.WriteConfig;
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
@@ -68,8 +67,8 @@ class WritePathTest {
     }
     S3Filesystem fs = new S3Filesystem(new FsConfig("bkt", "", Duration.ofSeconds(60), 0, 0, 0644, 0755), client,
         cache, new MetricRegistry(), (io.s3cache.readahead.Prefetcher) null);
-    fs.enableWrites(config, new StagingArea(dir.resolve("staging"), n -> {}), new Uploader(client, config, partsExec),
-        timer, fills, metrics);
+    fs.enableWrites(config, new StagingArea(dir.resolve("staging"), n -> {}),
+        new ObjectUploader(client, config, partsExec), timer, fills, metrics);
     return fs;
   }
 

@@ -1,4 +1,4 @@
-package io.s3cache.fs;
+package io.s3cache.write;
 
 import io.s3cache.fuse.Errno;
 import io.s3cache.fuse.FsException;
@@ -19,24 +19,24 @@ import org.slf4j.LoggerFactory;
  * #stagesIn}, {@link #paths}, {@link #all}) take no lock. Membership and each stage's {@code
  * handles}, {@code fills}, {@code unlinked} and {@code path} change under {@code structure}, a
  * monitor private to this class. Lock order: a stage's lock, then {@code structure} (see {@link
- * Stage} and docs/THREADING.md): {@link #dropIfIdle} takes the stage's write lock first; every
+ * WriteStage} and docs/THREADING.md): {@link #dropIfIdle} takes the stage's write lock first; every
  * other method takes {@code structure} alone, or under the stage lock its caller holds, and never
  * across an S3 request ({@link #openOrAttach} runs its creator, which may ask S3, outside it). No
  * thread holds two stages' locks: a stage a rename replaces is dropped by the caller after it has
  * let go of the renamed stage's lock. Called on FUSE threads, {@code temp-upload-BUCKET}, {@code
  * cache-fill-BUCKET}, and at mount (recovery) and unmount.
  */
-final class StageTable {
+final class WriteStages {
 
-  // the write path logs under one name, io.s3cache.fs.Writes (log configs and greps use it)
-  private static final Logger LOG = LoggerFactory.getLogger(Writes.class);
+  // the write path logs under one name, io.s3cache.write.WritePath (log configs and greps use it)
+  private static final Logger LOG = LoggerFactory.getLogger(WritePath.class);
 
-  private final Map<String, Stage> stages = new ConcurrentHashMap<>();
+  private final Map<String, WriteStage> stages = new ConcurrentHashMap<>();
   private final Object structure = new Object();
 
   /** Makes a stage for a path not staged yet; runs with no lock held (it may ask S3). */
   interface Creator {
-    Stage create() throws FsException;
+    WriteStage create() throws FsException;
   }
 
   /** What {@link #release} left of a stage. */
@@ -49,7 +49,7 @@ final class StageTable {
     IDLE
   }
 
-  Stage get(String path) {
+  WriteStage get(String path) {
     return stages.get(path);
   }
 
@@ -63,7 +63,7 @@ final class StageTable {
   }
 
   /** A copy of the stages now in the table. */
-  List<Stage> all() {
+  List<WriteStage> all() {
     return new ArrayList<>(stages.values());
   }
 
@@ -72,9 +72,9 @@ final class StageTable {
   }
 
   /** Staged files directly in directory {@code dir}, by name. */
-  Map<String, Stage> stagesIn(String dir) {
+  Map<String, WriteStage> stagesIn(String dir) {
     String base = dir.equals("/") ? "/" : dir + "/";
-    Map<String, Stage> found = new java.util.LinkedHashMap<>();
+    Map<String, WriteStage> found = new java.util.LinkedHashMap<>();
     stages.forEach((path, s) -> {
       if (path.startsWith(base) && path.indexOf('/', base.length()) < 0) {
         found.put(path.substring(base.length()), s);
@@ -86,7 +86,7 @@ final class StageTable {
   /** Bytes in staged files not uploaded yet (the {@code write.staged.bytes} gauge). */
   long stagedBytes() {
     long sum = 0;
-    for (Stage s : stages.values()) {
+    for (WriteStage s : stages.values()) {
       if (s.dirty && s.file != null) {
         sum += s.size();
       }
@@ -98,14 +98,14 @@ final class StageTable {
    * The stage of {@code path} with one more handle; if there is none, {@code creator}'s, with one
    * handle. {@code exclusive} (O_CREAT|O_EXCL): a staged path fails with EEXIST.
    */
-  Stage openOrAttach(String path, boolean exclusive, Creator creator) throws FsException {
-    Stage existing = attach(path, exclusive);
+  WriteStage openOrAttach(String path, boolean exclusive, Creator creator) throws FsException {
+    WriteStage existing = attach(path, exclusive);
     if (existing != null) {
       return existing;
     }
     // Outside the lock: the creator may ask S3 (path lookups) and creates the staged file.
-    Stage created = creator.create();
-    Stage winner;
+    WriteStage created = creator.create();
+    WriteStage winner;
     synchronized (structure) {
       winner = stages.get(path);
       if (winner == null) {
@@ -127,9 +127,9 @@ final class StageTable {
     return winner;
   }
 
-  private Stage attach(String path, boolean exclusive) throws FsException {
+  private WriteStage attach(String path, boolean exclusive) throws FsException {
     synchronized (structure) {
-      Stage s = stages.get(path);
+      WriteStage s = stages.get(path);
       if (s == null) {
         return null;
       }
@@ -142,9 +142,9 @@ final class StageTable {
   }
 
   /** A reader of {@code path} while it is staged: the stage (with a handle taken), or null. */
-  Stage attachReader(String path) {
+  WriteStage attachReader(String path) {
     synchronized (structure) {
-      Stage s = stages.get(path);
+      WriteStage s = stages.get(path);
       if (s == null || s.file == null) {
         return null;
       }
@@ -154,7 +154,7 @@ final class StageTable {
   }
 
   /** Gives back one handle on {@code s}. */
-  Released release(Stage s) {
+  Released release(WriteStage s) {
     synchronized (structure) {
       s.handles--;
       if (s.handles != 0) {
@@ -164,28 +164,28 @@ final class StageTable {
     }
   }
 
-  int handles(Stage s) {
+  int handles(WriteStage s) {
     synchronized (structure) {
       return s.handles;
     }
   }
 
   /** Whether {@code s} has no handle and is still its path's stage (not renamed or removed). */
-  boolean isClosedAndCurrent(Stage s) {
+  boolean isClosedAndCurrent(WriteStage s) {
     synchronized (structure) {
       return s.handles <= 0 && stages.get(s.path) == s;
     }
   }
 
   /** Adds a stage for {@code path} unless one is there; false if one was. */
-  boolean putIfAbsent(String path, Stage s) {
+  boolean putIfAbsent(String path, WriteStage s) {
     synchronized (structure) {
       return stages.putIfAbsent(path, s) == null;
     }
   }
 
   /** {@code s}, the stage of {@code path}, was unlinked: it leaves the table. */
-  void unlinked(String path, Stage s) {
+  void unlinked(String path, WriteStage s) {
     synchronized (structure) {
       s.unlinked = true;
       stages.remove(path, s);
@@ -193,13 +193,13 @@ final class StageTable {
   }
 
   /** A cache fill from {@code s}'s staged file starts: it keeps the stage until it ends. */
-  void fillStarted(Stage s) {
+  void fillStarted(WriteStage s) {
     synchronized (structure) {
       s.fills++; // keeps the stage (and its staged file) until the fill ends
     }
   }
 
-  void fillEnded(Stage s) {
+  void fillEnded(WriteStage s) {
     synchronized (structure) {
       s.fills--;
     }
@@ -211,10 +211,10 @@ final class StageTable {
    * handles, bytes to upload or a fill hold it. Returns the replaced stage, which the caller drops
    * ({@link #dropIfIdle}) once it holds no stage lock.
    */
-  Stage move(Stage s, String from, String to) {
+  WriteStage move(WriteStage s, String from, String to) {
     synchronized (structure) {
       stages.remove(from, s);
-      Stage displaced = displace(to, s);
+      WriteStage displaced = displace(to, s);
       s.path = to;
       boolean keep = s.handles > 0 || s.dirty || s.fills > 0;
       if (keep) {
@@ -225,17 +225,17 @@ final class StageTable {
   }
 
   /** The stage now at {@code to} (if another) is replaced by a rename: it becomes unlinked. */
-  void replaceStage(String to, Stage incoming) {
-    Stage old = displace(to, incoming);
+  void replaceStage(String to, WriteStage incoming) {
+    WriteStage old = displace(to, incoming);
     if (old != null) {
       dropIfIdle(old);
     }
   }
 
   /** Takes the stage at {@code to} (if another than {@code incoming}) out of the table, unlinked. */
-  Stage displace(String to, Stage incoming) {
+  WriteStage displace(String to, WriteStage incoming) {
     synchronized (structure) {
-      Stage old = stages.get(to);
+      WriteStage old = stages.get(to);
       if (old == null || old == incoming) {
         return null;
       }
@@ -246,14 +246,14 @@ final class StageTable {
   }
 
   /** Whether {@code s} is still the stage of {@code path} (not renamed or removed meanwhile). */
-  boolean isCurrent(String path, Stage s) {
+  boolean isCurrent(String path, WriteStage s) {
     synchronized (structure) {
       return !s.unlinked && stages.get(path) == s;
     }
   }
 
   /** Forgets a stage nobody uses whose bytes need no upload, and deletes its staged file. */
-  void dropIfIdle(Stage s) {
+  void dropIfIdle(WriteStage s) {
     s.lock.writeLock().lock();
     try {
       synchronized (structure) {

@@ -1,10 +1,10 @@
-package io.s3cache.fs;
+package io.s3cache.write;
 
 import io.s3cache.fuse.Errno;
 import io.s3cache.fuse.FsException;
 import io.s3cache.s3.ObjectMeta;
-import io.s3cache.write.StagedFile;
 import java.time.Instant;
+import java.util.concurrent.locks.Lock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
@@ -13,13 +13,13 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * object's ({@code base}).
  *
  * <p>State, guarded as marked: {@code handles}, {@code path} and {@code unlinked} by {@link
- * StageTable}'s structure lock; the bytes, {@code file}, {@code dirty}, {@code failure} and uploads by
+ * WriteStages}'s structure lock; the bytes, {@code file}, {@code dirty}, {@code failure} and uploads by
  * {@link #lock} — writes hold its read lock (concurrent positional writes are fine), anything that
  * needs the bytes to stand still (upload, truncate, the first copy of {@code base}) its write lock.
  * Lock order: a stage's lock, then the structure lock (never the other way); never two stages'
  * locks at once.
  */
-final class Stage {
+public final class WriteStage {
 
   final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
   volatile String path;
@@ -44,7 +44,7 @@ final class Stage {
    * The upload that sends parts while a new file is written in order, or null; set once, at the
    * first write at offset 0 (guarded by this object's monitor), consumed by the next upload.
    */
-  volatile io.s3cache.write.StreamingUpload stream;
+  volatile StreamingUpload stream;
   boolean streamTried; // guarded by this object's monitor
   /** Cache fills from this stage's staged file still running (guarded by the structure lock). */
   int fills;
@@ -54,12 +54,34 @@ final class Stage {
    */
   final java.util.concurrent.atomic.AtomicLong generation = new java.util.concurrent.atomic.AtomicLong();
 
-  Stage(String path, ObjectMeta base) {
+  WriteStage(String path, ObjectMeta base) {
     this.path = path;
     this.base = base;
   }
 
-  long size() {
+  /** The file's path in the mount (it changes when the file is renamed). */
+  public String path() {
+    return path;
+  }
+
+  /** The object a read serves while the stage holds no copy of it yet, or null. */
+  public ObjectMeta base() {
+    return base;
+  }
+
+  public Instant mtime() {
+    return mtime;
+  }
+
+  /**
+   * Held by a read of the stage, so that the staged bytes and {@link #base} stand still under it
+   * (writes hold it too; uploads, truncates and the first copy of the base wait).
+   */
+  public Lock readLock() {
+    return lock.readLock();
+  }
+
+  public long size() {
     StagedFile f = file;
     if (f != null) {
       try {
@@ -93,13 +115,13 @@ final class Stage {
 
   /** Breaks off the stage's streaming upload, if any (its file no longer grows in order). */
   void stopStream(String why) {
-    io.s3cache.write.StreamingUpload st = stream;
+    StreamingUpload st = stream;
     if (st != null) {
       stream = null;
       st.breakOff(why); // aborts it in S3
-      io.s3cache.write.StagedFile f = file;
+      StagedFile f = file;
       if (f != null) {
-        Uploads.journalUpload(f, null);
+        CloseUploads.journalUpload(f, null);
       }
     }
   }

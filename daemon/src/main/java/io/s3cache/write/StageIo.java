@@ -1,18 +1,15 @@
-package io.s3cache.fs;
+package io.s3cache.write;
 
 import com.codahale.metrics.Counter;
 import com.codahale.metrics.MetricRegistry;
 import io.s3cache.cache.BlockCache;
 import io.s3cache.cache.BlockKey;
+import io.s3cache.fs.FsConfig;
 import io.s3cache.fuse.Errno;
 import io.s3cache.fuse.FsException;
 import io.s3cache.metrics.MetricNames;
 import io.s3cache.s3.ObjectClientException;
 import io.s3cache.s3.ObjectMeta;
-import io.s3cache.write.StagedFile;
-import io.s3cache.write.StagingArea;
-import io.s3cache.write.StreamingUpload;
-import io.s3cache.write.WriteConfig;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.time.Instant;
@@ -29,17 +26,17 @@ import java.time.Instant;
  * Every change bumps the stage's generation first, so a running cache fill sees it. No other lock
  * is taken here, except the streaming upload's own monitor (a leaf) and the journal's.
  */
-final class StageBytes {
+final class StageIo {
 
   private final FsConfig fs;
   private final WriteConfig config;
-  private final Namespace ns;
+  private final NamespacePort ns;
   private final BlockCache blocks;
   private final StagingArea area;
-  private final Uploads uploads;
+  private final CloseUploads uploads;
   private final Counter noSpace;
 
-  StageBytes(FsConfig fs, WriteConfig config, Namespace ns, BlockCache blocks, StagingArea area, Uploads uploads,
+  StageIo(FsConfig fs, WriteConfig config, NamespacePort ns, BlockCache blocks, StagingArea area, CloseUploads uploads,
       MetricRegistry metrics) {
     this.fs = fs;
     this.config = config;
@@ -50,7 +47,7 @@ final class StageBytes {
     this.noSpace = metrics.counter(MetricNames.STAGING_NOSPACE);
   }
 
-  int write(Stage s, long offset, ByteBuffer src) throws FsException {
+  int write(WriteStage s, long offset, ByteBuffer src) throws FsException {
     if (s.file == null) {
       s.lock.writeLock().lock();
       try {
@@ -83,7 +80,7 @@ final class StageBytes {
   }
 
   /** Reads from the staged bytes; null when the stage holds no copy yet (read {@code s.base}). */
-  Integer read(Stage s, long offset, ByteBuffer dst) throws FsException {
+  Integer read(WriteStage s, long offset, ByteBuffer dst) throws FsException {
     StagedFile f = s.file;
     if (f == null) {
       return null;
@@ -95,7 +92,7 @@ final class StageBytes {
     }
   }
 
-  void truncate(Stage s, long size) throws FsException {
+  void truncate(WriteStage s, long size) throws FsException {
     if (size < 0) {
       throw new FsException(Errno.EINVAL, "negative size " + size);
     }
@@ -138,7 +135,7 @@ final class StageBytes {
   }
 
   /** Copies the object the stage started from into a staged file (append or write into it). Locked. */
-  private void copyBase(Stage s) throws FsException {
+  private void copyBase(WriteStage s) throws FsException {
     if (s.file != null) {
       return;
     }
@@ -160,7 +157,7 @@ final class StageBytes {
     } catch (IOException e) {
       f.delete();
       if (e instanceof ObjectClientException oce) {
-        throw Namespace.s3Failure("copy for writing", s.path, oce);
+        throw ns.s3Failed("copy for writing", s.path, oce);
       }
       throw cannotStage(s.path, e);
     }
@@ -177,7 +174,7 @@ final class StageBytes {
   }
 
   /** Records OPEN in the journal if it says otherwise (a closed file written again). */
-  private void journalOpen(Stage s) throws FsException {
+  private void journalOpen(WriteStage s) throws FsException {
     StagedFile f = s.file;
     if (f != null && f.state() != StagedFile.State.OPEN) {
       try {
@@ -188,14 +185,14 @@ final class StageBytes {
     }
   }
 
-  private void markDirty(Stage s) throws FsException {
+  private void markDirty(WriteStage s) throws FsException {
     s.touched = true;
     s.mtime = Instant.now();
     s.dirty = true;
     journalOpen(s);
   }
 
-  private FsException writeFailed(Stage s, String op, IOException e) {
+  private FsException writeFailed(WriteStage s, String op, IOException e) {
     boolean full = isNoSpace(e);
     s.failure = (full ? "the cache disk is full" : e.toString());
     if (full) {

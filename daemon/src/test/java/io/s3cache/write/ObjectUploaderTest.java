@@ -32,11 +32,11 @@ import org.junit.jupiter.api.io.TempDir;
 import software.amazon.awssdk.core.sync.ResponseTransformer;
 
 /**
- * {@link Uploader} against S3Proxy through {@link FaultInjectingProxy}: single PUTs and multipart
+ * {@link ObjectUploader} against S3Proxy through {@link FaultInjectingProxy}: single PUTs and multipart
  * uploads land exactly; a CompleteMultipartUpload whose answers are all lost (or whose retry finds
  * no such upload) is recognised as complete by the object's ETag instead of failing the writer.
  */
-class UploaderTest {
+class ObjectUploaderTest {
 
   private static final String BUCKET = "uploads";
   private static final int MIB = 1 << 20;
@@ -48,7 +48,7 @@ class UploaderTest {
   FaultInjectingProxy proxy;
   ObjectClient client;
   ExecutorService parts = Executors.newFixedThreadPool(4);
-  Uploader uploader;
+  ObjectUploader uploader;
 
   @BeforeAll
   static void startServer() throws Exception {
@@ -72,7 +72,7 @@ class UploaderTest {
         .withBackoff(Duration.ofMillis(1), Duration.ofMillis(10))
         .withTimeouts(Duration.ofSeconds(1), Duration.ofSeconds(10));
     client = ObjectClients.create(BUCKET, config, new MetricRegistry(), server.credentials());
-    uploader = new Uploader(client, WriteConfig.defaults().withMultipart(5 * MIB, 5 * MIB), parts);
+    uploader = new ObjectUploader(client, WriteConfig.defaults().withMultipart(5 * MIB, 5 * MIB), parts);
   }
 
   @AfterEach
@@ -102,9 +102,9 @@ class UploaderTest {
     ObjectMeta meta = uploader.upload("mp.bin", f, Files.size(f));
     assertTrue(meta.etag().replace("\"", "").endsWith("-3"), "three parts: " + meta.etag());
     assertArrayEquals(Files.readAllBytes(f), inS3("mp.bin"));
-    // Recompute it from the parts' MD5s as Uploader does when a completion's answer is lost.
+    // Recompute it from the parts' MD5s as ObjectUploader does when a completion's answer is lost.
     List<String> partMd5s = List.of(md5(f, 0, 5 * MIB), md5(f, 5 * MIB, 5 * MIB), md5(f, 10 * MIB, MIB));
-    assertEquals(meta.etag().replace("\"", ""), Uploader.multipartEtag(partMd5s));
+    assertEquals(meta.etag().replace("\"", ""), ObjectUploader.multipartEtag(partMd5s));
   }
 
   @Test
@@ -112,7 +112,7 @@ class UploaderTest {
     Path f = file(12 * MIB + 321, 2);
     // Every attempt's answer is lost (S3Proxy accepts a repeated completion, S3 may answer it
     // NoSuchUpload): the client gives up, yet the object is complete in S3.
-    proxy.enqueueFor(UploaderTest::isComplete, Fault.DROP_RESPONSE, 100);
+    proxy.enqueueFor(ObjectUploaderTest::isComplete, Fault.DROP_RESPONSE, 100);
     ObjectMeta meta = uploader.upload("lost.bin", f, Files.size(f));
     assertEquals(3, proxy.injected(Fault.DROP_RESPONSE), "each of the three attempts lost its answer");
     assertEquals(Files.size(f), meta.size());
@@ -125,7 +125,7 @@ class UploaderTest {
   void aCompletionThatNeverHappenedStillFails() throws Exception {
     Path f = file(11 * MIB, 3);
     // Every attempt at completing is answered 500 without reaching the server: nothing is in S3.
-    proxy.enqueueFor(UploaderTest::isComplete, Fault.INTERNAL_ERROR, 100);
+    proxy.enqueueFor(ObjectUploaderTest::isComplete, Fault.INTERNAL_ERROR, 100);
     assertThrows(ObjectClientException.class, () -> uploader.upload("never.bin", f, Files.size(f)));
     assertFalse(server.client().listObjectsV2(b -> b.bucket(BUCKET).prefix("never")).hasContents());
   }
@@ -135,17 +135,17 @@ class UploaderTest {
     Path older = file(11 * MIB, 4);
     uploader.upload("same.bin", older, Files.size(older));
     Path newer = file(11 * MIB, 5);
-    proxy.enqueueFor(UploaderTest::isComplete, Fault.INTERNAL_ERROR, 100);
+    proxy.enqueueFor(ObjectUploaderTest::isComplete, Fault.INTERNAL_ERROR, 100);
     assertThrows(ObjectClientException.class, () -> uploader.upload("same.bin", newer, Files.size(newer)));
     assertArrayEquals(Files.readAllBytes(older), inS3("same.bin"), "the older object is untouched");
   }
 
   @Test
   void partEtagsThatAreNotMd5sGiveNoExpectedEtag() {
-    assertNull(Uploader.multipartEtag(List.of("\"abc\"")));
+    assertNull(ObjectUploader.multipartEtag(List.of("\"abc\"")));
     // MD5 of the one part's MD5 (that of no bytes), then the part count.
     assertEquals("59adb24ef3cdbe0297f05b395827453f-1",
-        Uploader.multipartEtag(List.of("\"d41d8cd98f00b204e9800998ecf8427e\"")));
+        ObjectUploader.multipartEtag(List.of("\"d41d8cd98f00b204e9800998ecf8427e\"")));
   }
 
   private static String md5(Path f, int offset, int length) throws Exception {

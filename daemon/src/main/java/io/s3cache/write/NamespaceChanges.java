@@ -1,12 +1,12 @@
-package io.s3cache.fs;
+package io.s3cache.write;
 
+import io.s3cache.fs.Node;
 import io.s3cache.fuse.Errno;
 import io.s3cache.fuse.FsException;
 import io.s3cache.s3.ListPage;
 import io.s3cache.s3.ObjectClient;
 import io.s3cache.s3.ObjectClientException;
 import io.s3cache.s3.ObjectMeta;
-import io.s3cache.write.WriteConfig;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -18,20 +18,20 @@ import java.time.Instant;
  *
  * <p>Concurrency: runs on FUSE threads. unlink and rename of a staged file hold its write lock
  * across their S3 requests (deletes, a server-side copy, or the upload to the new key), then take
- * {@link StageTable}'s structure lock under it; mkdir, rmdir and changes to files not staged take
+ * {@link WriteStages}'s structure lock under it; mkdir, rmdir and changes to files not staged take
  * no lock.
  */
 final class NamespaceChanges {
 
   private static final Path EMPTY = Path.of("/dev/null");
 
-  private final Namespace ns;
+  private final NamespacePort ns;
   private final ObjectClient client;
-  private final StageTable table;
-  private final Uploads uploads;
+  private final WriteStages table;
+  private final CloseUploads uploads;
   private final KeyLocks keys;
 
-  NamespaceChanges(Namespace ns, ObjectClient client, StageTable table, Uploads uploads, KeyLocks keys) {
+  NamespaceChanges(NamespacePort ns, ObjectClient client, WriteStages table, CloseUploads uploads, KeyLocks keys) {
     this.keys = keys;
     this.ns = ns;
     this.client = client;
@@ -47,7 +47,7 @@ final class NamespaceChanges {
 
   /** One try of {@link #unlink}; false when the stage of {@code path} changed under it. */
   private boolean unlinkOnce(String path) throws FsException {
-    Stage s = table.get(path);
+    WriteStage s = table.get(path);
     if (s == null) {
       Node node = ns.resolve(path);
       if (node instanceof Node.Directory) {
@@ -82,11 +82,11 @@ final class NamespaceChanges {
     if (table.contains(path) || !(ns.resolve(path) instanceof Node.Absent)) {
       throw new FsException(Errno.EEXIST, path + " exists");
     }
-    requireParentDirectory(path);
+    ns.requireParentDirectory(path);
     try {
       client.put(ns.key(path) + "/", EMPTY, 0, 0);
     } catch (ObjectClientException e) {
-      throw Namespace.s3Failure("mkdir", path, e);
+      throw ns.s3Failed("mkdir", path, e);
     }
     ns.written(path, new Node.Directory(Instant.now()));
   }
@@ -117,7 +117,7 @@ final class NamespaceChanges {
       }
       client.delete(marker);
     } catch (ObjectClientException e) {
-      throw Namespace.s3Failure("rmdir", path, e);
+      throw ns.s3Failed("rmdir", path, e);
     }
     ns.removedDirectory(path);
   }
@@ -142,8 +142,8 @@ final class NamespaceChanges {
     if (target instanceof Node.Directory) {
       throw new FsException(Errno.EISDIR, to + " is a directory");
     }
-    requireParentDirectory(to);
-    Stage s = table.get(from);
+    ns.requireParentDirectory(to);
+    WriteStage s = table.get(from);
     if (s == null) {
       Node node = ns.resolve(from);
       if (node instanceof Node.Directory) {
@@ -158,14 +158,14 @@ final class NamespaceChanges {
             + "is limited to 5 GiB (S3's CopyObject); copy the file instead", null);
       }
       ObjectMeta copied;
-      Stage replaced;
+      WriteStage replaced;
       java.util.concurrent.locks.ReentrantLock toKeyLock = keys.of(ns.key(to));
       toKeyLock.lock(); // no upload to the new key lands between the copy and taking its stage out
       try {
         try {
           copied = client.copy(ns.key(from), ns.key(to));
         } catch (ObjectClientException e) {
-          throw Namespace.s3Failure("rename", from, e);
+          throw ns.s3Failed("rename", from, e);
         }
         replaced = table.displace(to, null);
         ns.written(to, new Node.File(copied));
@@ -181,8 +181,8 @@ final class NamespaceChanges {
     }
     String toKey = ns.key(to);
     String fromKey = ns.key(from);
-    Uploads.Uploaded renamed = null;
-    Stage displaced = null;
+    CloseUploads.Uploaded renamed = null;
+    WriteStage displaced = null;
     java.util.concurrent.locks.ReentrantLock toKeyLock = null;
     s.lock.writeLock().lock();
     try {
@@ -212,7 +212,7 @@ final class NamespaceChanges {
         try {
           meta = client.copy(fromKey, toKey);
         } catch (ObjectClientException e) {
-          throw Namespace.s3Failure("rename", from, e);
+          throw ns.s3Failed("rename", from, e);
         }
       } else if (s.file != null) {
         try {
@@ -257,7 +257,7 @@ final class NamespaceChanges {
     return true;
   }
 
-  private static void journalKey(Stage s, String key) {
+  private static void journalKey(WriteStage s, String key) {
     try {
       s.file.record(key, s.file.state());
     } catch (IOException e) {
@@ -265,16 +265,11 @@ final class NamespaceChanges {
     }
   }
 
-  /** Fails unless {@code path}'s parent is an existing directory. */
-  void requireParentDirectory(String path) throws FsException {
-    ns.requireDirectory(MetadataCache.parentAndName(path).get(0));
-  }
-
   private void delete(String path, String key) throws FsException {
     try {
       client.delete(key);
     } catch (ObjectClientException e) {
-      throw Namespace.s3Failure("delete", path, e);
+      throw ns.s3Failed("delete", path, e);
     }
   }
 }

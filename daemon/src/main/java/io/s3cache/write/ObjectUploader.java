@@ -21,15 +21,15 @@ import org.slf4j.LoggerFactory;
  * when {@link #upload} returns, or it throws and nothing new is visible (a failed multipart upload
  * is aborted). Each request is retried by the object client. Thread-safe.
  */
-public final class Uploader {
+public final class ObjectUploader {
 
-  private static final Logger LOG = LoggerFactory.getLogger(Uploader.class);
+  private static final Logger LOG = LoggerFactory.getLogger(ObjectUploader.class);
 
   private final ObjectClient client;
   private final WriteConfig config;
   private final Executor parts;
 
-  public Uploader(ObjectClient client, WriteConfig config, Executor parts) {
+  public ObjectUploader(ObjectClient client, WriteConfig config, Executor parts) {
     this.client = client;
     this.config = config;
     this.parts = parts;
@@ -109,7 +109,7 @@ public final class Uploader {
    * written sequentially (see {@link StreamingUpload}); {@code started} gets its upload id once S3
    * has given one, before any part is sent.
    */
-  public StreamingUpload streaming(String key, Path file, java.util.function.Consumer<String> started) {
+  StreamingUpload streaming(String key, Path file, java.util.function.Consumer<String> started) {
     return new StreamingUpload(this, client, parts, key, file, config.partSize(), config.multipartThreshold(),
         started);
   }

@@ -1,11 +1,10 @@
-package io.s3cache.fs;
+package io.s3cache.write;
 
 import com.codahale.metrics.Counter;
 import com.codahale.metrics.MetricRegistry;
+import io.s3cache.fs.FsConfig;
 import io.s3cache.fuse.FsException;
 import io.s3cache.metrics.MetricNames;
-import io.s3cache.write.StagedFile;
-import io.s3cache.write.StagingArea;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -21,23 +20,23 @@ import org.slf4j.LoggerFactory;
  * <p>Concurrency: {@link #recover} runs on the mounting thread before the filesystem is writable,
  * {@link #unmount} after the FUSE mount is gone, so no FUSE call runs meanwhile; only a cache fill
  * (on {@code cache-fill-BUCKET}) may still end. Uploads take the stage's write lock and then
- * {@link StageTable}'s structure lock, as on the FUSE path.
+ * {@link WriteStages}'s structure lock, as on the FUSE path.
  */
 final class Leftovers {
 
-  // the write path logs under one name, io.s3cache.fs.Writes (log configs and greps use it)
-  private static final Logger LOG = LoggerFactory.getLogger(Writes.class);
+  // the write path logs under one name, io.s3cache.write.WritePath (log configs and greps use it)
+  private static final Logger LOG = LoggerFactory.getLogger(WritePath.class);
 
   private final FsConfig fs;
-  private final Namespace ns;
+  private final NamespacePort ns;
   private final StagingArea area;
   private final io.s3cache.s3.ObjectClient client;
-  private final StageTable table;
-  private final Uploads uploads;
+  private final WriteStages table;
+  private final CloseUploads uploads;
   private final Counter recovered;
 
-  Leftovers(FsConfig fs, Namespace ns, StagingArea area, io.s3cache.s3.ObjectClient client, StageTable table,
-      Uploads uploads, MetricRegistry metrics) {
+  Leftovers(FsConfig fs, NamespacePort ns, StagingArea area, io.s3cache.s3.ObjectClient client, WriteStages table,
+      CloseUploads uploads, MetricRegistry metrics) {
     this.fs = fs;
     this.ns = ns;
     this.area = area;
@@ -96,7 +95,7 @@ final class Leftovers {
 
   private void recoverClosed(StagingArea.Leftover l, String url) {
     String path = "/" + l.key().substring(fs.prefix().length());
-    Stage s = new Stage(path, null);
+    WriteStage s = new WriteStage(path, null);
     try {
       s.file = area.adopt(l);
     } catch (IOException e) {
@@ -126,7 +125,7 @@ final class Leftovers {
    * leaves everything else staged (or deletes what needs no upload), and forgets every stage.
    */
   void unmount() {
-    for (Stage s : table.all()) {
+    for (WriteStage s : table.all()) {
       s.stopStream("unmounted");
       boolean idle = table.handles(s) == 0;
       if (idle && s.dirty && s.failure == null && !s.unlinked) {

@@ -1,4 +1,4 @@
-package io.s3cache.fs;
+package io.s3cache.write;
 
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -9,7 +9,7 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <p>Striped: keys share 256 locks by hash, so unrelated keys may wait on each other for one
  * upload's time, never deadlock: lock order is a stage's lock, then a key lock, then {@link
- * StageTable}'s structure lock; no stage lock is taken while a key lock is held, and no thread holds
+ * WriteStages}'s structure lock; no stage lock is taken while a key lock is held, and no thread holds
  * two key locks except one it already holds (the locks are reentrant).
  */
 final class KeyLocks {
