@@ -66,7 +66,7 @@ import org.slf4j.LoggerFactory;
  * <p>Recency is a logical clock ticked on every hit and write; eviction sorts a snapshot of the
  * index by it (approximate LRU) and frees a little more than asked so sorting stays rare.
  */
-final class DiskTier {
+final class DiskTier implements CacheTier {
   static final int FS_BLOCK = 4096;
   static final int SUBDIRS = 256;
   /**
@@ -258,12 +258,14 @@ final class DiskTier {
     return root.resolve(hash.substring(0, 2)).resolve(hash + BLOCK_SUFFIX);
   }
 
-  boolean contains(BlockKey key) {
+  @Override
+  public boolean contains(BlockKey key) {
     return index.containsKey(key);
   }
 
   /** Bytes charged against the cap now (directories, files and writes in progress). */
-  long usedBytes() {
+  @Override
+  public long bytes() {
     return used.get();
   }
 
@@ -285,8 +287,28 @@ final class DiskTier {
     return startUpRepair;
   }
 
-  int blockCount() {
+  @Override
+  public long blockCount() {
     return index.size();
+  }
+
+  /** A handle whose read checks and reads the file then (see {@link #get}); null if not indexed. */
+  @Override
+  public Block lookup(BlockKey key, int length) {
+    if (!index.containsKey(key)) {
+      return null;
+    }
+    return new Block() {
+      @Override
+      public int length() {
+        return length;
+      }
+
+      @Override
+      public ByteBuffer readAll() {
+        return get(key, length);
+      }
+    };
   }
 
   /**
@@ -354,7 +376,8 @@ final class DiskTier {
    *
    * @return whether the block is now on disk because of this call
    */
-  boolean put(BlockKey key, ByteBuffer block) {
+  @Override
+  public boolean insert(BlockKey key, ByteBuffer block) {
     if (index.containsKey(key) || busy.putIfAbsent(key, Boolean.TRUE) != null) {
       return false;
     }
@@ -567,7 +590,8 @@ final class DiskTier {
   }
 
   /** Drops one block (evict on request); true if it was on disk. */
-  boolean remove(BlockKey key) {
+  @Override
+  public boolean invalidate(BlockKey key) {
     Entry entry = index.get(key);
     if (entry == null) {
       return false;
