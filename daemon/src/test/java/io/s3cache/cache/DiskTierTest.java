@@ -254,6 +254,28 @@ class DiskTierTest {
   }
 
   @Test
+  void lookupHandleReadsARangeAndABlockGoneSinceIsAMiss() throws IOException {
+    DiskTier disk = open(8L << 20);
+    BlockKey a = key(0);
+    assertNull(disk.lookup(a, BLOCK), "not stored");
+    disk.insert(a, block(a, BLOCK));
+    CacheTier.Block held = disk.lookup(a, BLOCK);
+    assertEquals(BLOCK, held.length());
+    ByteBuffer range = ByteBuffer.allocate(300);
+    assertTrue(held.read(1000, range));
+    assertEquals(FakeBlockSource.expected(a, BLOCK, BLOCK).position(1000).limit(1300),
+        range.flip());
+
+    CacheTier.Block stale = disk.lookup(a, BLOCK);
+    assertTrue(disk.invalidate(a));
+    ByteBuffer untouched = ByteBuffer.allocate(10);
+    assertFalse(stale.read(0, untouched), "evicted after the look-up: a miss");
+    assertEquals(0, untouched.position());
+    assertNull(stale.readAll());
+    assertEquals(0, errors.getCount(), "a block evicted under a reader is no error");
+  }
+
+  @Test
   void readFailureIsAMissAndNeverThrows() throws IOException {
     DiskTier disk = open(8L << 20);
     BlockKey a = key(0);
