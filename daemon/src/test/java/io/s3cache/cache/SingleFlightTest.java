@@ -84,37 +84,32 @@ class SingleFlightTest {
 
   @Test
   void leaderFailureReachesItsWaitersAndTheNextCallRetries() throws Exception {
-    CountDownLatch started = new CountDownLatch(1);
-    CountDownLatch release = new CountDownLatch(1);
-    IOException failure = new IOException("503 SlowDown");
-    Future<String> leader = pool.submit(() -> flights.load("k", () -> {
-      held(started, release, "unused").load();
-      throw failure;
-    }));
-    started.await();
-    Future<String> waiter = pool.submit(() -> flights.load("k", () -> "never: the load is shared"));
-    waiting.await();
-    release.countDown();
-    assertSame(failure, assertThrows(ExecutionException.class, leader::get).getCause());
-    assertSame(failure, assertThrows(ExecutionException.class, waiter::get).getCause());
+    assertFailureReachesLeaderAndWaiter("k", new IOException("503 SlowDown"));
     assertEquals("again", flights.load("k", () -> "again"), "a failed load is not remembered");
   }
 
   @Test
   void leaderRuntimeExceptionReachesWaitersUnchanged() throws Exception {
+    assertFailureReachesLeaderAndWaiter("k", new IllegalStateException("bug"));
+  }
+
+  private void assertFailureReachesLeaderAndWaiter(String key, Exception failure)
+      throws Exception {
     CountDownLatch started = new CountDownLatch(1);
     CountDownLatch release = new CountDownLatch(1);
-    IllegalStateException bug = new IllegalStateException("bug");
-    Future<String> leader = pool.submit(() -> flights.load("k", () -> {
+    Future<String> leader = pool.submit(() -> flights.load(key, () -> {
       held(started, release, "unused").load();
-      throw bug;
+      if (failure instanceof IOException io) {
+        throw io;
+      }
+      throw (RuntimeException) failure;
     }));
     started.await();
-    Future<String> waiter = pool.submit(() -> flights.load("k", () -> "never"));
+    Future<String> waiter = pool.submit(() -> flights.load(key, () -> "never: the load is shared"));
     waiting.await();
     release.countDown();
-    assertSame(bug, assertThrows(ExecutionException.class, leader::get).getCause());
-    assertSame(bug, assertThrows(ExecutionException.class, waiter::get).getCause());
+    assertSame(failure, assertThrows(ExecutionException.class, leader::get).getCause());
+    assertSame(failure, assertThrows(ExecutionException.class, waiter::get).getCause());
   }
 
   @Test
