@@ -5,10 +5,8 @@ import static io.s3cache.cache.BlockFileFormat.TEMP_SUFFIX;
 
 import com.codahale.metrics.Counter;
 import io.s3cache.cache.BlockFileFormat.CorruptBlockFileException;
-import io.s3cache.cache.BlockFileFormat.Header;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.FileStore;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -26,7 +24,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The disk tier: one file per block under {@code cacheDir/blocks/xx/<sha256>.blk} (layout in
- * {@link BlockFileFormat}), an in-memory index of them, and a hard cap on the space they occupy.
+ * {@link BlockFileFormat}, read and written by {@link BlockFiles}), an in-memory index of them,
+ * and a hard cap on the space they occupy. A {@link CacheTier}: its look-up hands back a handle
+ * whose read opens and checks the file then, so a block evicted in between is a miss.
  *
  * <p><b>Space accounting.</b> {@code used} is what the tree occupies as {@code du} counts it:
  * {@link #DIRECTORY_RESERVE} for {@code blocks/} and its 256 subdirectories, plus per file
@@ -66,7 +66,7 @@ import org.slf4j.LoggerFactory;
  * <p>Recency is a logical clock ticked on every hit and write; eviction sorts a snapshot of the
  * index by it (approximate LRU) and frees a little more than asked so sorting stays rare.
  */
-final class DiskTier {
+final class DiskTier implements CacheTier {
   static final int FS_BLOCK = 4096;
   static final int SUBDIRS = 256;
   /**
@@ -109,8 +109,8 @@ final class DiskTier {
   private final Path root;
   private final int blockSize;
   private final long cap;
-  private final boolean fsync;
   private final BlockFileIo io;
+  private final BlockFiles files;
   private final Counter errors;
   private final Counter rejected;
   private final Counter corrupt;
@@ -167,8 +167,8 @@ final class DiskTier {
     this.root = cacheDir.resolve("blocks");
     this.blockSize = blockSize;
     this.cap = capBytes;
-    this.fsync = fsync;
     this.io = io;
+    this.files = new BlockFiles(io, blockSize, fsync);
     this.errors = errors;
     this.rejected = rejected;
     this.corrupt = corrupt;
@@ -258,12 +258,14 @@ final class DiskTier {
     return root.resolve(hash.substring(0, 2)).resolve(hash + BLOCK_SUFFIX);
   }
 
-  boolean contains(BlockKey key) {
+  @Override
+  public boolean contains(BlockKey key) {
     return index.containsKey(key);
   }
 
   /** Bytes charged against the cap now (directories, files and writes in progress). */
-  long usedBytes() {
+  @Override
+  public long bytes() {
     return used.get();
   }
 
@@ -285,8 +287,28 @@ final class DiskTier {
     return startUpRepair;
   }
 
-  int blockCount() {
+  @Override
+  public long blockCount() {
     return index.size();
+  }
+
+  /** A handle whose read checks and reads the file then (see {@link #get}); null if not indexed. */
+  @Override
+  public Block lookup(BlockKey key, int length) {
+    if (!index.containsKey(key)) {
+      return null;
+    }
+    return new Block() {
+      @Override
+      public int length() {
+        return length;
+      }
+
+      @Override
+      public ByteBuffer readAll() {
+        return get(key, length);
+      }
+    };
   }
 
   /**
@@ -298,38 +320,8 @@ final class DiskTier {
     if (entry == null) {
       return null;
     }
-    try (FileChannel ch = io.openRead(entry.file)) {
-      ByteBuffer prefix = ByteBuffer.allocate(BlockFileFormat.LENGTH_PREFIX);
-      readFully(ch, prefix, 0);
-      int headerLength = BlockFileFormat.announcedHeaderLength(prefix.flip());
-      ByteBuffer headerBytes = ByteBuffer.allocate(headerLength);
-      readFully(ch, headerBytes, 0);
-      Header header = BlockFileFormat.decodeHeader(headerBytes.flip());
-      if (!header.key().equals(key)) {
-        throw new CorruptBlockFileException("file holds another block: " + header.key());
-      }
-      if (header.blockSize() != blockSize) {
-        // Same index, another byte range: never serve it, whatever its length.
-        throw new CorruptBlockFileException("file holds a block of block size "
-            + header.blockSize() + ", expected " + blockSize);
-      }
-      if (header.payloadLength() != length) {
-        throw new CorruptBlockFileException(
-            "payload length " + header.payloadLength() + ", expected " + length);
-      }
-      long size = ch.size();
-      if (size != headerLength + (long) length) {
-        throw new CorruptBlockFileException("file size " + size + " does not match its header");
-      }
-      ByteBuffer payload = ByteBuffer.allocateDirect(length);
-      readFully(ch, payload, headerLength);
-      payload.flip();
-      if (header.payloadCrc() != entry.crc) {
-        throw new CorruptBlockFileException("header checksum differs from the index's");
-      }
-      if (BlockFileFormat.crc(payload) != header.payloadCrc()) {
-        throw new CorruptBlockFileException("payload checksum mismatch");
-      }
+    try {
+      ByteBuffer payload = files.readPayload(entry.file, key, length, entry.crc);
       entry.lastAccess = clock.incrementAndGet();
       persist(key, entry);
       return payload;
@@ -354,7 +346,8 @@ final class DiskTier {
    *
    * @return whether the block is now on disk because of this call
    */
-  boolean put(BlockKey key, ByteBuffer block) {
+  @Override
+  public boolean insert(BlockKey key, ByteBuffer block) {
     if (index.containsKey(key) || busy.putIfAbsent(key, Boolean.TRUE) != null) {
       return false;
     }
@@ -397,22 +390,9 @@ final class DiskTier {
             + TEMP_SUFFIX);
     boolean committed = false;
     try {
-      int length = payload.remaining();
-      int crc = BlockFileFormat.crc(payload);
-      ByteBuffer header = BlockFileFormat.encodeHeader(key, blockSize, length, crc);
-      long fileLength = header.remaining() + (long) length;
-      try (FileChannel ch = io.createWrite(temp)) {
-        ByteBuffer[] parts = {header, payload};
-        long total = header.remaining() + (long) length;
-        for (long written = 0; written < total; ) {
-          written += ch.write(parts);
-        }
-        if (fsync) {
-          ch.force(false);
-        }
-      }
-      io.moveAtomic(temp, file);
-      Entry entry = new Entry(file, length, crc, fileLength, clock.incrementAndGet());
+      BlockFiles.Written written = files.write(temp, file, key, payload);
+      Entry entry = new Entry(file, written.length(), written.crc(), written.fileLength(),
+          clock.incrementAndGet());
       index.put(key, entry);
       committed = true;
       persist(key, entry);
@@ -567,7 +547,8 @@ final class DiskTier {
   }
 
   /** Drops one block (evict on request); true if it was on disk. */
-  boolean remove(BlockKey key) {
+  @Override
+  public boolean invalidate(BlockKey key) {
     Entry entry = index.get(key);
     if (entry == null) {
       return false;
@@ -604,17 +585,6 @@ final class DiskTier {
       errors.inc();
       warn("could not delete " + file + "; its space stays charged until restart", e);
       return false;
-    }
-  }
-
-  private static void readFully(FileChannel ch, ByteBuffer dst, long position) throws IOException {
-    long pos = position;
-    while (dst.hasRemaining()) {
-      int n = ch.read(dst, pos);
-      if (n < 0) {
-        throw new CorruptBlockFileException("truncated file");
-      }
-      pos += n;
     }
   }
 

@@ -7,7 +7,6 @@ import io.s3cache.cache.BlockFileFormat.CorruptBlockFileException;
 import io.s3cache.cache.BlockFileFormat.Header;
 import io.s3cache.cache.BlockFileFormat.OtherVersionException;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -244,20 +243,14 @@ final class DiskTierScan {
       throws IOException {
     Rejection rejection;
     try (FileChannel ch = io.openRead(file)) {
-      ByteBuffer prefix = ByteBuffer.allocate(BlockFileFormat.LENGTH_PREFIX);
-      readFully(ch, prefix);
-      int headerLength = BlockFileFormat.announcedHeaderLength(prefix.flip());
-      ByteBuffer headerBytes = ByteBuffer.allocate(headerLength);
-      ch.position(0);
-      readFully(ch, headerBytes);
-      Header header = BlockFileFormat.decodeHeader(headerBytes.flip());
+      Header header = BlockFiles.readHeader(ch);
       String hash = BlockFileFormat.hash(header.key(), header.blockSize());
       if (!name.equals(hash + BLOCK_SUFFIX) || !hash.startsWith(subdir)) {
         throw new CorruptBlockFileException("name does not match the block it holds");
       }
       if (header.blockSize() == blockSize) {
         long size = ch.size();
-        if (size != headerLength + (long) header.payloadLength()) {
+        if (size != header.headerLength() + (long) header.payloadLength()) {
           throw new CorruptBlockFileException("file size " + size + " does not match its header");
         }
         found.add(new Found(header.key(), file, header.payloadLength(), header.payloadCrc(), size,
@@ -278,13 +271,5 @@ final class DiskTierScan {
     }
     io.delete(file);
     return rejection;
-  }
-
-  private static void readFully(FileChannel ch, ByteBuffer dst) throws IOException {
-    while (dst.hasRemaining()) {
-      if (ch.read(dst) < 0) {
-        throw new CorruptBlockFileException("truncated file");
-      }
-    }
   }
 }

@@ -9,13 +9,13 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Background writes of fetched blocks into the disk tier, bounded by the bytes waiting, so a burst
+ * Background writes of fetched blocks into a slower tier (the disk tier), bounded by the bytes waiting, so a burst
  * of fetches never piles up unbounded direct memory behind a slow disk: past the bound a write is
  * skipped and counted (the block is still served; it just is not kept on disk).
  *
  * <p>Concurrency: {@link #submit} is lock-free (queue + byte counter); each submitted write
  * schedules one task on the executor that takes one write from the queue. {@code running} (guarded
- * by {@code lock}) counts tasks inside {@link DiskTier#put}; {@link #close} sets {@code closed}
+ * by {@code lock}) counts tasks inside {@link CacheTier#insert}; {@link #close} sets {@code closed}
  * under the same lock, drops what is still queued and waits for the running ones, so no write
  * starts after close returns.
  */
@@ -23,7 +23,7 @@ final class DiskWriteQueue {
 
   private record Write(BlockKey key, ByteBuffer block) {}
 
-  private final DiskTier disk;
+  private final CacheTier disk;
   private final Executor executor;
   private final long maxPendingBytes;
   private final Counter dropped;
@@ -33,7 +33,7 @@ final class DiskWriteQueue {
   private int running; // guarded by lock
   private volatile boolean closed; // written under lock
 
-  DiskWriteQueue(DiskTier disk, Executor executor, long maxPendingBytes, Counter dropped) {
+  DiskWriteQueue(CacheTier disk, Executor executor, long maxPendingBytes, Counter dropped) {
     this.disk = disk;
     this.executor = executor;
     this.maxPendingBytes = maxPendingBytes;
@@ -93,7 +93,7 @@ final class DiskWriteQueue {
       Write write = queue.poll();
       if (write != null) {
         try {
-          disk.put(write.key(), write.block());
+          disk.insert(write.key(), write.block());
         } finally {
           pendingBytes.addAndGet(-write.block().remaining());
         }

@@ -4,13 +4,15 @@ import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import java.nio.ByteBuffer;
 import java.util.concurrent.Executor;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The RAM tier: a byte-weighted Caffeine (W-TinyLFU) cache of blocks held in direct (off-heap)
  * buffers, so block bytes never become large heap arrays.
  *
  * <p>Concurrency: Caffeine is thread-safe; this class adds no state of its own. Stored buffers are
- * never mutated after {@link #put} (not even their position): callers only ever see duplicates or
+ * never mutated after {@link #insert} (not even their position): callers only ever see duplicates or
  * read-only views of them.
  *
  * <p>Buffers are <em>not</em> freed explicitly on eviction: a reader may still hold a view of an
@@ -18,7 +20,22 @@ import java.util.concurrent.Executor;
  * left, so off-heap use can run somewhat above {@code maximumBytes} between collections
  * ({@code -XX:MaxDirectMemorySize} bounds it).
  */
-final class MemoryTier {
+final class MemoryTier implements CacheTier {
+
+  private static final Logger log = LoggerFactory.getLogger(MemoryTier.class);
+
+  /** A block held in RAM: its stored buffer. */
+  private record Held(ByteBuffer buffer) implements Block {
+    @Override
+    public int length() {
+      return buffer.capacity();
+    }
+
+    @Override
+    public ByteBuffer readAll() {
+      return buffer;
+    }
+  }
 
   private final Cache<BlockKey, ByteBuffer> cache;
 
@@ -49,32 +66,56 @@ final class MemoryTier {
     return cache == null ? null : cache.getIfPresent(key);
   }
 
-  /** Stores a direct buffer holding exactly the block ({@code capacity} = block length). */
-  void put(BlockKey key, ByteBuffer block) {
+  @Override
+  public Block lookup(BlockKey key, int length) {
+    ByteBuffer block = get(key);
+    if (block == null) {
+      return null;
+    }
+    if (block.capacity() != length) {
+      // Cannot happen for a consistent caller (same key, same object version, same length).
+      log.warn("block cache: {} cached with {} bytes but asked for {}; dropping it", key,
+          block.capacity(), length);
+      invalidate(key);
+      return null;
+    }
+    return new Held(block);
+  }
+
+  /**
+   * Stores a direct buffer holding exactly the block ({@code capacity} = block length) as it is,
+   * without copying: the caller never mutates it afterwards.
+   */
+  @Override
+  public boolean insert(BlockKey key, ByteBuffer block) {
     if (!block.isDirect()) {
       throw new IllegalArgumentException("RAM tier holds direct buffers only");
     }
-    if (cache != null) {
-      cache.put(key, block);
+    if (cache == null) {
+      return false;
     }
+    cache.put(key, block);
+    return true;
   }
 
-  void invalidate(BlockKey key) {
-    if (cache != null) {
-      cache.invalidate(key);
-    }
+  @Override
+  public boolean invalidate(BlockKey key) {
+    return cache != null && cache.asMap().remove(key) != null;
   }
 
-  boolean contains(BlockKey key) {
+  @Override
+  public boolean contains(BlockKey key) {
     return cache != null && cache.asMap().containsKey(key);
   }
 
   /** Bytes of blocks currently held (the weighted size). */
-  long bytes() {
+  @Override
+  public long bytes() {
     return cache == null ? 0 : cache.policy().eviction().orElseThrow().weightedSize().orElse(0);
   }
 
-  long blockCount() {
+  @Override
+  public long blockCount() {
     return cache == null ? 0 : cache.estimatedSize();
   }
 

@@ -8,9 +8,7 @@ import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutionException;
+import java.util.List;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -24,19 +22,20 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The block cache: RAM tier, then disk tier, then one shared fetch from the {@link BlockSource}.
+ * The block cache: an ordered list of {@link CacheTier}s (RAM, then disk when it is on), then one
+ * shared fetch from the {@link BlockSource}.
  *
  * <p><b>Concurrency and states of a block.</b> A block is in RAM, on disk, both, or neither; a
- * get that finds it in RAM returns at once. Otherwise the caller looks in {@code inflight} (key →
- * future of the block's buffer): the first caller to put its own future there is the
- * <em>leader</em> and loads the block (disk, else source) on its own thread; every other caller
- * waits on the leader's future. The leader puts the block into RAM <em>before</em> removing its
- * future, so a later caller finds it in RAM or starts a new load (possible only if RAM refused or
- * evicted the block). On failure all waiters get the leader's exception and the entry is removed,
- * so the next get retries. If the leader itself is interrupted, waiters are not failed with its
- * interrupt: they retry, one of them becoming the new leader. A {@link Semaphore} of {@code
- * maxConcurrentFetches} permits bounds source fetches across all blocks. Fetched blocks go to the
- * disk tier through {@link DiskWriteQueue} in the background.
+ * get that finds it in the first tier (RAM) returns at once. Otherwise the caller joins {@code
+ * flights} ({@link SingleFlight}: one load per block at a time): the <em>leader</em> loads the
+ * block on its own thread (the lower tiers in order, else the source) while every other caller
+ * waits for its result. The leader puts the block into RAM <em>before</em> its flight ends, so a
+ * later caller finds it in RAM or starts a new load (possible only if RAM refused or evicted the
+ * block). On failure all waiters get the leader's exception and the next get retries. If the
+ * leader itself is interrupted, waiters are not failed with its interrupt: they retry, one of them
+ * becoming the new leader. Preload's {@link #loadToDisk} fetches through the same flights. A
+ * {@link Semaphore} of {@code maxConcurrentFetches} permits bounds source fetches across all
+ * blocks. Fetched blocks go to the disk tier through {@link DiskWriteQueue} in the background.
  *
  * <p>Every block is a direct buffer stored once and never mutated (not even its position);
  * callers get a fresh read-only view each, so views never share position or limit.
@@ -45,12 +44,8 @@ public final class TieredBlockCache implements BlockCache {
 
   private static final Logger log = LoggerFactory.getLogger(TieredBlockCache.class);
 
-  /** Completes a leader's future when the leader was interrupted: waiters retry. */
-  private static final class LeaderInterrupted extends Exception {
-    LeaderInterrupted() {
-      super(null, null, false, false);
-    }
-  }
+  /** A tier and its hit and miss counters. */
+  private record Level(CacheTier tier, Counter hits, Counter misses) {}
 
   private final int blockSize;
   private final BlockSource source;
@@ -59,9 +54,9 @@ public final class TieredBlockCache implements BlockCache {
   private final DiskTier disk; // null: disk tier off
   private final DiskWriteQueue writes; // null: disk tier off
   private final ExecutorService ownedExecutor; // null: the caller owns the write executor
+  private final List<Level> levels; // fastest first: RAM, then disk when it is on
   private final Semaphore fetchPermits;
-  private final ConcurrentHashMap<BlockKey, CompletableFuture<ByteBuffer>> inflight =
-      new ConcurrentHashMap<>();
+  private final SingleFlight<BlockKey, ByteBuffer> flights;
   private final AtomicBoolean closed = new AtomicBoolean();
 
   private final Counter ramHits;
@@ -133,6 +128,7 @@ public final class TieredBlockCache implements BlockCache {
     diskWritesDropped = registry.counter(MetricNames.CACHE_DISK_WRITES_DROPPED);
     fetches = registry.counter(MetricNames.CACHE_FETCHES);
     fetchesShared = registry.counter(MetricNames.CACHE_FETCH_SHARED);
+    flights = new SingleFlight<>(fetchesShared::inc);
     this.memory = new MemoryTier(config.ramCacheBytes(), ramMaintenance);
     if (config.diskTierEnabled()) {
       try {
@@ -148,8 +144,11 @@ public final class TieredBlockCache implements BlockCache {
       disk = null;
       writes = null;
     }
+    levels = disk == null
+        ? List.of(new Level(memory, ramHits, ramMisses))
+        : List.of(new Level(memory, ramHits, ramMisses), new Level(disk, diskHits, diskMisses));
     ramBytesGauge = memory::bytes;
-    diskBytesGauge = () -> disk == null ? 0L : disk.usedBytes();
+    diskBytesGauge = () -> disk == null ? 0L : disk.bytes();
     registry.register(MetricNames.CACHE_RAM_BYTES, ramBytesGauge);
     registry.register(MetricNames.CACHE_DISK_BYTES, diskBytesGauge);
   }
@@ -168,29 +167,19 @@ public final class TieredBlockCache implements BlockCache {
     if (closed.get()) {
       throw new IOException("block cache is closed");
     }
-    ByteBuffer block = ramLookup(key, length);
+    Level first = levels.get(0);
+    ByteBuffer block = readAll(first.tier().lookup(key, length));
     if (block != null) {
-      ramHits.inc();
+      first.hits().inc();
       return view(block);
     }
-    ramMisses.inc();
-    while (true) {
-      CompletableFuture<ByteBuffer> mine = new CompletableFuture<>();
-      CompletableFuture<ByteBuffer> leader = inflight.putIfAbsent(key, mine);
-      if (leader == null) {
-        return view(lead(key, length, mine));
-      }
-      fetchesShared.inc();
-      block = await(leader);
-      if (block != null) {
-        if (block.capacity() != length) {
-          throw new IOException("block " + key + " has " + block.capacity()
-              + " bytes, caller expected " + length);
-        }
-        return view(block);
-      }
-      // The leader was interrupted; try again (possibly as the new leader).
+    first.misses().inc();
+    block = flights.load(key, () -> load(key, length));
+    if (block.capacity() != length) { // a waiter on a load of another length
+      throw new IOException("block " + key + " has " + block.capacity()
+          + " bytes, caller expected " + length);
     }
+    return view(block);
   }
 
   /**
@@ -221,28 +210,16 @@ public final class TieredBlockCache implements BlockCache {
     if (disk.contains(key)) {
       return 0;
     }
-    long fetched = 0;
-    ByteBuffer block = ramLookup(key, length);
-    while (block == null) {
-      CompletableFuture<ByteBuffer> mine = new CompletableFuture<>();
-      CompletableFuture<ByteBuffer> leader = inflight.putIfAbsent(key, mine);
-      if (leader == null) {
-        try {
-          block = fetch(key, length);
-          fetched = length;
-          mine.complete(block);
-        } catch (IOException | RuntimeException e) {
-          mine.completeExceptionally(e);
-          throw e;
-        } finally {
-          inflight.remove(key, mine);
-        }
-      } else {
-        fetchesShared.inc();
-        block = await(leader);
-      }
+    boolean[] led = {false};
+    ByteBuffer block = readAll(memory.lookup(key, length));
+    if (block == null) {
+      block = flights.load(key, () -> {
+        led[0] = true;
+        return fetch(key, length);
+      });
     }
-    while (!disk.contains(key) && !disk.put(key, block.duplicate())) {
+    long fetched = led[0] ? length : 0;
+    while (!disk.contains(key) && !disk.insert(key, block.duplicate())) {
       if (!disk.isBusy(key)) {
         throw new IOException("could not store " + key.key() + " block " + key.index()
             + " in the disk tier (no room under disk_cache, or a write error: see the log)");
@@ -264,10 +241,10 @@ public final class TieredBlockCache implements BlockCache {
     }
     if (disk != null) {
       if (!disk.contains(key)) {
-        disk.put(key, block.duplicate());
+        disk.insert(key, block.duplicate());
       }
     } else {
-      memory.put(key, block);
+      memory.insert(key, block);
     }
   }
 
@@ -281,10 +258,9 @@ public final class TieredBlockCache implements BlockCache {
     }
   }
 
-  /** Drops a block from both tiers (evict on request); returns whether any tier held it. */
+  /** Drops a block from every tier (evict on request); returns whether any tier held it. */
   public boolean evict(BlockKey key) {
-    boolean inRam = memory.contains(key);
-    memory.invalidate(key);
+    boolean held = memory.invalidate(key);
     boolean queued = writes != null && writes.cancel(key); // else it would land on disk afterwards
     if (writes != null && !queued && disk.isBusy(key)) {
       try {
@@ -293,8 +269,10 @@ public final class TieredBlockCache implements BlockCache {
         Thread.currentThread().interrupt();
       }
     }
-    boolean onDisk = disk != null && disk.remove(key);
-    return inRam || onDisk || queued;
+    for (Level level : levels.subList(1, levels.size())) {
+      held |= level.tier().invalidate(key);
+    }
+    return held || queued;
   }
 
   /** Whether the disk tier holds the block now. */
@@ -307,10 +285,15 @@ public final class TieredBlockCache implements BlockCache {
     return disk == null ? 0 : disk.usableBytes();
   }
 
-  /** Whether either tier holds the block now. */
+  /** Whether any tier holds the block now. */
   @Override
   public boolean isCached(BlockKey key) {
-    return memory.contains(key) || (disk != null && disk.contains(key));
+    for (Level level : levels) {
+      if (level.tier().contains(key)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   public CacheStats stats() {
@@ -319,7 +302,7 @@ public final class TieredBlockCache implements BlockCache {
         diskErrors.getCount(), diskRejected.getCount(), diskWritesDropped.getCount(),
         fetches.getCount(), fetchesShared.getCount(),
         memory.bytes(), memory.blockCount(),
-        disk == null ? 0 : disk.usedBytes(), disk == null ? 0 : disk.blockCount(),
+        disk == null ? 0 : disk.bytes(), disk == null ? 0 : disk.blockCount(),
         disk == null ? 0 : disk.capBytes());
   }
 
@@ -354,57 +337,30 @@ public final class TieredBlockCache implements BlockCache {
     return writes == null ? 0 : writes.pendingBytes();
   }
 
-  private ByteBuffer ramLookup(BlockKey key, int length) {
-    ByteBuffer block = memory.get(key);
-    if (block != null && block.capacity() != length) {
-      // Cannot happen for a consistent caller (same key, same object version, same length).
-      log.warn("block cache: {} cached with {} bytes but asked for {}; dropping it", key,
-          block.capacity(), length);
-      memory.invalidate(key);
-      return null;
-    }
-    return block;
-  }
-
-  private ByteBuffer lead(BlockKey key, int length, CompletableFuture<ByteBuffer> mine)
-      throws IOException {
-    try {
-      // A leader that finished just before we registered may have filled RAM.
-      ByteBuffer block = ramLookup(key, length);
-      if (block == null) {
-        block = load(key, length);
-      }
-      mine.complete(block);
-      return block;
-    } catch (IOException | RuntimeException | Error e) {
-      if (Thread.currentThread().isInterrupted()) {
-        mine.completeExceptionally(new LeaderInterrupted());
-        if (e instanceof InterruptedIOException iio) {
-          throw iio;
-        }
-        InterruptedIOException iio = new InterruptedIOException("interrupted loading " + key);
-        iio.initCause(e);
-        throw iio;
-      }
-      mine.completeExceptionally(e);
-      throw e;
-    } finally {
-      inflight.remove(key, mine);
-    }
-  }
-
+  /**
+   * A leader's load: the first tier again (a load that ended just before this one began may have
+   * filled it), then each lower tier, else the source. A lower tier's hit is copied into the tiers
+   * above it; a fetched block goes into RAM now and to the disk tier in the background.
+   */
   private ByteBuffer load(BlockKey key, int length) throws IOException {
-    if (disk != null) {
-      ByteBuffer block = disk.get(key, length);
+    ByteBuffer block = readAll(levels.get(0).tier().lookup(key, length));
+    if (block != null) {
+      return block;
+    }
+    for (int i = 1; i < levels.size(); i++) {
+      Level level = levels.get(i);
+      block = readAll(level.tier().lookup(key, length));
       if (block != null) {
-        diskHits.inc();
-        memory.put(key, block);
+        level.hits().inc();
+        for (Level above : levels.subList(0, i)) {
+          above.tier().insert(key, block);
+        }
         return block;
       }
-      diskMisses.inc();
+      level.misses().inc();
     }
-    ByteBuffer block = fetch(key, length);
-    memory.put(key, block);
+    block = fetch(key, length);
+    memory.insert(key, block);
     if (writes != null && !closed.get()) {
       writes.submit(key, block);
     }
@@ -432,29 +388,8 @@ public final class TieredBlockCache implements BlockCache {
     }
   }
 
-  private static ByteBuffer await(CompletableFuture<ByteBuffer> leader) throws IOException {
-    try {
-      return leader.get();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new InterruptedIOException("interrupted waiting for a block");
-    } catch (ExecutionException e) {
-      Throwable cause = e.getCause();
-      if (cause instanceof LeaderInterrupted) {
-        return null;
-      }
-      // The leader's own exception, shared by every waiter (keeps its type, e.g. not-found).
-      if (cause instanceof IOException io) {
-        throw io;
-      }
-      if (cause instanceof RuntimeException re) {
-        throw re;
-      }
-      if (cause instanceof Error err) {
-        throw err;
-      }
-      throw new IOException(cause);
-    }
+  private static ByteBuffer readAll(CacheTier.Block block) {
+    return block == null ? null : block.readAll();
   }
 
   private static ByteBuffer view(ByteBuffer block) {

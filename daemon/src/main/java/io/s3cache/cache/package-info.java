@@ -4,10 +4,13 @@
  *
  * <p>Public: the {@link io.s3cache.cache.BlockCache} contract, its implementation {@link
  * io.s3cache.cache.TieredBlockCache}, its settings {@link io.s3cache.cache.CacheConfig} and
- * {@link io.s3cache.cache.CacheStats}. Package-private: the RAM tier ({@code MemoryTier},
- * Caffeine over direct buffers), the disk tier ({@code DiskTier}: block files, index, hard size
- * cap; {@code BlockFileFormat}: header layout and names; {@code DiskTierScan}: warm restart;
- * {@code BlockFileIo}: the filesystem seam tests inject failures through) and {@code
- * DiskWriteQueue} (bounded background writes of fetched blocks).
+ * {@link io.s3cache.cache.CacheStats}. Package-private: {@code CacheTier}, the role of one level
+ * of the cache, which the tiered cache composes fastest first; the RAM tier ({@code MemoryTier},
+ * Caffeine over direct buffers); the disk tier ({@code DiskTier}: index, hard size cap, eviction;
+ * {@code BlockFiles}: reading and writing one block file; {@code BlockFileFormat}: header layout
+ * and names; {@code DiskTierScan}: warm restart; {@code BlockFileIo}: the filesystem seam tests
+ * inject failures through); {@code SingleFlight} (one load per block at a time, shared by readers,
+ * read-ahead and preload) and {@code DiskWriteQueue} (bounded background writes of fetched
+ * blocks).
  */
 package io.s3cache.cache;

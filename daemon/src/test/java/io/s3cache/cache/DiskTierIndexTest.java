@@ -68,7 +68,7 @@ class DiskTierIndexTest {
 
   private void fill(DiskTier disk, int n) {
     for (int i = 0; i < n; i++) {
-      assertTrue(disk.put(key(i), block(key(i), BLOCK)));
+      assertTrue(disk.insert(key(i), block(key(i), BLOCK)));
     }
   }
 
@@ -227,7 +227,7 @@ class DiskTierIndexTest {
     assertEquals(CAP - DiskTier.DIRECTORY_RESERVE - reserve, disk.usableBytes());
     fill(disk, 10);
     long blocks = 10 * DiskTier.charge(BlockFileFormat.headerLength(key(0)) + (long) BLOCK);
-    assertTrue(disk.usedBytes() >= DiskTier.DIRECTORY_RESERVE + reserve + blocks);
+    assertTrue(disk.bytes() >= DiskTier.DIRECTORY_RESERVE + reserve + blocks);
     assertTrue(db.diskBytes() <= reserve, "a small index stays within its reserve: " + db.diskBytes());
   }
 
@@ -246,13 +246,13 @@ class DiskTierIndexTest {
     assertEquals(30, tier[0].blockCount());
 
     otherUse.set(60 * perBlock); // someone else fills the disk: 10 free, floor 20
-    assertTrue(tier[0].put(key(100), block(key(100), BLOCK)), "evicts our own to make room");
+    assertTrue(tier[0].insert(key(100), block(key(100), BLOCK)), "evicts our own to make room");
     assertTrue(free.getAsLong() >= floor, "the floor holds: " + free.getAsLong());
     assertFalse(tier[0].contains(key(0)), "least recently used went first");
 
     otherUse.set(95 * perBlock); // more than the floor taken by others: nothing of ours helps
     int before = (int) rejected.getCount();
-    assertFalse(tier[0].put(key(101), block(key(101), BLOCK)));
+    assertFalse(tier[0].insert(key(101), block(key(101), BLOCK)));
     assertEquals(before + 1, rejected.getCount());
     assertEquals(0, tier[0].blockCount(), "all of ours were given back trying");
   }

@@ -63,18 +63,18 @@ class DiskTierTest {
     BlockKey a = key(0);
     BlockKey b = key(1);
     ByteBuffer data = block(a, BLOCK);
-    assertTrue(disk.put(a, data));
+    assertTrue(disk.insert(a, data));
     assertEquals(0, data.position(), "put must not move the caller's buffer");
-    assertTrue(disk.put(b, block(b, 1000)));
-    assertFalse(disk.put(a, block(a, BLOCK)), "already stored");
+    assertTrue(disk.insert(b, block(b, 1000)));
+    assertFalse(disk.insert(a, block(a, BLOCK)), "already stored");
     assertEquals(FakeBlockSource.expected(a, BLOCK, BLOCK), disk.get(a, BLOCK));
     assertTrue(disk.get(a, BLOCK).isDirect());
     assertNull(disk.get(key(2), BLOCK));
-    long used = disk.usedBytes();
+    long used = disk.bytes();
 
     DiskTier restarted = open(8L << 20);
     assertEquals(2, restarted.blockCount());
-    assertEquals(used, restarted.usedBytes());
+    assertEquals(used, restarted.bytes());
     assertEquals(FakeBlockSource.expected(b, BLOCK, 1000), restarted.get(b, 1000));
     assertEquals(0, errors.getCount());
   }
@@ -83,7 +83,7 @@ class DiskTierTest {
   void layoutIsHashedSubdirectoriesWithHeader() throws IOException {
     DiskTier disk = open(8L << 20);
     BlockKey a = key(7);
-    disk.put(a, block(a, 100));
+    disk.insert(a, block(a, 100));
     String hash = BlockFileFormat.hash(a, BLOCK);
     Path file = dir.resolve("blocks").resolve(hash.substring(0, 2)).resolve(hash + ".blk");
     assertEquals(file, disk.fileFor(a));
@@ -112,7 +112,7 @@ class DiskTierTest {
   void corruptPayloadByteIsAMissCountedAndDeleted() throws IOException {
     DiskTier disk = open(8L << 20);
     BlockKey a = key(0);
-    disk.put(a, block(a, BLOCK));
+    disk.insert(a, block(a, BLOCK));
     Path file = disk.fileFor(a);
     flipByte(file, Files.size(file) - 10);
     assertBadFileIsMiss(disk, a, file);
@@ -122,7 +122,7 @@ class DiskTierTest {
   void truncatedFileIsAMissCountedAndDeleted() throws IOException {
     DiskTier disk = open(8L << 20);
     BlockKey a = key(0);
-    disk.put(a, block(a, BLOCK));
+    disk.insert(a, block(a, BLOCK));
     Path file = disk.fileFor(a);
     try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
       ch.truncate(Files.size(file) / 2);
@@ -134,7 +134,7 @@ class DiskTierTest {
   void wrongMagicIsAMissCountedAndDeleted() throws IOException {
     DiskTier disk = open(8L << 20);
     BlockKey a = key(0);
-    disk.put(a, block(a, BLOCK));
+    disk.insert(a, block(a, BLOCK));
     Path file = disk.fileFor(a);
     flipByte(file, 0);
     assertBadFileIsMiss(disk, a, file);
@@ -145,8 +145,8 @@ class DiskTierTest {
     DiskTier disk = open(8L << 20);
     BlockKey a = key(0);
     BlockKey b = key(1);
-    disk.put(a, block(a, BLOCK));
-    disk.put(b, block(b, BLOCK));
+    disk.insert(a, block(a, BLOCK));
+    disk.insert(b, block(b, BLOCK));
     // As if a hash collision or a hand copy put b's bytes under a's name.
     Files.copy(disk.fileFor(b), disk.fileFor(a), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
     assertBadFileIsMiss(disk, a, disk.fileFor(a));
@@ -158,14 +158,14 @@ class DiskTierTest {
     BlockKey a = key(1);
     // A block of the same index and length, cut with twice the block size: another byte range.
     DiskTier twice = new DiskTier(dir, 2 * BLOCK, 8L << 20, false, io, errors, rejected);
-    assertTrue(twice.put(a, block(a, 1000)));
+    assertTrue(twice.insert(a, block(a, 1000)));
     Path saved = Files.copy(twice.fileFor(a), dir.resolve("saved.blk"));
 
     DiskTier disk = open(8L << 20);
     assertEquals(1, disk.startUpScan().otherBlockSize());
     assertEquals(0, disk.startUpScan().bad());
     assertEquals(0, errors.getCount(), "a block size change is not an error");
-    assertTrue(disk.put(a, block(a, 1000)));
+    assertTrue(disk.insert(a, block(a, 1000)));
     // As if copied by hand (or a hash collision) under this block size's name.
     Files.copy(saved, disk.fileFor(a), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
     assertNull(disk.get(a, 1000));
@@ -178,17 +178,17 @@ class DiskTierTest {
   void startUpDeletesBlocksOfAnotherBlockSizeAndKeepsTheRest() throws IOException {
     DiskTier twice = new DiskTier(dir, 2 * BLOCK, 8L << 20, false, io, errors, rejected);
     for (int i = 0; i < 3; i++) {
-      assertTrue(twice.put(key(i), block(key(i), 2 * BLOCK)));
+      assertTrue(twice.insert(key(i), block(key(i), 2 * BLOCK)));
     }
     DiskTier disk = open(8L << 20);
     assertEquals(0, disk.blockCount());
-    assertTrue(disk.put(key(0), block(key(0), BLOCK)));
-    assertTrue(disk.put(key(5), block(key(5), 100)));
+    assertTrue(disk.insert(key(0), block(key(0), BLOCK)));
+    assertTrue(disk.insert(key(5), block(key(5), 100)));
     assertEquals(new DiskTierScan.Result(0, 3, 0, 0, 0), disk.startUpScan());
 
     DiskTier restarted = open(8L << 20);
     assertEquals(new DiskTierScan.Result(2, 0, 0, 0, 0), restarted.startUpScan());
-    assertEquals(disk.usedBytes(), restarted.usedBytes(), "the deleted files are not charged");
+    assertEquals(disk.bytes(), restarted.bytes(), "the deleted files are not charged");
     assertEquals(FakeBlockSource.expected(key(0), BLOCK, BLOCK), restarted.get(key(0), BLOCK));
     assertEquals(0, errors.getCount());
   }
@@ -198,17 +198,17 @@ class DiskTierTest {
     DiskTier disk = open(8L << 20);
     BlockKey a = key(0);
     ByteBuffer tooLong = ByteBuffer.allocateDirect(BLOCK + 1);
-    assertFalse(disk.put(a, tooLong));
+    assertFalse(disk.insert(a, tooLong));
     assertFalse(disk.contains(a));
     assertEquals(1, errors.getCount());
-    assertEquals(DiskTier.DIRECTORY_RESERVE, disk.usedBytes());
+    assertEquals(DiskTier.DIRECTORY_RESERVE, disk.bytes());
   }
 
   @Test
   void versionOneFileIsDeletedAtStartUpWithoutAnError() throws IOException {
     DiskTier disk = open(8L << 20);
     BlockKey a = key(0);
-    disk.put(a, block(a, 5000));
+    disk.insert(a, block(a, 5000));
     Path file = disk.fileFor(a);
     // Only the version field differs: refused on the version, before any checksum.
     try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
@@ -218,7 +218,7 @@ class DiskTierTest {
     assertEquals(new DiskTierScan.Result(0, 0, 1, 0, 0), restarted.startUpScan());
     assertFalse(Files.exists(file));
     assertEquals(0, errors.getCount());
-    assertEquals(DiskTier.DIRECTORY_RESERVE, restarted.usedBytes());
+    assertEquals(DiskTier.DIRECTORY_RESERVE, restarted.bytes());
   }
 
   private void assertBadFileIsMiss(DiskTier disk, BlockKey a, Path file) {
@@ -229,8 +229,8 @@ class DiskTierTest {
     assertFalse(disk.contains(a));
     assertEquals(DiskTier.DIRECTORY_RESERVE + (disk.blockCount() == 0 ? 0
         : disk.blockCount() * DiskTier.charge(BlockFileFormat.headerLength(a) + (long) BLOCK)),
-        disk.usedBytes());
-    assertTrue(disk.put(a, block(a, BLOCK)), "can be stored again");
+        disk.bytes());
+    assertTrue(disk.insert(a, block(a, BLOCK)), "can be stored again");
     assertEquals(FakeBlockSource.expected(a, BLOCK, BLOCK), disk.get(a, BLOCK));
   }
 
@@ -239,8 +239,8 @@ class DiskTierTest {
     DiskTier disk = open(8L << 20);
     BlockKey good = key(0);
     BlockKey bad = key(1);
-    disk.put(good, block(good, 5000));
-    disk.put(bad, block(bad, 5000));
+    disk.insert(good, block(good, 5000));
+    disk.insert(bad, block(bad, 5000));
     flipByte(disk.fileFor(bad), 20); // inside the header: caught by the header checksum
     Path temp = disk.fileFor(good).resolveSibling("leftover.9.tmp");
     Files.write(temp, new byte[12345]);
@@ -254,10 +254,32 @@ class DiskTierTest {
   }
 
   @Test
+  void lookupHandleReadsARangeAndABlockGoneSinceIsAMiss() throws IOException {
+    DiskTier disk = open(8L << 20);
+    BlockKey a = key(0);
+    assertNull(disk.lookup(a, BLOCK), "not stored");
+    disk.insert(a, block(a, BLOCK));
+    CacheTier.Block held = disk.lookup(a, BLOCK);
+    assertEquals(BLOCK, held.length());
+    ByteBuffer range = ByteBuffer.allocate(300);
+    assertTrue(held.read(1000, range));
+    assertEquals(FakeBlockSource.expected(a, BLOCK, BLOCK).position(1000).limit(1300),
+        range.flip());
+
+    CacheTier.Block stale = disk.lookup(a, BLOCK);
+    assertTrue(disk.invalidate(a));
+    ByteBuffer untouched = ByteBuffer.allocate(10);
+    assertFalse(stale.read(0, untouched), "evicted after the look-up: a miss");
+    assertEquals(0, untouched.position());
+    assertNull(stale.readAll());
+    assertEquals(0, errors.getCount(), "a block evicted under a reader is no error");
+  }
+
+  @Test
   void readFailureIsAMissAndNeverThrows() throws IOException {
     DiskTier disk = open(8L << 20);
     BlockKey a = key(0);
-    disk.put(a, block(a, BLOCK));
+    disk.insert(a, block(a, BLOCK));
     io.failReads = true;
     assertNull(disk.get(a, BLOCK));
     assertEquals(1, errors.getCount());
@@ -269,16 +291,16 @@ class DiskTierTest {
     DiskTier disk = open(8L << 20);
     BlockKey a = key(0);
     io.failMoves = true;
-    assertFalse(disk.put(a, block(a, BLOCK)));
+    assertFalse(disk.insert(a, block(a, BLOCK)));
     assertEquals(1, errors.getCount());
-    assertEquals(DiskTier.DIRECTORY_RESERVE, disk.usedBytes());
+    assertEquals(DiskTier.DIRECTORY_RESERVE, disk.bytes());
     assertEquals(DiskTier.DIRECTORY_RESERVE, DiskUsage.rounded(dir),
         "the temp file was removed");
     io.failMoves = false;
     io.failWrites = true;
-    assertFalse(disk.put(a, block(a, BLOCK)));
+    assertFalse(disk.insert(a, block(a, BLOCK)));
     assertEquals(2, errors.getCount());
-    assertEquals(DiskTier.DIRECTORY_RESERVE, disk.usedBytes());
+    assertEquals(DiskTier.DIRECTORY_RESERVE, disk.bytes());
   }
 
   @Test
@@ -286,10 +308,10 @@ class DiskTierTest {
     long perBlock = DiskTier.charge(BlockFileFormat.headerLength(key(0)) + (long) BLOCK);
     DiskTier disk = open(DiskTier.DIRECTORY_RESERVE + 4 * perBlock);
     for (int i = 0; i < 4; i++) {
-      assertTrue(disk.put(key(i), block(key(i), BLOCK)));
+      assertTrue(disk.insert(key(i), block(key(i), BLOCK)));
     }
     assertNotNull(disk.get(key(0), BLOCK)); // 0 is now the most recent
-    assertTrue(disk.put(key(4), block(key(4), BLOCK)));
+    assertTrue(disk.insert(key(4), block(key(4), BLOCK)));
     assertTrue(disk.contains(key(0)));
     assertFalse(disk.contains(key(1)), "the least recently used block goes first");
     assertTrue(disk.contains(key(4)));
@@ -299,9 +321,9 @@ class DiskTierTest {
   void blockLargerThanTheCapIsRefused() throws IOException {
     DiskTier disk = open(DiskTier.DIRECTORY_RESERVE + BLOCK);
     BlockKey small = key(0);
-    assertTrue(disk.put(small, block(small, 1000)));
+    assertTrue(disk.insert(small, block(small, 1000)));
     BlockKey big = key(1);
-    assertFalse(disk.put(big, block(big, BLOCK)));
+    assertFalse(disk.insert(big, block(big, BLOCK)));
     assertEquals(1, rejected.getCount());
     assertTrue(disk.contains(small), "a hopeless block does not empty the cache");
     assertTrue(DiskUsage.du(dir) <= disk.capBytes());
@@ -330,11 +352,11 @@ class DiskTierTest {
           int length = lengthOf(n);
           quiesce.readLock().lock();
           try {
-            disk.put(k, block(k, length));
+            disk.insert(k, block(k, length));
             if (n % 2 == 0) {
               disk.get(key(n / 2), lengthOf(n / 2)); // reads race with evictions
             }
-            assertTrue(disk.usedBytes() <= cap, "accounted usage over the cap");
+            assertTrue(disk.bytes() <= cap, "accounted usage over the cap");
           } finally {
             quiesce.readLock().unlock();
           }
@@ -359,21 +381,21 @@ class DiskTierTest {
     }
     long du = DiskUsage.du(blocks);
     assertTrue(du <= cap, "du " + du + " > cap " + cap);
-    assertTrue(DiskUsage.rounded(blocks) <= disk.usedBytes(), "accounting is conservative");
+    assertTrue(DiskUsage.rounded(blocks) <= disk.bytes(), "accounting is conservative");
     assertTrue(disk.blockCount() > 5, "the cache still holds blocks");
     assertEquals(0, errors.getCount());
-    assertTrue(disk.usedBytes() <= cap);
+    assertTrue(disk.bytes() <= cap);
   }
 
   @Test
   void restartWithSmallerCapEvictsDownToIt() throws IOException {
     DiskTier disk = open(8L << 20);
     for (int i = 0; i < 20; i++) {
-      disk.put(key(i), block(key(i), BLOCK));
+      disk.insert(key(i), block(key(i), BLOCK));
     }
     long cap = 2L << 20;
     DiskTier smaller = open(cap);
-    assertTrue(smaller.usedBytes() <= cap);
+    assertTrue(smaller.bytes() <= cap);
     assertTrue(DiskUsage.du(dir) <= cap);
     assertTrue(smaller.blockCount() > 0);
   }

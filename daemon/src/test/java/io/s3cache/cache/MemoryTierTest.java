@@ -18,12 +18,12 @@ class MemoryTierTest {
   @Test
   void weighsBlocksByBytesAndStaysUnderTheBudget() {
     MemoryTier ram = new MemoryTier(256 << 10, Runnable::run);
-    ram.put(key(0), ByteBuffer.allocateDirect(100 << 10));
-    ram.put(key(1), ByteBuffer.allocateDirect(28 << 10));
+    ram.insert(key(0), ByteBuffer.allocateDirect(100 << 10));
+    ram.insert(key(1), ByteBuffer.allocateDirect(28 << 10));
     ram.cleanUp();
     assertEquals(128 << 10, ram.bytes());
     for (int i = 2; i < 50; i++) {
-      ram.put(key(i), ByteBuffer.allocateDirect(64 << 10));
+      ram.insert(key(i), ByteBuffer.allocateDirect(64 << 10));
       ram.cleanUp();
       assertTrue(ram.bytes() <= 256 << 10, "over budget: " + ram.bytes());
     }
@@ -38,7 +38,7 @@ class MemoryTierTest {
   @Test
   void blockLargerThanTheBudgetIsNotKept() {
     MemoryTier ram = new MemoryTier(64 << 10, Runnable::run);
-    ram.put(key(0), ByteBuffer.allocateDirect(128 << 10));
+    ram.insert(key(0), ByteBuffer.allocateDirect(128 << 10));
     ram.cleanUp();
     assertNull(ram.get(key(0)));
     assertEquals(0, ram.bytes());
@@ -47,7 +47,7 @@ class MemoryTierTest {
   @Test
   void zeroBudgetHoldsNothing() {
     MemoryTier ram = new MemoryTier(0, Runnable::run);
-    ram.put(key(0), ByteBuffer.allocateDirect(10));
+    ram.insert(key(0), ByteBuffer.allocateDirect(10));
     assertNull(ram.get(key(0)));
     assertFalse(ram.contains(key(0)));
     assertEquals(0, ram.bytes());
@@ -56,6 +56,6 @@ class MemoryTierTest {
   @Test
   void refusesHeapBuffers() {
     MemoryTier ram = new MemoryTier(1 << 20, Runnable::run);
-    assertThrows(IllegalArgumentException.class, () -> ram.put(key(0), ByteBuffer.allocate(10)));
+    assertThrows(IllegalArgumentException.class, () -> ram.insert(key(0), ByteBuffer.allocate(10)));
   }
 }

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.codahale.metrics.Counter;
 import com.codahale.metrics.MetricRegistry;
 import io.s3cache.metrics.MetricNames;
 import java.io.IOException;
@@ -18,7 +19,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -321,14 +324,58 @@ class TieredBlockCacheTest {
 
   @Test
   void ownedWriterThreadsStopOnClose() throws Exception {
+    Set<Thread> before = writerThreads();
     TieredBlockCache cache = TieredBlockCache.create(config(1 << 20, 4 << 20), source, registry);
-    cache.get(key(0), BLOCK);
+    cache.get(key(0), BLOCK); // queues a disk write, which starts a writer thread
+    Set<Thread> owned = writerThreads();
+    owned.removeAll(before);
+    assertFalse(owned.isEmpty(), "the cache started no s3cache-disk-write- thread");
     cache.close();
+    for (Thread t : owned) {
+      t.join(10_000);
+      assertFalse(t.isAlive(), "leaked " + t.getName());
+    }
+  }
+
+  private static Set<Thread> writerThreads() {
+    Set<Thread> threads = new HashSet<>();
     for (Thread t : Thread.getAllStackTraces().keySet()) {
       if (t.getName().startsWith("s3cache-disk-write-")) {
-        t.join(10_000);
-        assertFalse(t.isAlive(), "leaked " + t.getName());
+        threads.add(t);
       }
     }
+    return threads;
+  }
+
+  /** Preload's load-to-disk used to hand its leader's interrupt to readers waiting on its fetch. */
+  @Test
+  void interruptedPreloadLeaderDoesNotFailAReaderWaitingOnIt() throws Exception {
+    CountDownLatch readerWaiting = new CountDownLatch(1);
+    MetricRegistry reg = new MetricRegistry();
+    reg.register(MetricNames.CACHE_FETCH_SHARED, new Counter() {
+      @Override
+      public void inc() {
+        super.inc();
+        readerWaiting.countDown();
+      }
+    });
+    TieredBlockCache cache = cache(config(1 << 20, 4 << 20), reg);
+    source.gate = new CountDownLatch(1);
+    pool = Executors.newFixedThreadPool(2);
+    AtomicReference<Thread> preloadThread = new AtomicReference<>();
+    Future<Long> preload = pool.submit(() -> {
+      preloadThread.set(Thread.currentThread());
+      return cache.loadToDisk(key(7), BLOCK);
+    });
+    source.entered.acquire(); // the preload leads the fetch, held at the gate
+    Future<ByteBuffer> reader = pool.submit(() -> cache.get(key(7), BLOCK));
+    readerWaiting.await();
+    preloadThread.get().interrupt();
+
+    ExecutionException e = assertThrows(ExecutionException.class, preload::get);
+    assertTrue(e.getCause() instanceof InterruptedIOException, String.valueOf(e.getCause()));
+    source.gate.countDown(); // the reader's own fetch, as the new leader, goes through
+    assertEquals(expected(key(7), BLOCK), reader.get());
+    assertEquals(2, source.fetches.get());
   }
 }

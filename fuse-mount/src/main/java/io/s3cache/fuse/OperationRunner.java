@@ -8,7 +8,8 @@ import org.slf4j.LoggerFactory;
  * Runs every FUSE operation the same way: times it, tells the {@link OperationObserver}, logs slow
  * calls and failures at the level the failure asks for, and maps exceptions to a negative errno.
  * This is the one place an exception is turned into an errno, and the one place that stops any
- * exception from unwinding into native code.
+ * exception from unwinding into native code. It never clears a thread's interrupt flag, and sets it
+ * again when it swallows an {@link InterruptedException}.
  */
 final class OperationRunner {
 
@@ -50,6 +51,9 @@ final class OperationRunner {
       }
       return -errnoValues.applyAsInt(e.errno());
     } catch (Throwable t) { // never let anything unwind into libfuse's thread
+      if (t instanceof InterruptedException) {
+        Thread.currentThread().interrupt(); // swallowed here, so keep the thread's flag
+      }
       observer.failed(op, Errno.EIO, System.nanoTime() - start);
       LOG.error("{} {} failed unexpectedly", op, path, t);
       return -errnoValues.applyAsInt(Errno.EIO);
