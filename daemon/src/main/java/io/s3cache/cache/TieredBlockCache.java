@@ -44,6 +44,7 @@ import org.slf4j.LoggerFactory;
 public final class TieredBlockCache implements BlockCache {
 
   private static final Logger log = LoggerFactory.getLogger(TieredBlockCache.class);
+  private static final Runnable NO_CALLBACK = () -> {};
 
   /** Completes a leader's future when the leader was interrupted: waiters retry. */
   private static final class LeaderInterrupted extends Exception {
@@ -161,6 +162,11 @@ public final class TieredBlockCache implements BlockCache {
 
   @Override
   public ByteBuffer get(BlockKey key, int length) throws IOException {
+    return get(key, length, NO_CALLBACK);
+  }
+
+  @Override
+  public ByteBuffer get(BlockKey key, int length, Runnable onSourceFetch) throws IOException {
     if (length < 1 || length > blockSize) {
       throw new IllegalArgumentException(
           "block length must be in [1, " + blockSize + "], got " + length);
@@ -178,7 +184,7 @@ public final class TieredBlockCache implements BlockCache {
       CompletableFuture<ByteBuffer> mine = new CompletableFuture<>();
       CompletableFuture<ByteBuffer> leader = inflight.putIfAbsent(key, mine);
       if (leader == null) {
-        return view(lead(key, length, mine));
+        return view(lead(key, length, mine, onSourceFetch));
       }
       fetchesShared.inc();
       block = await(leader);
@@ -228,7 +234,7 @@ public final class TieredBlockCache implements BlockCache {
       CompletableFuture<ByteBuffer> leader = inflight.putIfAbsent(key, mine);
       if (leader == null) {
         try {
-          block = fetch(key, length);
+          block = fetch(key, length, NO_CALLBACK);
           fetched = length;
           mine.complete(block);
         } catch (IOException | RuntimeException e) {
@@ -366,13 +372,13 @@ public final class TieredBlockCache implements BlockCache {
     return block;
   }
 
-  private ByteBuffer lead(BlockKey key, int length, CompletableFuture<ByteBuffer> mine)
-      throws IOException {
+  private ByteBuffer lead(BlockKey key, int length, CompletableFuture<ByteBuffer> mine,
+      Runnable onSourceFetch) throws IOException {
     try {
       // A leader that finished just before we registered may have filled RAM.
       ByteBuffer block = ramLookup(key, length);
       if (block == null) {
-        block = load(key, length);
+        block = load(key, length, onSourceFetch);
       }
       mine.complete(block);
       return block;
@@ -393,7 +399,7 @@ public final class TieredBlockCache implements BlockCache {
     }
   }
 
-  private ByteBuffer load(BlockKey key, int length) throws IOException {
+  private ByteBuffer load(BlockKey key, int length, Runnable onSourceFetch) throws IOException {
     if (disk != null) {
       ByteBuffer block = disk.get(key, length);
       if (block != null) {
@@ -403,7 +409,7 @@ public final class TieredBlockCache implements BlockCache {
       }
       diskMisses.inc();
     }
-    ByteBuffer block = fetch(key, length);
+    ByteBuffer block = fetch(key, length, onSourceFetch);
     memory.put(key, block);
     if (writes != null && !closed.get()) {
       writes.submit(key, block);
@@ -411,7 +417,7 @@ public final class TieredBlockCache implements BlockCache {
     return block;
   }
 
-  private ByteBuffer fetch(BlockKey key, int length) throws IOException {
+  private ByteBuffer fetch(BlockKey key, int length, Runnable onSourceFetch) throws IOException {
     fetches.inc();
     try {
       fetchPermits.acquire();
@@ -421,6 +427,7 @@ public final class TieredBlockCache implements BlockCache {
     }
     try {
       ByteBuffer dst = ByteBuffer.allocateDirect(length);
+      onSourceFetch.run();
       source.fetch(key, key.index() * (long) blockSize, dst);
       if (dst.position() != length || dst.limit() != length) {
         throw new IOException("source returned " + dst.position() + " of " + length
