@@ -23,6 +23,16 @@ public interface BlockCache extends AutoCloseable {
   ByteBuffer get(BlockKey key, int length) throws IOException;
 
   /**
+   * {@link #get(BlockKey, int)} that also runs {@code onSourceFetch}, on the calling thread, when
+   * this call itself fetches the block from the {@link BlockSource}: not when a tier holds it, nor
+   * when it waits for a fetch another caller (a prefetch, another reader) started. The read path
+   * counts a reader's own S3 GETs with it. The default never runs it.
+   */
+  default ByteBuffer get(BlockKey key, int length, Runnable onSourceFetch) throws IOException {
+    return get(key, length);
+  }
+
+  /**
    * Whether a tier holds the block now, without loading it (a hint: it may be evicted at once).
    * Read-ahead uses it to skip blocks that need no fetch; the default knows nothing and says no.
    */

@@ -43,6 +43,7 @@ import org.slf4j.LoggerFactory;
 public final class TieredBlockCache implements BlockCache {
 
   private static final Logger log = LoggerFactory.getLogger(TieredBlockCache.class);
+  private static final Runnable NO_CALLBACK = () -> {};
 
   /** A tier and its hit and miss counters. */
   private record Level(CacheTier tier, Counter hits, Counter misses) {}
@@ -160,6 +161,11 @@ public final class TieredBlockCache implements BlockCache {
 
   @Override
   public ByteBuffer get(BlockKey key, int length) throws IOException {
+    return get(key, length, NO_CALLBACK);
+  }
+
+  @Override
+  public ByteBuffer get(BlockKey key, int length, Runnable onSourceFetch) throws IOException {
     if (length < 1 || length > blockSize) {
       throw new IllegalArgumentException(
           "block length must be in [1, " + blockSize + "], got " + length);
@@ -174,7 +180,7 @@ public final class TieredBlockCache implements BlockCache {
       return view(block);
     }
     first.misses().inc();
-    block = flights.load(key, () -> load(key, length));
+    block = flights.load(key, () -> load(key, length, onSourceFetch));
     if (block.capacity() != length) { // a waiter on a load of another length
       throw new IOException("block " + key + " has " + block.capacity()
           + " bytes, caller expected " + length);
@@ -215,7 +221,7 @@ public final class TieredBlockCache implements BlockCache {
     if (block == null) {
       block = flights.load(key, () -> {
         led[0] = true;
-        return fetch(key, length);
+        return fetch(key, length, NO_CALLBACK);
       });
     }
     long fetched = led[0] ? length : 0;
@@ -342,7 +348,7 @@ public final class TieredBlockCache implements BlockCache {
    * filled it), then each lower tier, else the source. A lower tier's hit is copied into the tiers
    * above it; a fetched block goes into RAM now and to the disk tier in the background.
    */
-  private ByteBuffer load(BlockKey key, int length) throws IOException {
+  private ByteBuffer load(BlockKey key, int length, Runnable onSourceFetch) throws IOException {
     ByteBuffer block = readAll(levels.get(0).tier().lookup(key, length));
     if (block != null) {
       return block;
@@ -359,7 +365,7 @@ public final class TieredBlockCache implements BlockCache {
       }
       level.misses().inc();
     }
-    block = fetch(key, length);
+    block = fetch(key, length, onSourceFetch);
     memory.insert(key, block);
     if (writes != null && !closed.get()) {
       writes.submit(key, block);
@@ -367,7 +373,7 @@ public final class TieredBlockCache implements BlockCache {
     return block;
   }
 
-  private ByteBuffer fetch(BlockKey key, int length) throws IOException {
+  private ByteBuffer fetch(BlockKey key, int length, Runnable onSourceFetch) throws IOException {
     fetches.inc();
     try {
       fetchPermits.acquire();
@@ -377,6 +383,7 @@ public final class TieredBlockCache implements BlockCache {
     }
     try {
       ByteBuffer dst = ByteBuffer.allocateDirect(length);
+      onSourceFetch.run();
       source.fetch(key, key.index() * (long) blockSize, dst);
       if (dst.position() != length || dst.limit() != length) {
         throw new IOException("source returned " + dst.position() + " of " + length

@@ -279,9 +279,12 @@ public final class Daemon implements ControlApi, AutoCloseable {
     for (String p : request.paths()) {
       fsPaths.add(PathResolver.fsPath(p, mount));
     }
-    List<PlannedFile> files;
+    List<PlannedFile> files = new ArrayList<>(fsPaths.size());
     try {
-      files = mount.filesystem().resolveFiles(fsPaths);
+      List<ObjectMeta> metas = mount.filesystem().resolveFiles(fsPaths);
+      for (int i = 0; i < fsPaths.size(); i++) {
+        files.add(new PlannedFile(fsPaths.get(i), metas.get(i)));
+      }
     } catch (FsException e) {
       throw e.errno() == Errno.ENOENT ? ControlException.notFound("plan: " + e.getMessage())
           : ControlException.badRequest("plan: " + e.getMessage());
@@ -289,7 +292,7 @@ public final class Daemon implements ControlApi, AutoCloseable {
     EpochPlan plan = new EpochPlan(mount.mountPoint().toString(), mount.spec().bucket(), request.epoch(), files,
         runtime.cache().blockSize(), limits, runtime.prefetcher()::start,
         metrics.counter(MetricNames.PLAN_PREFETCH_BLOCKS), metrics.counter(MetricNames.PLAN_PREFETCH_BYTES));
-    mount.filesystem().plans().install(plan);
+    mount.plans().install(plan);
     metrics.counter(MetricNames.PLAN_PLANS).inc();
     LOG.info("epoch plan {} on {}: {} files", request.epoch(), mount.mountPoint(), files.size());
     return plan.status();
@@ -297,7 +300,7 @@ public final class Daemon implements ControlApi, AutoCloseable {
 
   @Override
   public PlanStatus planStatus(String mountPoint) throws ControlException {
-    EpochPlan plan = mountAt(mountPoint).filesystem().plans().current();
+    EpochPlan plan = mountAt(mountPoint).plans().current();
     if (plan == null) {
       throw ControlException.notFound(mountPoint + " has no epoch plan");
     }
@@ -306,7 +309,7 @@ public final class Daemon implements ControlApi, AutoCloseable {
 
   @Override
   public PlanStatus endPlan(String mountPoint) throws ControlException {
-    EpochPlan plan = mountAt(mountPoint).filesystem().plans().remove();
+    EpochPlan plan = mountAt(mountPoint).plans().remove();
     if (plan == null) {
       throw ControlException.notFound(mountPoint + " has no epoch plan");
     }

@@ -10,7 +10,10 @@ import io.s3cache.s3.ObjectMeta;
 import io.s3cache.write.NamespacePort;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -233,5 +236,36 @@ final class Namespace implements NamespacePort {
       default -> Errno.EIO;
     };
     return new FsException(errno, FsException.Level.WARN, op + " " + path + ": " + e.getMessage(), e);
+  }
+
+  /** See {@link S3Filesystem#resolveFiles}: each parent directory is listed once. */
+  List<ObjectMeta> resolveFiles(List<String> paths) throws FsException {
+    Map<String, Map<String, Node>> listings = new HashMap<>();
+    List<ObjectMeta> files = new ArrayList<>(paths.size());
+    for (String path : paths) {
+      int slash = path.lastIndexOf('/');
+      if (!path.startsWith("/") || slash == path.length() - 1) {
+        throw new FsException(Errno.EINVAL, "not a file path: " + path);
+      }
+      String parent = slash == 0 ? "/" : path.substring(0, slash);
+      Map<String, Node> children = listings.get(parent);
+      if (children == null) {
+        Node dir = resolve(parent);
+        if (!(dir instanceof Node.Directory)) {
+          throw FsException.notFound(path);
+        }
+        children = list(parent).children();
+        listings.put(parent, children);
+      }
+      Node node = children.get(path.substring(slash + 1));
+      if (node instanceof Node.File f) {
+        files.add(f.meta());
+      } else if (node instanceof Node.Directory) {
+        throw new FsException(Errno.EISDIR, path + " is a directory");
+      } else {
+        throw FsException.notFound(path);
+      }
+    }
+    return files;
   }
 }

@@ -1,12 +1,8 @@
 package io.s3cache.fs;
 
-import com.codahale.metrics.Counter;
 import com.codahale.metrics.MetricRegistry;
-import com.github.benmanes.caffeine.cache.Cache;
-import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.Ticker;
 import io.s3cache.cache.BlockCache;
-import io.s3cache.cache.BlockKey;
 import io.s3cache.cache.CacheDatabase;
 import io.s3cache.fuse.DirEntry;
 import io.s3cache.fuse.Errno;
@@ -15,130 +11,127 @@ import io.s3cache.fuse.Filesystem;
 import io.s3cache.fuse.FsException;
 import io.s3cache.fuse.FsStatistics;
 import io.s3cache.fuse.OpenFile;
-import io.s3cache.metrics.MetricNames;
-import io.s3cache.plan.EpochPlan;
-import io.s3cache.plan.PlanSlot;
-import io.s3cache.plan.PlannedFile;
+import io.s3cache.fuse.OpenFlags;
 import io.s3cache.readahead.Prefetcher;
-import io.s3cache.readahead.ReadAheadState;
 import io.s3cache.s3.ObjectClient;
-import io.s3cache.s3.ObjectClientException;
 import io.s3cache.s3.ObjectMeta;
 import io.s3cache.write.WritePath;
 import io.s3cache.write.WriteStage;
-import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * A bucket (or a prefix of one) as a read-only filesystem: namespace from LIST/HEAD through the
- * metadata cache, file bytes from the block cache. Implements the FUSE port; knows nothing of jnr.
+ * A bucket (or a prefix of one) as a filesystem: namespace from LIST/HEAD through the metadata
+ * cache, file bytes from the block cache. Read-only unless {@link #enableWrites} made it writable:
+ * then files opened for writing are staged locally and uploaded at close (see {@link WritePath}), and
+ * mkdir, unlink, rmdir and rename change the bucket. Implements the FUSE port; knows nothing of jnr.
  *
- * <p>An open handle pins one object version (its ETag): every read of that handle asks the block
- * cache for blocks of that version, so a handle never mixes bytes of two versions. With a {@link
- * Prefetcher}, each handle also reads ahead of a sequential reader (see {@code io.s3cache.readahead}).
- * Every open is reported to the mount's {@link PlanSlot}, which moves an epoch plan's window.
- * Thread-safe.
+ * <p>Each FUSE handle number maps to an {@link OpenHandle}: a {@link ReadHandle} pins one object
+ * version (its ETag), so a handle never mixes bytes of two versions, and with a {@link Prefetcher}
+ * reads ahead of a sequential reader (see {@code io.s3cache.readahead}); a {@link StageHandle}
+ * reads and writes a staged file. Opens of objects and the blocks readers fetch from S3 themselves
+ * are reported to the {@link ReadObserver} (the mount's epoch plan slot). Thread-safe.
  */
 public final class S3Filesystem implements Filesystem {
 
   static final String XATTR_ETAG = "user.s3cache.etag";
   static final String XATTR_URL = "user.s3cache.url";
-  private static final int O_ACCMODE = 03;
-  private static final int O_RDONLY = 0;
-  private static final int O_TRUNC = 01000;
-  private static final int O_EXCL = 0200;
-
-  /**
-   * @param readAhead null when read-ahead is off
-   * @param pageCached whether the handle reads through the kernel's page cache (else direct_io)
-   */
-  private record Handle(String path, ObjectMeta meta, ReadAheadState readAhead, boolean pageCached) {}
-
-  /** A handle on a staged file (see {@link WritePath}); {@code writable} unless opened read-only. */
-  private record StageHandle(WriteStage stage, boolean writable) {}
 
   private final FsConfig config;
   private final BlockCache blocks;
-  private final Prefetcher prefetcher; // null: read-ahead off
   private final Namespace namespace;
-  private final Map<Long, Object> handles = new ConcurrentHashMap<>();
+  private final Attributes attributes;
+  private final ObjectReads reads;
+  private final ReadObserver observer;
+  private final Map<Long, OpenHandle> handles = new ConcurrentHashMap<>();
   private final ObjectClient client;
   private volatile WritePath writes; // null: read-only
   private final AtomicLong nextHandle = new AtomicLong(1);
-  /**
-   * The ETag each path had when last opened through the page cache: the version the kernel's page
-   * cache holds. An unchanged object keeps the kernel's page cache.
-   */
-  private final Cache<String, String> lastOpened;
-  /**
-   * Per path, the open handles that read through the kernel's page cache (absent: none). The page
-   * cache is per inode, shared by every handle of the path, so while such handles are open a handle
-   * of another version must not use it: it gets direct_io, or the two would mix their pages.
-   */
-  private final Map<String, Integer> pageCacheReaders = new ConcurrentHashMap<>();
-  private final Counter bytesRead;
-  private final Counter blocksRead;
-  private final Counter blocksFetched;
-  private final Counter planOnDemand;
-  private final PlanSlot plans = new PlanSlot();
-
-  /** A filesystem without read-ahead. */
-  public S3Filesystem(FsConfig config, ObjectClient client, BlockCache blocks, MetricRegistry metrics) {
-    this(config, client, blocks, metrics, null, Ticker.systemTicker());
-  }
-
-  /** @param prefetcher reads ahead of sequential readers into {@code blocks}; null for none */
-  public S3Filesystem(FsConfig config, ObjectClient client, BlockCache blocks, MetricRegistry metrics,
-      Prefetcher prefetcher) {
-    this(config, client, blocks, metrics, prefetcher, Ticker.systemTicker());
-  }
-
-  S3Filesystem(FsConfig config, ObjectClient client, BlockCache blocks, MetricRegistry metrics, Ticker ticker) {
-    this(config, client, blocks, metrics, null, ticker);
-  }
-
-  S3Filesystem(FsConfig config, ObjectClient client, BlockCache blocks, MetricRegistry metrics,
-      Prefetcher prefetcher, Ticker ticker) {
-    this(config, client, blocks, metrics, prefetcher, ticker, null);
-  }
 
   /**
-   * @param metadataDb where stat results and listings persist across restarts (the cache's index
-   *     database), or null to keep them in memory only
+   * How to build a filesystem: {@code config}, {@code client}, {@code blocks} and {@code metrics}
+   * are required; everything else has a default.
    */
-  public S3Filesystem(FsConfig config, ObjectClient client, BlockCache blocks, MetricRegistry metrics,
-      Prefetcher prefetcher, CacheDatabase metadataDb) {
-    this(config, client, blocks, metrics, prefetcher, Ticker.systemTicker(), metadataDb);
+  public static Builder builder(FsConfig config, ObjectClient client, BlockCache blocks, MetricRegistry metrics) {
+    return new Builder(config, client, blocks, metrics);
   }
 
-  S3Filesystem(FsConfig config, ObjectClient client, BlockCache blocks, MetricRegistry metrics,
-      Prefetcher prefetcher, Ticker ticker, CacheDatabase metadataDb) {
-    this(config, client, blocks, metrics, prefetcher, ticker, metadataDb, java.time.Clock.systemUTC());
+  /** Options of an {@link S3Filesystem}; see {@link S3Filesystem#builder}. */
+  public static final class Builder {
+    private final FsConfig config;
+    private final ObjectClient client;
+    private final BlockCache blocks;
+    private final MetricRegistry metrics;
+    private Prefetcher prefetcher;
+    private CacheDatabase metadataDb;
+    private ReadObserver observer = ReadObserver.NONE;
+    private Ticker ticker = Ticker.systemTicker();
+    private Clock wallClock = Clock.systemUTC();
+
+    private Builder(FsConfig config, ObjectClient client, BlockCache blocks, MetricRegistry metrics) {
+      this.config = Objects.requireNonNull(config, "config");
+      this.client = Objects.requireNonNull(client, "client");
+      this.blocks = Objects.requireNonNull(blocks, "blocks");
+      this.metrics = Objects.requireNonNull(metrics, "metrics");
+    }
+
+    /** Reads ahead of sequential readers into the block cache; null (the default) for none. */
+    public Builder prefetcher(Prefetcher prefetcher) {
+      this.prefetcher = prefetcher;
+      return this;
+    }
+
+    /**
+     * Where stat results and listings persist across restarts (the cache's index database); null
+     * (the default) keeps them in memory only.
+     */
+    public Builder metadataDb(CacheDatabase metadataDb) {
+      this.metadataDb = metadataDb;
+      return this;
+    }
+
+    /** Told of opens and of reader fetches (the mount's epoch plan slot); by default nobody. */
+    public Builder readObserver(ReadObserver observer) {
+      this.observer = Objects.requireNonNull(observer, "observer");
+      return this;
+    }
+
+    /** The clock of the metadata TTL (tests move it by hand). */
+    Builder ticker(Ticker ticker) {
+      this.ticker = ticker;
+      return this;
+    }
+
+    /** The clock of the fetch times stored with persisted metadata. */
+    Builder wallClock(Clock wallClock) {
+      this.wallClock = wallClock;
+      return this;
+    }
+
+    public S3Filesystem build() {
+      return new S3Filesystem(this);
+    }
   }
 
-  /** @param wallClock the clock of the fetch times stored with persisted metadata */
-  S3Filesystem(FsConfig config, ObjectClient client, BlockCache blocks, MetricRegistry metrics,
-      Prefetcher prefetcher, Ticker ticker, CacheDatabase metadataDb, java.time.Clock wallClock) {
-    this.config = config;
-    this.client = client;
-    this.blocks = blocks;
-    this.prefetcher = prefetcher;
+  private S3Filesystem(Builder b) {
+    this.config = b.config;
+    this.client = b.client;
+    this.blocks = b.blocks;
+    this.observer = b.observer;
     this.namespace = new Namespace(client, config.prefix(),
-        new MetadataCache(config.metadataTtl(), 1_000_000, ticker, metadataDb, config.bucket(),
-            config.prefix(), wallClock), Instant.now());
-    this.lastOpened = Caffeine.newBuilder().maximumSize(1_000_000).executor(Runnable::run).build();
-    this.bytesRead = metrics.counter(MetricNames.FUSE_BYTES_READ);
-    this.blocksRead = metrics.counter(MetricNames.FUSE_BLOCKS_READ);
-    this.blocksFetched = metrics.counter(MetricNames.FUSE_BLOCKS_FETCHED);
-    this.planOnDemand = metrics.counter(MetricNames.PLAN_ONDEMAND_GETS);
+        new MetadataCache(config.metadataTtl(), 1_000_000, b.ticker, b.metadataDb, config.bucket(),
+            config.prefix(), b.wallClock), Instant.now());
+    this.attributes = new Attributes(config);
+    this.reads = new ObjectReads(config.bucket(), blocks, b.prefetcher, namespace, observer, attributes, b.metrics);
   }
 
   @Override
@@ -146,9 +139,9 @@ public final class S3Filesystem implements Filesystem {
     WritePath w = writes;
     WriteStage staged = w == null ? null : w.stage(path);
     if (staged != null) {
-      return stagedAttributes(path, staged);
+      return attributes.staged(path, staged);
     }
-    return attributes(path, namespace.resolve(path));
+    return attributes.of(path, namespace.resolve(path));
   }
 
   /**
@@ -181,11 +174,6 @@ public final class S3Filesystem implements Filesystem {
     return w;
   }
 
-  private FileAttributes stagedAttributes(String path, WriteStage s) {
-    return new FileAttributes(FileAttributes.Type.FILE, s.size(), s.mtime(), config.fileMode(), config.uid(),
-        config.gid(), inode(path));
-  }
-
   @Override
   public List<DirEntry> readdir(String path) throws FsException {
     namespace.requireDirectory(path);
@@ -197,26 +185,23 @@ public final class S3Filesystem implements Filesystem {
       WriteStage s = staged.remove(child.getKey());
       String childPath = base + child.getKey();
       entries.add(new DirEntry(child.getKey(),
-          s != null ? stagedAttributes(childPath, s) : attributes(childPath, child.getValue())));
+          s != null ? attributes.staged(childPath, s) : attributes.of(childPath, child.getValue())));
     }
-    staged.forEach((name, s) -> entries.add(new DirEntry(name, stagedAttributes(base + name, s))));
+    staged.forEach((name, s) -> entries.add(new DirEntry(name, attributes.staged(base + name, s))));
     return entries;
   }
 
   @Override
-  public OpenFile open(String path, int flags) throws FsException {
-    if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC) != 0) {
-      WriteStage s = writable("open for writing", path).open(path, false, false, (flags & O_TRUNC) != 0);
-      long id = nextHandle.getAndIncrement();
-      handles.put(id, new StageHandle(s, true));
-      return new OpenFile(id, false);
+  public OpenFile open(String path, OpenFlags flags) throws FsException {
+    if (flags.write() || flags.truncate()) {
+      WritePath w = writable("open for writing", path);
+      WriteStage s = w.open(path, false, false, flags.truncate());
+      return register(new StageHandle(nextHandle.getAndIncrement(), s, true, w, reads, attributes));
     }
     WritePath w = writes;
     WriteStage staged = w == null ? null : w.attachReader(path);
     if (staged != null) {
-      long id = nextHandle.getAndIncrement();
-      handles.put(id, new StageHandle(staged, false));
-      return new OpenFile(id, false);
+      return register(new StageHandle(nextHandle.getAndIncrement(), staged, false, w, reads, attributes));
     }
     Node node = namespace.resolve(path);
     if (node instanceof Node.Directory) {
@@ -225,150 +210,63 @@ public final class S3Filesystem implements Filesystem {
     if (!(node instanceof Node.File file)) {
       throw FsException.notFound(path);
     }
-    long id = nextHandle.getAndIncrement();
-    ObjectMeta meta = file.meta();
-    ReadAheadState readAhead = prefetcher == null ? null
-        : prefetcher.open(config.bucket(), meta.key(), meta.etag(), meta.size());
-    boolean[] keep = new boolean[1];
-    boolean[] direct = new boolean[1];
-    pageCacheReaders.compute(path, (p, open) -> {
-      String cached = lastOpened.getIfPresent(p);
-      if (open != null && !meta.etag().equals(cached)) {
-        direct[0] = true; // others still read another version through the page cache
-        return open;
-      }
-      // Keep the pages only when no other handle is open: an open that drops them (keep_cache
-      // unset) may still be on its way through the kernel, and its pages of an older version with it.
-      keep[0] = open == null && meta.etag().equals(cached);
-      lastOpened.put(p, meta.etag());
-      return open == null ? 1 : open + 1;
-    });
-    handles.put(id, new Handle(path, meta, readAhead, !direct[0]));
-    plans.onOpen(path);
-    return new OpenFile(id, keep[0], direct[0]);
+    ReadHandle h = reads.open(nextHandle.getAndIncrement(), path, file.meta());
+    handles.put(h.id(), h);
+    observer.onOpen(path);
+    return h.openFile();
+  }
+
+  private OpenFile register(StageHandle h) {
+    handles.put(h.id(), h);
+    return new OpenFile(h.id(), false);
   }
 
   @Override
   public int read(long handle, long offset, ByteBuffer dst) throws FsException {
-    Object any = handles.get(handle);
+    OpenHandle h = handles.get(handle);
     if (offset < 0) {
       throw new FsException(Errno.EINVAL, "negative offset " + offset);
     }
-    if (any instanceof StageHandle sh) {
-      WriteStage s = sh.stage();
-      s.readLock().lock();
-      try {
-        Integer n = writes.read(s, offset, dst);
-        if (n != null) {
-          bytesRead.inc(n);
-          return n;
-        }
-        return readBlocks(s.path(), s.base(), offset, dst); // opened for writing, nothing written yet
-      } finally {
-        s.readLock().unlock();
-      }
-    }
-    if (!(any instanceof Handle h)) {
-      throw new FsException(Errno.EBADF, "no open file with handle " + handle);
-    }
-    if (h.readAhead() != null) {
-      h.readAhead().onRead(offset, dst.remaining()); // starts fetches ahead; never blocks
-    }
-    return readBlocks(h.path(), h.meta(), offset, dst);
-  }
-
-  private int readBlocks(String path, ObjectMeta meta, long offset, ByteBuffer dst) throws FsException {
-    long end = Math.min(meta.size(), offset + dst.remaining());
-    int blockSize = blocks.blockSize();
-    long pos = offset;
-    int touched = 0;
-    int[] fetched = ReaderFetches.begin();
-    try {
-      while (pos < end) {
-        touched++;
-        long index = pos / blockSize;
-        long blockStart = index * blockSize;
-        int blockLength = (int) Math.min(blockSize, meta.size() - blockStart);
-        ByteBuffer block = blocks.get(new BlockKey(config.bucket(), meta.key(), meta.etag(), index), blockLength);
-        int from = (int) (pos - blockStart);
-        int n = (int) Math.min(blockLength - from, end - pos);
-        dst.put(block.slice(from, n));
-        pos += n;
-      }
-    } catch (ObjectClientException e) {
-      if (e.kind() == ObjectClientException.Kind.PRECONDITION_FAILED) {
-        namespace.forget(path); // the object changed: a new open should see the new version at once
-      }
-      throw Namespace.s3Failure("read", meta.key(), e);
-    } catch (IOException e) {
-      throw new FsException(Errno.EIO, FsException.Level.WARN, "read " + meta.key() + " at " + pos + ": " + e.getMessage(), e);
-    } finally {
-      ReaderFetches.end();
-      countBlocks(touched, fetched[0]);
-    }
-    int n = (int) (pos - offset);
-    bytesRead.inc(n);
-    return n;
-  }
-
-  private void countBlocks(int touched, int fetched) {
-    blocksRead.inc(touched);
-    if (fetched > 0) {
-      blocksFetched.inc(fetched);
-      EpochPlan plan = plans.activePlan();
-      if (plan != null) {
-        plan.onDemandGets(fetched);
-        planOnDemand.inc(fetched);
-      }
-    }
+    return handle(h, handle).read(offset, dst);
   }
 
   @Override
   public void release(long handle) {
-    Object any = handles.remove(handle);
-    if (any instanceof StageHandle sh) {
-      writes.release(sh.stage());
-    } else if (any instanceof Handle h) {
-      if (h.pageCached()) {
-        pageCacheReaders.computeIfPresent(h.path(), (p, open) -> open == 1 ? null : open - 1);
-      }
-      if (h.readAhead() != null) {
-        h.readAhead().release();
-      }
+    OpenHandle h = handles.remove(handle);
+    if (h != null) {
+      h.release();
     }
   }
 
   @Override
-  public OpenFile create(String path, int flags, int mode) throws FsException {
-    WriteStage s = writable("create", path).open(path, true, (flags & O_EXCL) != 0, (flags & O_TRUNC) != 0);
-    long id = nextHandle.getAndIncrement();
-    handles.put(id, new StageHandle(s, true));
-    return new OpenFile(id, false);
+  public OpenFile create(String path, OpenFlags flags, int mode) throws FsException {
+    WritePath w = writable("create", path);
+    WriteStage s = w.open(path, true, flags.exclusive(), flags.truncate());
+    return register(new StageHandle(nextHandle.getAndIncrement(), s, true, w, reads, attributes));
   }
 
   @Override
   public int write(long handle, long offset, ByteBuffer src) throws FsException {
-    if (!(handles.get(handle) instanceof StageHandle sh) || !sh.writable()) {
-      throw new FsException(Errno.EBADF, "handle " + handle + " is not open for writing");
+    OpenHandle h = handles.get(handle);
+    if (h == null) {
+      throw OpenHandle.notWritable(handle);
     }
-    if (offset < 0) {
-      throw new FsException(Errno.EINVAL, "negative offset " + offset);
-    }
-    return writes.write(sh.stage(), offset, src);
+    return h.write(offset, src);
   }
 
   @Override
   public void flush(long handle) throws FsException {
-    // Only a writer's close uploads: a reader's close never fails over an upload it did not ask for.
-    if (handles.get(handle) instanceof StageHandle sh && sh.writable()) {
-      writes.flush(sh.stage(), false);
+    OpenHandle h = handles.get(handle);
+    if (h != null) {
+      h.flush();
     }
   }
 
   @Override
   public void fsync(long handle) throws FsException {
-    if (handles.get(handle) instanceof StageHandle sh) {
-      writes.flush(sh.stage(), true);
+    OpenHandle h = handles.get(handle);
+    if (h != null) {
+      h.fsync();
     }
   }
 
@@ -379,12 +277,12 @@ public final class S3Filesystem implements Filesystem {
 
   @Override
   public void ftruncate(long handle, String path, long size) throws FsException {
-    if (handles.get(handle) instanceof StageHandle sh && sh.writable()) {
-      writes.truncate(sh.stage(), size); // uploaded at its close, like a write
+    OpenHandle h = handles.get(handle);
+    if (h != null && h.truncate(size)) {
       return;
     }
     if (path == null) {
-      throw new FsException(Errno.EBADF, "handle " + handle + " is not open for writing");
+      throw OpenHandle.notWritable(handle);
     }
     truncate(path, size);
   }
@@ -394,14 +292,14 @@ public final class S3Filesystem implements Filesystem {
     if (path != null) {
       return getattr(path);
     }
-    Object any = handles.get(handle);
-    if (any instanceof StageHandle sh) {
-      return stagedAttributes(sh.stage().path(), sh.stage());
+    return handle(handles.get(handle), handle).stat();
+  }
+
+  private static OpenHandle handle(OpenHandle h, long id) throws FsException {
+    if (h == null) {
+      throw new FsException(Errno.EBADF, "no open file with handle " + id);
     }
-    if (any instanceof Handle h) {
-      return attributes(h.path(), new Node.File(h.meta()));
-    }
-    throw new FsException(Errno.EBADF, "no open file with handle " + handle);
+    return h;
   }
 
   @Override
@@ -499,77 +397,19 @@ public final class S3Filesystem implements Filesystem {
    */
   public record RefreshOutcome(int dropped, List<String> rootNames) {}
 
-  /** This mount's epoch plan slot. */
-  public PlanSlot plans() {
-    return plans;
-  }
-
   /**
-   * The files at {@code paths} (paths inside the mount, "/a/b.jpg") with their current metadata, in
+   * The current metadata of the files at {@code paths} (paths inside the mount, "/a/b.jpg"), in
    * order. Each parent directory is listed once (through the metadata cache), so a plan of many
    * files in few directories costs few LISTs.
    *
    * @throws FsException ENOENT naming the first path that does not exist, EISDIR for a directory
    */
-  public List<PlannedFile> resolveFiles(List<String> paths) throws FsException {
-    Map<String, Map<String, Node>> listings = new HashMap<>();
-    List<PlannedFile> files = new ArrayList<>(paths.size());
-    for (String path : paths) {
-      int slash = path.lastIndexOf('/');
-      if (!path.startsWith("/") || slash == path.length() - 1) {
-        throw new FsException(Errno.EINVAL, "not a file path: " + path);
-      }
-      String parent = slash == 0 ? "/" : path.substring(0, slash);
-      Map<String, Node> children = listings.get(parent);
-      if (children == null) {
-        Node dir = namespace.resolve(parent);
-        if (!(dir instanceof Node.Directory)) {
-          throw FsException.notFound(path);
-        }
-        children = namespace.list(parent).children();
-        listings.put(parent, children);
-      }
-      Node node = children.get(path.substring(slash + 1));
-      if (node instanceof Node.File f) {
-        files.add(new PlannedFile(path, f.meta()));
-      } else if (node instanceof Node.Directory) {
-        throw new FsException(Errno.EISDIR, path + " is a directory");
-      } else {
-        throw FsException.notFound(path);
-      }
-    }
-    return files;
+  public List<ObjectMeta> resolveFiles(List<String> paths) throws FsException {
+    return namespace.resolveFiles(paths);
   }
 
   /** Open handles right now (for tests and stats). */
   public int openHandles() {
     return handles.size();
-  }
-
-  private FileAttributes attributes(String path, Node node) throws FsException {
-    long inode = inode(path);
-    if (node instanceof Node.File f) {
-      return new FileAttributes(FileAttributes.Type.FILE, f.meta().size(), f.meta().lastModified(),
-          config.fileMode(), config.uid(), config.gid(), inode);
-    }
-    if (node instanceof Node.Directory d) {
-      return new FileAttributes(FileAttributes.Type.DIRECTORY, 0, d.mtime(), config.dirMode(),
-          config.uid(), config.gid(), inode);
-    }
-    throw FsException.notFound(path);
-  }
-
-  /** A stable 64-bit FNV-1a hash of the path; the root is 1 as FUSE expects. */
-  private static long inode(String path) {
-    if (path.equals("/")) {
-      return 1;
-    }
-    long h = 0xcbf29ce484222325L;
-    for (int i = 0; i < path.length(); i++) {
-      h ^= path.charAt(i);
-      h *= 0x100000001b3L;
-    }
-    h &= Long.MAX_VALUE;
-    return h <= 1 ? h + 2 : h; // 0 is not an inode and 1 is the root's
   }
 }

@@ -5,7 +5,9 @@ import io.s3cache.cache.TieredBlockCache;
 import io.s3cache.fs.S3Filesystem;
 import io.s3cache.fuse.FuseMount;
 import io.s3cache.fuse.MountException;
+import io.s3cache.metrics.MetricNames;
 import io.s3cache.metrics.MetricsObserver;
+import io.s3cache.plan.PlanSlot;
 import io.s3cache.s3.ObjectClient;
 import io.s3cache.s3.ObjectClientException;
 import io.s3cache.s3.ObjectClients;
@@ -31,15 +33,17 @@ public final class BucketMount implements AutoCloseable {
   private final Deque<AutoCloseable> resources;
   private final FuseMount fuse;
   private final S3Filesystem filesystem;
+  private final PlanSlot plans;
   private final ObjectClient client;
   private final CacheRuntime runtime;
 
   private BucketMount(MountSpec spec, Deque<AutoCloseable> resources, FuseMount fuse, S3Filesystem filesystem,
-      ObjectClient client, CacheRuntime runtime) {
+      PlanSlot plans, ObjectClient client, CacheRuntime runtime) {
     this.spec = spec;
     this.resources = resources;
     this.fuse = fuse;
     this.filesystem = filesystem;
+    this.plans = plans;
     this.client = client;
     this.runtime = runtime;
   }
@@ -83,8 +87,12 @@ public final class BucketMount implements AutoCloseable {
       client.checkBucket();
       runtime.register(spec.bucket(), spec.s3().endpointLabel(), client);
       opened.push(() -> runtime.unregister(spec.bucket(), client));
-      S3Filesystem fs = new S3Filesystem(spec.fs(), client, runtime.cache(), metrics, runtime.prefetcher(),
-          runtime.database());
+      PlanSlot plans = new PlanSlot(metrics.counter(MetricNames.PLAN_ONDEMAND_GETS));
+      S3Filesystem fs = S3Filesystem.builder(spec.fs(), client, runtime.cache(), metrics)
+          .prefetcher(runtime.prefetcher())
+          .metadataDb(runtime.database())
+          .readObserver(plans)
+          .build();
       if (spec.writable()) {
         enableWrites(spec, runtime, client, fs, metrics, opened);
       }
@@ -94,7 +102,7 @@ public final class BucketMount implements AutoCloseable {
       if (spec.kernelReadAhead() > 0) {
         fuse.setKernelReadAhead(spec.kernelReadAhead());
       }
-      return new BucketMount(spec, opened, fuse, fs, client, runtime);
+      return new BucketMount(spec, opened, fuse, fs, plans, client, runtime);
     } catch (ObjectClientException e) {
       closeAll(opened);
       throw new MountException(e.getMessage(), e);
@@ -161,6 +169,11 @@ public final class BucketMount implements AutoCloseable {
     return filesystem;
   }
 
+  /** This mount's epoch plan slot. */
+  public PlanSlot plans() {
+    return plans;
+  }
+
   public ObjectClient client() {
     return client;
   }
@@ -201,7 +214,7 @@ public final class BucketMount implements AutoCloseable {
   /** Unmounts (lazily if busy) and releases everything. Idempotent. */
   @Override
   public void close() {
-    filesystem.plans().remove(); // an epoch plan must not prefetch for a mount that is gone
+    plans.remove(); // an epoch plan must not prefetch for a mount that is gone
     closeAll(resources);
   }
 

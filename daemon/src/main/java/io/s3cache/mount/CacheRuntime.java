@@ -7,7 +7,6 @@ import io.s3cache.cache.CacheConfig;
 import io.s3cache.cache.TieredBlockCache;
 import io.s3cache.config.SettingKey;
 import io.s3cache.config.Settings;
-import io.s3cache.fs.ReaderFetches;
 import io.s3cache.readahead.Prefetcher;
 import io.s3cache.readahead.ReadAheadConfig;
 import io.s3cache.s3.ObjectClient;
@@ -172,7 +171,6 @@ public final class CacheRuntime implements AutoCloseable {
     if (client == null) {
       throw new IOException("no mount of bucket '" + key.bucket() + "' is live");
     }
-    ReaderFetches.countFetch(); // on a reader's thread: the reader itself waits for S3
     client.getRange(key.key(), key.etag(), offset, dst);
   }
 

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.codahale.metrics.MetricRegistry;
-import com.github.benmanes.caffeine.cache.Ticker;
 import io.s3cache.cache.BlockCache;
 import io.s3cache.cache.BlockKey;
 import io.s3cache.cache.CacheDatabase;
@@ -64,8 +63,10 @@ class PersistentMetadataTest {
       }
     };
     FsConfig config = new FsConfig("bkt", prefix, ttl, 0, 0, 0444, 0555);
-    return new S3Filesystem(config, client, new NoBlocks(), new MetricRegistry(), null,
-        Ticker.systemTicker(), db, clock);
+    return S3Filesystem.builder(config, client, new NoBlocks(), new MetricRegistry())
+        .metadataDb(db)
+        .wallClock(clock)
+        .build();
   }
 
   private static List<String> names(List<DirEntry> entries) {

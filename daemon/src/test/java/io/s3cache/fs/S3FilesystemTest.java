@@ -15,6 +15,7 @@ import io.s3cache.fuse.Errno;
 import io.s3cache.fuse.FileAttributes;
 import io.s3cache.fuse.FsException;
 import io.s3cache.fuse.OpenFile;
+import io.s3cache.fuse.OpenFlags;
 import io.s3cache.testing.InMemoryObjectClient;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -57,8 +58,8 @@ class S3FilesystemTest {
   private final InMemoryObjectClient client = new InMemoryObjectClient("bkt");
 
   private S3Filesystem fs(String prefix, Duration ttl) {
-    return new S3Filesystem(new FsConfig("bkt", prefix, ttl, 1000, 1000, 0444, 0555), client,
-        new PassThroughCache(client, 64 * 1024), new MetricRegistry(), ticker);
+    return S3Filesystem.builder(new FsConfig("bkt", prefix, ttl, 1000, 1000, 0444, 0555), client,
+        new PassThroughCache(client, 64 * 1024), new MetricRegistry()).ticker(ticker).build();
   }
 
   private static byte[] bytes(int n, long seed) {
@@ -124,7 +125,7 @@ class S3FilesystemTest {
     byte[] content = bytes(300_000, 1);
     client.put("f.bin", content);
     S3Filesystem fs = fs("", Duration.ofSeconds(60));
-    OpenFile f = fs.open("/f.bin", 0);
+    OpenFile f = fs.open("/f.bin", OpenFlags.READ_ONLY);
     Random random = new Random(2);
     for (int i = 0; i < 200; i++) {
       int offset = random.nextInt(content.length);
@@ -144,8 +145,8 @@ class S3FilesystemTest {
   void writesAreRefusedWithErofs() throws Exception {
     client.put("f", new byte[1]);
     S3Filesystem fs = fs("", Duration.ofSeconds(60));
-    assertEquals(Errno.EROFS, assertThrows(FsException.class, () -> fs.open("/f", 1)).errno());
-    assertEquals(Errno.EROFS, assertThrows(FsException.class, () -> fs.open("/f", 01000)).errno());
+    assertEquals(Errno.EROFS, assertThrows(FsException.class, () -> fs.open("/f", new OpenFlags(OpenFlags.O_WRONLY))).errno());
+    assertEquals(Errno.EROFS, assertThrows(FsException.class, () -> fs.open("/f", new OpenFlags(OpenFlags.O_TRUNC))).errno());
     assertEquals(Errno.EROFS, assertThrows(FsException.class, () -> fs.mkdir("/d", 0755)).errno());
     assertEquals(Errno.EROFS, assertThrows(FsException.class, () -> fs.unlink("/f")).errno());
   }
@@ -154,8 +155,8 @@ class S3FilesystemTest {
   void errnosForMissingDirectoryAndBadHandle() throws Exception {
     client.put("d/f", new byte[1]);
     S3Filesystem fs = fs("", Duration.ofSeconds(60));
-    assertEquals(Errno.ENOENT, assertThrows(FsException.class, () -> fs.open("/nope", 0)).errno());
-    assertEquals(Errno.EISDIR, assertThrows(FsException.class, () -> fs.open("/d", 0)).errno());
+    assertEquals(Errno.ENOENT, assertThrows(FsException.class, () -> fs.open("/nope", OpenFlags.READ_ONLY)).errno());
+    assertEquals(Errno.EISDIR, assertThrows(FsException.class, () -> fs.open("/d", OpenFlags.READ_ONLY)).errno());
     assertEquals(Errno.ENOTDIR, assertThrows(FsException.class, () -> fs.readdir("/d/f")).errno());
     assertEquals(Errno.ENOENT, assertThrows(FsException.class, () -> fs.readdir("/nope")).errno());
     assertEquals(Errno.EBADF, assertThrows(FsException.class, () -> fs.read(99, 0, ByteBuffer.allocate(1))).errno());
@@ -188,16 +189,16 @@ class S3FilesystemTest {
   void openHandleKeepsItsVersionAndKeepCacheOnlyForUnchangedObjects() throws Exception {
     client.put("f", "old!".getBytes(StandardCharsets.UTF_8));
     S3Filesystem fs = fs("", Duration.ZERO);
-    OpenFile first = fs.open("/f", 0);
+    OpenFile first = fs.open("/f", OpenFlags.READ_ONLY);
     assertFalse(first.keepPageCache(), "first open: nothing cached to keep");
     fs.release(first.handle());
-    OpenFile second = fs.open("/f", 0);
+    OpenFile second = fs.open("/f", OpenFlags.READ_ONLY);
     assertTrue(second.keepPageCache(), "same ETag: the kernel's pages are still right");
     client.put("f", "new!".getBytes(StandardCharsets.UTF_8));
     FsException stale = assertThrows(FsException.class, () -> fs.read(second.handle(), 0, ByteBuffer.allocate(4)));
     assertEquals(Errno.ESTALE, stale.errno(), "an open handle never reads another version's bytes");
     fs.release(second.handle());
-    OpenFile third = fs.open("/f", 0);
+    OpenFile third = fs.open("/f", OpenFlags.READ_ONLY);
     assertFalse(third.keepPageCache(), "changed ETag: the kernel must drop its pages");
     ByteBuffer dst = ByteBuffer.allocate(4);
     fs.read(third.handle(), 0, dst);
@@ -213,25 +214,25 @@ class S3FilesystemTest {
   void handlesOfTwoVersionsNeverShareTheKernelsPageCache() throws Exception {
     client.put("f", "old!".getBytes(StandardCharsets.UTF_8));
     S3Filesystem fs = fs("", Duration.ZERO);
-    OpenFile old1 = fs.open("/f", 0);
-    OpenFile old2 = fs.open("/f", 0);
+    OpenFile old1 = fs.open("/f", OpenFlags.READ_ONLY);
+    OpenFile old2 = fs.open("/f", OpenFlags.READ_ONLY);
     assertFalse(old1.directIo());
     assertFalse(old2.directIo(), "same version: shares the page cache");
     assertFalse(old2.keepPageCache(), "another open may still be dropping older pages in the kernel");
     client.put("f", "new!".getBytes(StandardCharsets.UTF_8));
-    OpenFile new1 = fs.open("/f", 0);
+    OpenFile new1 = fs.open("/f", OpenFlags.READ_ONLY);
     assertTrue(new1.directIo(), "old-version handles still fill the page cache: bypass it");
     fs.release(old1.handle());
-    OpenFile new2 = fs.open("/f", 0);
+    OpenFile new2 = fs.open("/f", OpenFlags.READ_ONLY);
     assertTrue(new2.directIo(), "one old-version handle is still open");
     fs.release(old2.handle());
-    OpenFile new3 = fs.open("/f", 0);
+    OpenFile new3 = fs.open("/f", OpenFlags.READ_ONLY);
     assertFalse(new3.directIo(), "no old-version handle left");
     assertFalse(new3.keepPageCache(), "the old version's pages must be dropped");
     fs.release(new1.handle());
     fs.release(new2.handle());
     fs.release(new3.handle());
-    OpenFile new4 = fs.open("/f", 0);
+    OpenFile new4 = fs.open("/f", OpenFlags.READ_ONLY);
     assertTrue(new4.keepPageCache(), "the page cache holds only the new version now");
   }
 
@@ -239,10 +240,10 @@ class S3FilesystemTest {
   void changedObjectSeenByTheNextOpenWithoutWaitingForTheTtl() throws Exception {
     client.put("f", "old!".getBytes(StandardCharsets.UTF_8));
     S3Filesystem fs = fs("", Duration.ofHours(1));
-    OpenFile old = fs.open("/f", 0);
+    OpenFile old = fs.open("/f", OpenFlags.READ_ONLY);
     client.put("f", "newer".getBytes(StandardCharsets.UTF_8));
     assertEquals(Errno.ESTALE, assertThrows(FsException.class, () -> fs.read(old.handle(), 0, ByteBuffer.allocate(4))).errno());
-    OpenFile fresh = fs.open("/f", 0);
+    OpenFile fresh = fs.open("/f", OpenFlags.READ_ONLY);
     ByteBuffer dst = ByteBuffer.allocate(5);
     assertEquals(5, fs.read(fresh.handle(), 0, dst), "the ESTALE dropped the cached stat");
     assertEquals("newer", new String(dst.array(), StandardCharsets.UTF_8));

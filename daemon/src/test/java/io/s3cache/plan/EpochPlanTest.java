@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.codahale.metrics.Counter;
 import com.codahale.metrics.MetricRegistry;
 import io.s3cache.cache.BlockCache;
 import io.s3cache.cache.BlockKey;
@@ -173,7 +174,7 @@ class EpochPlanTest {
 
   @Test
   void aSlotReplacesAndRemovesPlans() {
-    PlanSlot slot = new PlanSlot();
+    PlanSlot slot = new PlanSlot(new Counter());
     EpochPlan first = plan(files(5, 1000), new PlanLimits(1, 1L << 30, 8L * BLOCK, 1), 64L * BLOCK);
     EpochPlan second = plan(files(5, 1000), new PlanLimits(1, 1L << 30, 8L * BLOCK, 1), 64L * BLOCK);
     slot.install(first);

@@ -9,7 +9,9 @@ import io.s3cache.cache.BlockKey;
 import io.s3cache.cache.CacheConfig;
 import io.s3cache.cache.TieredBlockCache;
 import io.s3cache.fs.FsConfig;
+import io.s3cache.fs.ReadObserver;
 import io.s3cache.fs.S3Filesystem;
+import io.s3cache.fuse.OpenFlags;
 import io.s3cache.metrics.MetricNames;
 import io.s3cache.testing.InMemoryObjectClient;
 import io.s3cache.testing.ManualExecutor;
@@ -17,9 +19,12 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -37,11 +42,26 @@ class ReadAheadFilesystemTest {
   private final TieredBlockCache cache = new TieredBlockCache(
       new CacheConfig(BLOCK, 64L << 20, null, 0, 8, 0, false),
       this::fetch, metrics, Runnable::run);
+  private final List<String> opened = new CopyOnWriteArrayList<>();
+  private final AtomicInteger readerFetches = new AtomicInteger();
+  private final ReadObserver observer = new ReadObserver() {
+    @Override
+    public void onOpen(String path) {
+      opened.add(path);
+    }
+
+    @Override
+    public void onReaderFetches(int blocks) {
+      readerFetches.addAndGet(blocks);
+    }
+  };
   private final Prefetcher prefetcher =
       new Prefetcher(new ReadAheadConfig(8L * BLOCK, 64L * BLOCK), cache, executor, metrics);
-  private final S3Filesystem fs = new S3Filesystem(
-      new FsConfig("bkt", "", Duration.ofSeconds(60), 1000, 1000, 0444, 0555), client, cache, metrics,
-      prefetcher);
+  private final S3Filesystem fs = S3Filesystem.builder(
+      new FsConfig("bkt", "", Duration.ofSeconds(60), 1000, 1000, 0444, 0555), client, cache, metrics)
+      .prefetcher(prefetcher)
+      .readObserver(observer)
+      .build();
   private final byte[] content = new byte[BLOCKS * BLOCK];
 
   ReadAheadFilesystemTest() {
@@ -75,7 +95,7 @@ class ReadAheadFilesystemTest {
 
   @Test
   void aSequentialReaderHasBlocksFetchedAheadOfIt() throws Exception {
-    long h = fs.open("/big", 0).handle();
+    long h = fs.open("/big", OpenFlags.READ_ONLY).handle();
     int gets = client.gets.get();
 
     assertReads(h, 0, REQUEST);
@@ -105,7 +125,7 @@ class ReadAheadFilesystemTest {
 
   @Test
   void aRandomReaderCausesNoPrefetch() throws Exception {
-    long h = fs.open("/big", 0).handle();
+    long h = fs.open("/big", OpenFlags.READ_ONLY).handle();
     int gets = client.gets.get();
     long[] blocks = {40, 3, 97, 20, 64, 110, 1, 80};
     for (long b : blocks) {
@@ -118,7 +138,7 @@ class ReadAheadFilesystemTest {
 
   @Test
   void aBlockWhosePrefetchFailedIsFetchedByTheReader() throws Exception {
-    long h = fs.open("/big", 0).handle();
+    long h = fs.open("/big", OpenFlags.READ_ONLY).handle();
     failOnce.add(1L);
     assertReads(h, 0, BLOCK);
     executor.runAll(); // the prefetch of block 1 fails
@@ -130,10 +150,29 @@ class ReadAheadFilesystemTest {
 
   @Test
   void releaseCountsBlocksPrefetchedButNeverRead() throws Exception {
-    long h = fs.open("/big", 0).handle();
+    long h = fs.open("/big", OpenFlags.READ_ONLY).handle();
     assertReads(h, 0, REQUEST); // prefetches block 1
     executor.runAll();
     fs.release(h);
     assertEquals(BLOCK, metrics.counter(MetricNames.PREFETCH_UNUSED_BYTES).getCount());
+  }
+
+  @Test
+  void onlyBlocksTheReaderFetchedItselfAreCountedAndReported() throws Exception {
+    long h = fs.open("/big", OpenFlags.READ_ONLY).handle();
+    assertEquals(List.of("/big"), opened);
+
+    assertReads(h, 0, REQUEST); // block 0: the reader's own GET
+    assertEquals(1, readerFetches.get());
+    assertEquals(1, metrics.counter(MetricNames.FUSE_BLOCKS_FETCHED).getCount());
+
+    executor.runAll(); // the prefetch of block 1 runs on this thread, outside any read: not the reader's
+    assertEquals(1, readerFetches.get());
+
+    assertReads(h, REQUEST, BLOCK); // the rest of block 0 and most of block 1: both cached
+    assertEquals(3, metrics.counter(MetricNames.FUSE_BLOCKS_READ).getCount());
+    assertEquals(1, metrics.counter(MetricNames.FUSE_BLOCKS_FETCHED).getCount());
+    assertEquals(1, readerFetches.get());
+    fs.release(h);
   }
 }

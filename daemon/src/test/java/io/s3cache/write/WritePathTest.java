@@ -1,5 +1,9 @@
 package io.s3cache.write;
 
+import static io.s3cache.fuse.OpenFlags.O_APPEND;
+import static io.s3cache.fuse.OpenFlags.O_RDONLY;
+import static io.s3cache.fuse.OpenFlags.O_TRUNC;
+import static io.s3cache.fuse.OpenFlags.O_WRONLY;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -15,6 +19,7 @@ import io.s3cache.fs.FsConfig;
 import io.s3cache.fs.S3Filesystem;
 import io.s3cache.fuse.Errno;
 import io.s3cache.fuse.FsException;
+import io.s3cache.fuse.OpenFlags;
 import io.s3cache.metrics.MetricNames;
 import io.s3cache.testing.InMemoryObjectClient;
 import java.io.ByteArrayOutputStream;
@@ -34,10 +39,6 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** The write path over an in-memory bucket: staging, uploads, rename, failures and recovery. */
 class WritePathTest {
-  private static final int O_WRONLY = 01;
-  private static final int O_RDONLY = 0;
-  private static final int O_APPEND = 02000;
-  private static final int O_TRUNC = 01000;
   private static final int BLOCK = 64 * 1024;
 
   @TempDir Path dir;
@@ -65,8 +66,8 @@ class WritePathTest {
       cache = TieredBlockCache.create(new CacheConfig(BLOCK, 64 << 20, null, 0, 4, 0, false),
           (key, offset, dst) -> client.getRange(key.key(), key.etag(), offset, dst), new MetricRegistry());
     }
-    S3Filesystem fs = new S3Filesystem(new FsConfig("bkt", "", Duration.ofSeconds(60), 0, 0, 0644, 0755), client,
-        cache, new MetricRegistry(), (io.s3cache.readahead.Prefetcher) null);
+    S3Filesystem fs = S3Filesystem.builder(new FsConfig("bkt", "", Duration.ofSeconds(60), 0, 0, 0644, 0755), client,
+        cache, new MetricRegistry()).build();
     fs.enableWrites(config, new StagingArea(dir.resolve("staging"), n -> {}),
         new ObjectUploader(client, config, partsExec), timer, fills, metrics);
     return fs;
@@ -87,7 +88,7 @@ class WritePathTest {
   }
 
   private static byte[] readAll(S3Filesystem fs, String path) throws FsException {
-    long h = fs.open(path, 0).handle();
+    long h = fs.open(path, OpenFlags.READ_ONLY).handle();
     try {
       ByteArrayOutputStream out = new ByteArrayOutputStream();
       ByteBuffer buf = ByteBuffer.allocate(100_000);
@@ -115,7 +116,7 @@ class WritePathTest {
   void newFileIsUploadedOnCloseAndReadFromTheCacheWithoutAGet() throws Exception {
     S3Filesystem fs = fs(WriteConfig.defaults());
     byte[] data = bytes(300_000, 1);
-    long h = fs.create("/a.bin", O_WRONLY, 0644).handle();
+    long h = fs.create("/a.bin", new OpenFlags(O_WRONLY), 0644).handle();
     write(fs, h, 0, data);
     assertNull(client.bytes("a.bin"), "nothing is uploaded before close");
     fs.flush(h);
@@ -135,7 +136,7 @@ class WritePathTest {
     fills = queued;
     S3Filesystem fs = fs(WriteConfig.defaults());
     byte[] first = bytes(5 * BLOCK + 7, 11);
-    long h = fs.create("/g.bin", O_WRONLY, 0644).handle();
+    long h = fs.create("/g.bin", new OpenFlags(O_WRONLY), 0644).handle();
     write(fs, h, 0, first);
     fs.flush(h); // returns once S3 has it; the fill is only queued
     fs.release(h);
@@ -148,7 +149,7 @@ class WritePathTest {
 
     // Rewritten before that fill ran: the fill must not cache any block under the first version.
     byte[] second = bytes(first.length, 12);
-    long again = fs.open("/g.bin", O_WRONLY).handle();
+    long again = fs.open("/g.bin", new OpenFlags(O_WRONLY)).handle();
     write(fs, again, 0, second);
     fs.flush(again);
     fs.release(again);
@@ -169,7 +170,7 @@ class WritePathTest {
     partsExec = Runnable::run; // a part goes up inside the write that completes it
     S3Filesystem fs = fs(WriteConfig.defaults().withMultipart(5 << 20, 5 << 20));
     byte[] data = bytes((23 << 20) + 5, 21);
-    long h = fs.create("/ckpt.pt", O_WRONLY, 0644).handle();
+    long h = fs.create("/ckpt.pt", new OpenFlags(O_WRONLY), 0644).handle();
     write(fs, h, 0, data);
     assertEquals(4, client.parts.get(), "the four parts wholly written went up before close");
     assertNull(client.bytes("ckpt.pt"), "but nothing is complete before close");
@@ -187,7 +188,7 @@ class WritePathTest {
     S3Filesystem fs = fs(WriteConfig.defaults().withMultipart(5 << 20, 5 << 20));
     // A rewrite below the end: the parts sent are aborted, the close uploads the final bytes.
     byte[] data = bytes(16 << 20, 22);
-    long h = fs.create("/rewritten.pt", O_WRONLY, 0644).handle();
+    long h = fs.create("/rewritten.pt", new OpenFlags(O_WRONLY), 0644).handle();
     write(fs, h, 0, java.util.Arrays.copyOf(data, 12 << 20));
     assertEquals(2, client.parts.get());
     byte[] patch = bytes(1000, 23);
@@ -203,7 +204,7 @@ class WritePathTest {
     // Renamed while open: the parts went to the old key; the close uploads under the new one.
     client.parts.set(0);
     byte[] moved = bytes(11 << 20, 24);
-    long m = fs.create("/a.pt", O_WRONLY, 0644).handle();
+    long m = fs.create("/a.pt", new OpenFlags(O_WRONLY), 0644).handle();
     write(fs, m, 0, moved);
     assertEquals(2, client.parts.get());
     fs.rename("/a.pt", "/b.pt");
@@ -214,9 +215,9 @@ class WritePathTest {
 
     // Temp-named (uploaded at rename, to a key not known while writing) and small files send nothing early.
     client.parts.set(0);
-    long t = fs.create("/c.pt.tmp", O_WRONLY, 0644).handle();
+    long t = fs.create("/c.pt.tmp", new OpenFlags(O_WRONLY), 0644).handle();
     write(fs, t, 0, moved);
-    long small = fs.create("/small.bin", O_WRONLY, 0644).handle();
+    long small = fs.create("/small.bin", new OpenFlags(O_WRONLY), 0644).handle();
     write(fs, small, 0, bytes(4 << 20, 25));
     assertEquals(0, client.parts.get());
     fs.flush(small);
@@ -231,7 +232,7 @@ class WritePathTest {
   void largeFileGoesUpInParallelPartsExactlyAsWritten() throws Exception {
     S3Filesystem fs = fs(WriteConfig.defaults().withMultipart(5 << 20, 5 << 20));
     byte[] data = bytes((12 << 20) + 123, 2);
-    long h = fs.create("/big", O_WRONLY, 0644).handle();
+    long h = fs.create("/big", new OpenFlags(O_WRONLY), 0644).handle();
     write(fs, h, 0, data);
     fs.fsync(h);
     assertArrayEquals(data, client.bytes("big"));
@@ -247,7 +248,7 @@ class WritePathTest {
     partsExec = Runnable::run; // so the abort of the part sent while writing has happened when flush returns
     S3Filesystem fs = fs(WriteConfig.defaults().withMultipart(5 << 20, 5 << 20));
     byte[] data = bytes((6 << 20) + 5, 3);
-    long h = fs.create("/ckpt", O_WRONLY, 0644).handle();
+    long h = fs.create("/ckpt", new OpenFlags(O_WRONLY), 0644).handle();
     write(fs, h, 0, data);
     assertEquals(1, client.parts.get(), "the first part went up while the file was written");
     client.failWrites.set(100); // its last part fails, and so does the whole upload tried instead
@@ -261,13 +262,13 @@ class WritePathTest {
     assertArrayEquals(data, readAll(fs, "/ckpt"));
     assertEquals(1, metrics.counter(MetricNames.UPLOAD_FAILURES).getCount());
     client.failWrites.set(1);
-    long reader = fs.open("/ckpt", O_RDONLY).handle();
+    long reader = fs.open("/ckpt", new OpenFlags(O_RDONLY)).handle();
     fs.flush(reader); // a reader's close does not retry the upload, so it cannot fail over it
     fs.release(reader);
     assertEquals(1, client.failWrites.get(), "no upload was tried");
     client.failWrites.set(0);
 
-    long again = fs.open("/ckpt", O_WRONLY).handle();
+    long again = fs.open("/ckpt", new OpenFlags(O_WRONLY)).handle();
     fs.flush(again); // the retry
     fs.release(again);
     assertArrayEquals(data, client.bytes("ckpt"));
@@ -279,7 +280,7 @@ class WritePathTest {
     S3Filesystem fs = fs(WriteConfig.defaults());
     client.put("model.pt", bytes(10, 9)); // the previous checkpoint, replaced by the rename
     byte[] data = bytes(200_000, 4);
-    long h = fs.create("/model.pt.tmp", O_WRONLY, 0644).handle();
+    long h = fs.create("/model.pt.tmp", new OpenFlags(O_WRONLY), 0644).handle();
     write(fs, h, 0, data);
     fs.flush(h);
     fs.release(h);
@@ -297,10 +298,10 @@ class WritePathTest {
   @Test
   void renameOntoAFileStillBeingWrittenReplacesItAndItsWriterUploadsNothing() throws Exception {
     S3Filesystem fs = fs(WriteConfig.defaults());
-    long target = fs.create("/target.pt", O_WRONLY, 0644).handle();
+    long target = fs.create("/target.pt", new OpenFlags(O_WRONLY), 0644).handle();
     write(fs, target, 0, bytes(50_000, 31));
     byte[] data = bytes(60_000, 32);
-    long tmp = fs.create("/target.pt.tmp", O_WRONLY, 0644).handle();
+    long tmp = fs.create("/target.pt.tmp", new OpenFlags(O_WRONLY), 0644).handle();
     write(fs, tmp, 0, data);
     fs.release(tmp);
     fs.rename("/target.pt.tmp", "/target.pt"); // replaces the staged target, whose writer holds it open
@@ -324,7 +325,7 @@ class WritePathTest {
           jobs.add(pool.submit(() -> {
             for (int i = 0; i < 150; i++) {
               String tmp = "/shared.pt." + thread + ".tmp";
-              long h = fs.create(thread == 0 ? "/shared.pt" : tmp, O_WRONLY | 01000, 0644).handle();
+              long h = fs.create(thread == 0 ? "/shared.pt" : tmp, new OpenFlags(O_WRONLY | O_TRUNC), 0644).handle();
               write(fs, h, 0, bytes(2000 + i, thread * 1000 + i));
               fs.flush(h);
               fs.release(h);
@@ -365,7 +366,7 @@ class WritePathTest {
     byte[] old = bytes(100_000, 6);
     byte[] more = bytes(50_000, 7);
     client.put("log", old);
-    long h = fs.open("/log", O_WRONLY | O_APPEND).handle();
+    long h = fs.open("/log", new OpenFlags(O_WRONLY | O_APPEND)).handle();
     write(fs, h, old.length, more);
     fs.flush(h);
     fs.release(h);
@@ -374,7 +375,7 @@ class WritePathTest {
     both.writeBytes(more);
     assertArrayEquals(both.toByteArray(), client.bytes("log"));
 
-    long t = fs.open("/log", O_WRONLY | O_TRUNC).handle();
+    long t = fs.open("/log", new OpenFlags(O_WRONLY | O_TRUNC)).handle();
     write(fs, t, 0, more);
     fs.flush(t);
     fs.release(t);
@@ -388,7 +389,7 @@ class WritePathTest {
   void writesIntoObjectsAboveTheCopyLimitAreRefusedWithEfbig() throws Exception {
     S3Filesystem fs = fs(WriteConfig.defaults().withCopyMax(1000));
     client.put("big", bytes(5000, 8));
-    long h = fs.open("/big", O_WRONLY).handle();
+    long h = fs.open("/big", new OpenFlags(O_WRONLY)).handle();
     assertEquals(Errno.EFBIG, assertThrows(FsException.class,
         () -> fs.write(h, 5000, ByteBuffer.wrap(new byte[10]))).errno());
     fs.flush(h);
@@ -403,7 +404,7 @@ class WritePathTest {
     assertTrue(client.keys().contains("d/"));
     assertTrue(fs.getattr("/d").isDirectory());
     assertEquals(Errno.EEXIST, assertThrows(FsException.class, () -> fs.mkdir("/d", 0755)).errno());
-    long h = fs.create("/d/f", O_WRONLY, 0644).handle();
+    long h = fs.create("/d/f", new OpenFlags(O_WRONLY), 0644).handle();
     fs.flush(h);
     fs.release(h);
     assertEquals(0, client.bytes("d/f").length, "an empty new file is an empty object");
@@ -419,11 +420,11 @@ class WritePathTest {
   void aRestartUploadsClosedStagedFilesAndSetsAsideOpenOnes() throws Exception {
     S3Filesystem first = fs(WriteConfig.defaults());
     byte[] closed = bytes(70_000, 10);
-    long h = first.create("/closed", O_WRONLY, 0644).handle();
+    long h = first.create("/closed", new OpenFlags(O_WRONLY), 0644).handle();
     write(first, h, 0, closed);
     client.failWrites.set(1);
     assertThrows(FsException.class, () -> first.flush(h)); // closed by its writer, not in S3
-    long open = first.create("/open", O_WRONLY, 0644).handle();
+    long open = first.create("/open", new OpenFlags(O_WRONLY), 0644).handle();
     write(first, open, 0, bytes(1000, 11)); // still being written when the process dies
     // The process dies here: no release, no unmount. A new process mounts the same bucket.
     S3Filesystem second = fs(WriteConfig.defaults());
@@ -441,7 +442,7 @@ class WritePathTest {
     partsExec = Runnable::run;
     WriteConfig config = WriteConfig.defaults().withMultipart(5 << 20, 5 << 20);
     S3Filesystem first = fs(config);
-    long h = first.create("/big.pt", O_WRONLY, 0644).handle();
+    long h = first.create("/big.pt", new OpenFlags(O_WRONLY), 0644).handle();
     write(first, h, 0, bytes(12 << 20, 40));
     assertEquals(1, client.openMultiparts(), "parts went up while it was written");
     // The process dies here: no close. A new process mounts the same bucket.
@@ -454,7 +455,7 @@ class WritePathTest {
   void unlinkAfterAnOpenFileWasRenamedOntoAnObjectDeletesThatObject() throws Exception {
     S3Filesystem fs = fs(WriteConfig.defaults());
     client.put("old.pt", bytes(10, 50));
-    long h = fs.create("/new.pt", O_WRONLY, 0644).handle();
+    long h = fs.create("/new.pt", new OpenFlags(O_WRONLY), 0644).handle();
     write(fs, h, 0, bytes(1000, 51));
     fs.rename("/new.pt", "/old.pt"); // still open: re-keyed, uploads at its close
     fs.unlink("/old.pt");
@@ -468,7 +469,7 @@ class WritePathTest {
   void aRenameWhoseUploadFailsLeavesTheFileUnderItsOldNameAlsoAfterARestart() throws Exception {
     S3Filesystem fs = fs(WriteConfig.defaults());
     byte[] data = bytes(5000, 60);
-    long h = fs.create("/a.pt.tmp", O_WRONLY, 0644).handle();
+    long h = fs.create("/a.pt.tmp", new OpenFlags(O_WRONLY), 0644).handle();
     write(fs, h, 0, data);
     fs.flush(h);
     fs.release(h);

@@ -27,8 +27,8 @@ public interface Filesystem {
   /** Every entry of a directory, without "." and "..". */
   List<DirEntry> readdir(String path) throws FsException;
 
-  /** Opens a file; {@code flags} are the open(2) flags. */
-  OpenFile open(String path, int flags) throws FsException;
+  /** Opens a file with the open(2) {@code flags}. */
+  OpenFile open(String path, OpenFlags flags) throws FsException;
 
   /**
    * Reads up to {@code dst.remaining()} bytes at {@code offset} into {@code dst}. Returns the bytes
@@ -45,8 +45,8 @@ public interface Filesystem {
 
   List<String> listxattr(String path) throws FsException;
 
-  /** Creates (or, without O_EXCL, opens) a file and opens it; {@code flags} are the open(2) flags. */
-  default OpenFile create(String path, int flags, int mode) throws FsException {
+  /** Creates (or, without O_EXCL, opens) a file and opens it with the open(2) {@code flags}. */
+  default OpenFile create(String path, OpenFlags flags, int mode) throws FsException {
     throw FsException.readOnly("create", path);
   }
 

@@ -94,7 +94,7 @@ final class JnrFuseAdapter extends FuseStubFS {
   @Override
   public int open(String path, FuseFileInfo fi) {
     return runner.call("open", path, () -> {
-      OpenFile file = fs.open(path, fi.flags.get());
+      OpenFile file = fs.open(path, new OpenFlags(fi.flags.get()));
       fi.fh.set(file.handle());
       int set = (file.keepPageCache() ? KEEP_CACHE_BIT : 0) | (file.directIo() ? DIRECT_IO_BIT : 0);
       if (set != 0) {
@@ -178,7 +178,7 @@ final class JnrFuseAdapter extends FuseStubFS {
   @Override
   public int create(String path, @mode_t long mode, FuseFileInfo fi) {
     return runner.call("create", path, () -> {
-      fi.fh.set(fs.create(path, fi.flags.get(), (int) mode).handle());
+      fi.fh.set(fs.create(path, new OpenFlags(fi.flags.get()), (int) mode).handle());
       return 0;
     });
   }
