@@ -130,8 +130,8 @@ public final class S3Filesystem implements Filesystem {
     this.blocks = blocks;
     this.prefetcher = prefetcher;
     this.namespace = new Namespace(client, config.prefix(),
-        new MetadataCache(config.metadataTtl(), 1_000_000, ticker, metadataDb, config.bucket(),
-            config.prefix(), wallClock), Instant.now());
+        new MetadataCache(config.metadataTtl(), config.metadataMaxStale(), 1_000_000, ticker,
+            metadataDb, config.bucket(), config.prefix(), wallClock), Instant.now());
     this.lastOpened = Caffeine.newBuilder().maximumSize(1_000_000).executor(Runnable::run).build();
     this.bytesRead = metrics.counter(MetricNames.FUSE_BYTES_READ);
     this.blocksRead = metrics.counter(MetricNames.FUSE_BLOCKS_READ);
@@ -161,6 +161,11 @@ public final class S3Filesystem implements Filesystem {
     Writes w = new Writes(config, writeConfig, namespace, client, blocks, area, uploader, timer, fills, metrics);
     w.recover();
     this.writes = w;
+  }
+
+  /** At unmount: stops background metadata refreshes. */
+  public void close() {
+    namespace.close();
   }
 
   /** At unmount: uploads closed temp files nobody renamed; staged files of open handles stay staged. */

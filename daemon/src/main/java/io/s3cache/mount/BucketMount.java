@@ -85,6 +85,7 @@ public final class BucketMount implements AutoCloseable {
       opened.push(() -> runtime.unregister(spec.bucket(), client));
       S3Filesystem fs = new S3Filesystem(spec.fs(), client, runtime.cache(), metrics, runtime.prefetcher(),
           runtime.database());
+      opened.push(fs::close); // background metadata refreshes stop after the FUSE mount is gone
       if (spec.writable()) {
         enableWrites(spec, runtime, client, fs, metrics, opened);
       }
