@@ -6,7 +6,9 @@ import io.s3cache.fs.S3Filesystem;
 import io.s3cache.fuse.FuseMount;
 import io.s3cache.fuse.MountException;
 import io.s3cache.metrics.MetricsObserver;
+import io.s3cache.s3.CountingObjectClient;
 import io.s3cache.s3.ObjectClient;
+import io.s3cache.s3.RequestCounts;
 import io.s3cache.s3.ObjectClientException;
 import io.s3cache.s3.ObjectClients;
 import java.io.IOException;
@@ -31,11 +33,11 @@ public final class BucketMount implements AutoCloseable {
   private final Deque<AutoCloseable> resources;
   private final FuseMount fuse;
   private final S3Filesystem filesystem;
-  private final ObjectClient client;
+  private final CountingObjectClient client;
   private final CacheRuntime runtime;
 
   private BucketMount(MountSpec spec, Deque<AutoCloseable> resources, FuseMount fuse, S3Filesystem filesystem,
-      ObjectClient client, CacheRuntime runtime) {
+      CountingObjectClient client, CacheRuntime runtime) {
     this.spec = spec;
     this.resources = resources;
     this.fuse = fuse;
@@ -78,7 +80,8 @@ public final class BucketMount implements AutoCloseable {
     FuseMount.checkMountPoint(spec.mountPoint());
     Deque<AutoCloseable> opened = new ArrayDeque<>();
     try {
-      ObjectClient client = ObjectClients.create(spec.bucket(), spec.s3(), metrics, credentials);
+      CountingObjectClient client =
+          new CountingObjectClient(ObjectClients.create(spec.bucket(), spec.s3(), metrics, credentials));
       opened.push(client);
       client.checkBucket();
       runtime.register(spec.bucket(), spec.s3().endpointLabel(), client);
@@ -164,6 +167,11 @@ public final class BucketMount implements AutoCloseable {
 
   public ObjectClient client() {
     return client;
+  }
+
+  /** The S3 requests this mount has sent since it was mounted. */
+  public RequestCounts requests() {
+    return client.counts();
   }
 
   /**
