@@ -44,11 +44,13 @@ final class StatsCommand implements Callable<Integer> {
         s.diskErrors());
     out.printf(Locale.ROOT, "S3:         %d GETs, %s received, GET latency p50 %.1f ms, p99 %.1f ms%n", s.s3Gets(),
         ByteSize.format(s.bytesFromS3()), s.s3GetP50Millis(), s.s3GetP99Millis());
+    out.printf(Locale.ROOT, "requests:   %s%n", s.requests().describe());
     out.printf(Locale.ROOT, "served:     %s to readers%n", ByteSize.format(s.bytesServed()));
     out.printf(Locale.ROOT, "prefetch:   %s prefetched, %s never read (hit ratio %.0f%%)%n",
         ByteSize.format(s.prefetchedBytes()), ByteSize.format(s.prefetchUnusedBytes()), s.prefetchHitRatio() * 100);
     for (MountInfo m : s.mounts()) {
-      out.printf("mount:      %s  %s  (%d open files)%n", m.mountPoint(), m.source(), m.openFiles());
+      out.printf("mount:      %s  %s  (%d open files; %s)%n", m.mountPoint(), m.source(), m.openFiles(),
+          m.requests().describe());
     }
     return 0;
   }

@@ -41,7 +41,7 @@ public final class SettingChecks {
           throw new ConfigException(key.key() + " must be greater than zero");
         }
       }
-      case METADATA_TTL -> s.duration(key);
+      case METADATA_TTL, METADATA_MAX_STALE -> s.duration(key);
       case RAM_CACHE, DISK_MIN_FREE, READ_AHEAD, PREFETCH_MEMORY, KERNEL_READ_AHEAD -> s.size(key);
       case DISK_CACHE -> {
         long bytes = s.size(key);

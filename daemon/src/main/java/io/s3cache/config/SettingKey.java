@@ -27,6 +27,7 @@ public enum SettingKey {
   READ_AHEAD("64M", true),
   PREFETCH_MEMORY("512M", true),
   METADATA_TTL("60s"),
+  METADATA_MAX_STALE("1h"),
   UID(""),
   GID(""),
   FILE_MODE(""),

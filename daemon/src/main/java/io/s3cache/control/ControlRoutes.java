@@ -53,6 +53,7 @@ final class ControlRoutes {
   ControlRoutes(ControlApi api) {
     this.api = api;
     new DropwizardExports(api.metrics()).register(prometheus);
+    new MountRequestsCollector(api::mounts).register(prometheus);
   }
 
   Outcome route(String method, String uri, byte[] body) throws ControlException {

@@ -1,5 +1,6 @@
 package io.s3cache.control;
 
+import io.s3cache.s3.RequestCounts;
 import java.util.List;
 
 /**
@@ -12,6 +13,8 @@ import java.util.List;
  * @param planPrefetchedBytes bytes loaded by epoch-plan prefetches ({@code plan.prefetch.bytes})
  * @param planOnDemandGets blocks readers fetched themselves during an active plan ({@code
  *     plan.ondemand.gets})
+ * @param requests S3 requests by kind of every mount since the daemon started (each mount's own
+ *     in {@link MountInfo#requests()})
  */
 public record StatsSnapshot(
     long ramHits,
@@ -35,4 +38,5 @@ public record StatsSnapshot(
     long blocksRead,
     long blocksFetchedByReaders,
     long planPrefetchedBytes,
-    long planOnDemandGets) {}
+    long planOnDemandGets,
+    RequestCounts requests) {}

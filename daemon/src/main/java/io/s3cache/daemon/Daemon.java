@@ -36,6 +36,7 @@ import io.s3cache.preload.PreloadTarget;
 import io.s3cache.preload.Preloader;
 import io.s3cache.preload.ShardSelector;
 import io.s3cache.s3.ObjectMeta;
+import io.s3cache.s3.RequestCounts;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -68,6 +69,9 @@ public final class Daemon implements ControlApi, AutoCloseable {
   private final MetricRegistry metrics;
   private final AwsCredentialsProvider credentials;
   private final Map<Path, BucketMount> mounts = new ConcurrentHashMap<>();
+  /** Requests of mounts that are gone, so the daemon's totals never go down. */
+  private final java.util.concurrent.atomic.AtomicReference<RequestCounts> retiredRequests =
+      new java.util.concurrent.atomic.AtomicReference<>(RequestCounts.NONE);
   /** Mount points being mounted right now (guarded by this). */
   private final java.util.Set<Path> mounting = new java.util.HashSet<>();
   private final Preloader preloader;
@@ -181,6 +185,7 @@ public final class Daemon implements ControlApi, AutoCloseable {
 
   private void dropIfGone(BucketMount mount) {
     if (mounts.remove(mount.mountPoint(), mount)) {
+      retire(mount);
       LOG.info("{} was unmounted", mount.mountPoint());
       mount.close();
     }
@@ -197,7 +202,14 @@ public final class Daemon implements ControlApi, AutoCloseable {
     } catch (MountException e) {
       throw ControlException.conflict(e.getMessage());
     }
-    mounts.remove(mount.mountPoint(), mount);
+    if (mounts.remove(mount.mountPoint(), mount)) {
+      retire(mount);
+    }
+  }
+
+  private void retire(BucketMount mount) {
+    RequestCounts gone = mount.requests();
+    retiredRequests.updateAndGet(r -> r.plus(gone));
   }
 
   @Override
@@ -209,7 +221,7 @@ public final class Daemon implements ControlApi, AutoCloseable {
   private static MountInfo info(BucketMount m) {
     MountSpec s = m.spec();
     return new MountInfo(s.mountPoint().toString(), "s3://" + s.bucket() + "/" + s.prefix(), s.s3().endpointLabel(),
-        m.filesystem().openHandles());
+        m.filesystem().openHandles(), m.requests());
   }
 
   @Override
@@ -244,6 +256,10 @@ public final class Daemon implements ControlApi, AutoCloseable {
         throw ControlException.notFound(mountPoint + " is not mounted by this s3cache daemon");
       }
     }
+    RequestCounts requests = retiredRequests.get();
+    for (BucketMount m : mounts.values()) {
+      requests = requests.plus(m.requests());
+    }
     CacheStats c = runtime.cache().stats();
     Snapshot gets = metrics.timer(MetricNames.S3_GET).getSnapshot();
     long prefetched = metrics.counter(MetricNames.PREFETCH_BYTES).getCount();
@@ -254,7 +270,8 @@ public final class Daemon implements ControlApi, AutoCloseable {
         metrics.timer(MetricNames.S3_GET).getCount(), gets.getMedian() / 1e6, gets.get99thPercentile() / 1e6,
         c.ramBytes(), runtime.config().ramCacheBytes(), c.diskBytes(), c.diskCapBytes(), selected,
         metrics.counter(MetricNames.FUSE_BLOCKS_READ).getCount(), metrics.counter(MetricNames.FUSE_BLOCKS_FETCHED).getCount(),
-        metrics.counter(MetricNames.PLAN_PREFETCH_BYTES).getCount(), metrics.counter(MetricNames.PLAN_ONDEMAND_GETS).getCount());
+        metrics.counter(MetricNames.PLAN_PREFETCH_BYTES).getCount(), metrics.counter(MetricNames.PLAN_ONDEMAND_GETS).getCount(),
+        requests);
   }
 
   @Override

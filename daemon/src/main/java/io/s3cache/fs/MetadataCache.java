@@ -25,8 +25,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Stat results and directory listings, each trusted for {@code metadata_ttl} after it was fetched.
- * Keys are mount paths ("/a/b"). A zero TTL caches nothing.
+ * Stat results and directory listings, each trusted for {@code metadata_ttl} after it was fetched,
+ * then kept as <em>stale</em> for up to {@code metadata_max_stale} more: a stale answer is still
+ * returned (flagged, so {@link Namespace} can re-list its directory in the background), and past
+ * both it is gone. Keys are mount paths ("/a/b"). A zero TTL caches nothing (and nothing is stale).
  *
  * <p>In memory (Caffeine) and, given a {@link CacheDatabase}, also in its {@code metadata} column
  * family with the time each answer was fetched from S3, so a restarted daemon (also after {@code
@@ -42,8 +44,14 @@ final class MetadataCache {
   /** A directory's children by name, in listing order. */
   record Listing(Map<String, Node> children) {}
 
-  /** A cached value with the time left for it when it was put. */
-  private record Timed<T>(T value, long ttlNanos) {}
+  /** A cached answer, and whether it is past {@code metadata_ttl} (to be revalidated). */
+  record Entry<T>(T value, boolean stale) {}
+
+  /**
+   * A cached value: fresh for {@code freshNanos} (may be negative: stored long ago) after {@code
+   * putAt} (ticker time), kept {@code lifeNanos} in all.
+   */
+  private record Timed<T>(T value, long freshNanos, long lifeNanos, long putAt) {}
 
   private static final Logger LOG = LoggerFactory.getLogger(MetadataCache.class);
   private static final byte RECORD_VERSION = 1;
@@ -52,6 +60,8 @@ final class MetadataCache {
 
   private final Duration ttl;
   private final long ttlNanos;
+  private final long maxStaleNanos;
+  private final Ticker ticker;
   private final Clock wallClock;
   private final Cache<String, Timed<Node>> nodes;
   private final Cache<String, Timed<Listing>> listings;
@@ -60,7 +70,7 @@ final class MetadataCache {
   private final AtomicLong lastStoreWarning = new AtomicLong(Long.MIN_VALUE);
 
   MetadataCache(Duration ttl, long maxNodes, Ticker ticker) {
-    this(ttl, maxNodes, ticker, null, "", "", Clock.systemUTC());
+    this(ttl, Duration.ZERO, maxNodes, ticker, null, "", "", Clock.systemUTC());
   }
 
   /**
@@ -68,10 +78,13 @@ final class MetadataCache {
    * @param bucket the mount's bucket and {@code prefix} its key prefix, naming stored records
    * @param wallClock the clock of the fetch times stored with each record
    */
-  MetadataCache(Duration ttl, long maxNodes, Ticker ticker, CacheDatabase db, String bucket,
-      String prefix, Clock wallClock) {
+  MetadataCache(Duration ttl, Duration maxStale, long maxNodes, Ticker ticker, CacheDatabase db,
+      String bucket, String prefix, Clock wallClock) {
     this.ttl = ttl;
     this.ttlNanos = saturatedNanos(ttl);
+    // A zero TTL asks S3 every time; an indefinite one never goes stale.
+    this.maxStaleNanos = ttl.isZero() || ttlNanos == Long.MAX_VALUE ? 0 : saturatedNanos(maxStale);
+    this.ticker = ticker;
     this.wallClock = wallClock;
     this.db = ttl.isZero() ? null : db;
     this.storePrefix = (bucket + "\0" + prefix + "\0").getBytes(StandardCharsets.UTF_8);
@@ -81,56 +94,85 @@ final class MetadataCache {
         .maximumSize(Math.max(1, maxNodes / 64)).ticker(ticker).executor(Runnable::run).build();
   }
 
+  /** The cached answer for a path, fresh or stale, or null. */
   Node node(String path) {
+    Entry<Node> e = nodeEntry(path);
+    return e == null ? null : e.value();
+  }
+
+  /** The cached answer for a path and whether it is stale, or null when none is kept. */
+  Entry<Node> nodeEntry(String path) {
     Timed<Node> t = nodes.getIfPresent(path);
-    if (t != null) {
-      return t.value();
+    if (t == null) {
+      byte[] stored = load(NODE, path);
+      t = stored == null ? null : decode(stored, in -> readNode(in));
+      if (t == null) {
+        return null;
+      }
+      nodes.put(path, t);
     }
-    byte[] stored = load(NODE, path);
-    if (stored == null) {
-      return null;
-    }
-    Timed<Node> loaded = decode(stored, in -> readNode(in));
-    if (loaded == null) {
-      return null;
-    }
-    nodes.put(path, loaded);
-    return loaded.value();
+    return entry(t);
   }
 
   void putNode(String path, Node node) {
-    nodes.put(path, new Timed<>(node, ttlNanos));
+    nodes.put(path, timed(node, ttlNanos));
     store(NODE, path, out -> writeNode(out, node));
   }
 
+  /** The cached listing of a directory, fresh or stale, or null. */
   Listing listing(String dir) {
+    Entry<Listing> e = listingEntry(dir);
+    return e == null ? null : e.value();
+  }
+
+  /** The cached listing of a directory and whether it is stale, or null when none is kept. */
+  Entry<Listing> listingEntry(String dir) {
     Timed<Listing> t = listings.getIfPresent(dir);
-    if (t != null) {
-      return t.value();
+    if (t == null) {
+      byte[] stored = load(LISTING, dir);
+      t = stored == null ? null : decode(stored, MetadataCache::readListing);
+      if (t == null) {
+        return null;
+      }
+      listings.put(dir, t);
+      putChildren(dir, t.value(), t.freshNanos());
     }
-    byte[] stored = load(LISTING, dir);
-    if (stored == null) {
-      return null;
-    }
-    Timed<Listing> loaded = decode(stored, MetadataCache::readListing);
-    if (loaded == null) {
-      return null;
-    }
-    listings.put(dir, loaded);
-    putChildren(dir, loaded.value(), loaded.ttlNanos());
-    return loaded.value();
+    return entry(t);
   }
 
   /** Caches a listing and, for each child, its node (so a stat after readdir asks S3 nothing). */
   void putListing(String dir, Listing listing) {
-    listings.put(dir, new Timed<>(listing, ttlNanos));
+    Timed<Listing> before = listings.getIfPresent(dir);
+    if (before != null) {
+      // Children gone since the last listing: their own entries must not outlive it.
+      String base = dir.equals("/") ? "/" : dir + "/";
+      for (String name : before.value().children().keySet()) {
+        if (!listing.children().containsKey(name)) {
+          putNode(base + name, Node.ABSENT);
+        }
+      }
+    }
+    listings.put(dir, timed(listing, ttlNanos));
     putChildren(dir, listing, ttlNanos);
     store(LISTING, dir, out -> writeListing(out, listing));
   }
 
-  private void putChildren(String dir, Listing listing, long nanos) {
+  private void putChildren(String dir, Listing listing, long freshNanos) {
     String base = dir.equals("/") ? "/" : dir + "/";
-    listing.children().forEach((name, node) -> nodes.put(base + name, new Timed<>(node, nanos)));
+    listing.children().forEach((name, node) -> nodes.put(base + name, timed(node, freshNanos)));
+  }
+
+  private <T> Timed<T> timed(T value, long freshNanos) {
+    long life = freshNanos == Long.MAX_VALUE ? Long.MAX_VALUE : freshNanos + maxStaleNanos;
+    if (life < 0 && freshNanos > 0) {
+      life = Long.MAX_VALUE; // overflow
+    }
+    return new Timed<>(value, freshNanos, life, ticker.read());
+  }
+
+  private <T> Entry<T> entry(Timed<T> t) {
+    boolean stale = t.freshNanos() != Long.MAX_VALUE && ticker.read() - t.putAt() >= t.freshNanos();
+    return new Entry<>(t.value(), stale);
   }
 
   /**
@@ -273,7 +315,7 @@ final class MetadataCache {
     }
   }
 
-  /** The stored value with the TTL it has left, or null if expired or unreadable. */
+  /** The stored value with the TTL it has left (negative: stale), or null if gone or unreadable. */
   private <T> Timed<T> decode(byte[] stored, Reader<T> reader) {
     try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(stored))) {
       if (in.readByte() != RECORD_VERSION) {
@@ -286,7 +328,7 @@ final class MetadataCache {
         left = Long.MAX_VALUE;
       } else {
         left = ttlNanos - TimeUnit.MILLISECONDS.toNanos(ageMillis);
-        if (left <= 0) {
+        if (left <= 0 && left + maxStaleNanos <= 0) {
           return null;
         }
       }
@@ -294,7 +336,7 @@ final class MetadataCache {
       if (in.available() != 0) {
         return null;
       }
-      return new Timed<>(value, left);
+      return timed(value, left);
     } catch (IOException | RuntimeException e) {
       return null;
     }
@@ -382,17 +424,17 @@ final class MetadataCache {
     }
   }
 
-  /** Each entry lives for the TTL it was put with; reads do not extend it. */
+  /** Each entry lives for the TTL it was put with plus the stale window; reads do not extend it. */
   private static final class TimedExpiry<T> implements Expiry<String, Timed<T>> {
     @Override
     public long expireAfterCreate(String key, Timed<T> value, long currentTime) {
-      return value.ttlNanos();
+      return value.lifeNanos();
     }
 
     @Override
     public long expireAfterUpdate(String key, Timed<T> value, long currentTime,
         long currentDuration) {
-      return value.ttlNanos();
+      return value.lifeNanos();
     }
 
     @Override

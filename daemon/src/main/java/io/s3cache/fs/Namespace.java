@@ -15,6 +15,15 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -27,8 +36,16 @@ import org.slf4j.LoggerFactory;
  * exist, the directory wins and the object is hidden, so everything under "a/" stays reachable. Keys
  * whose names cannot be a path component ("", ".", "..", e.g. from "a//b" or "a/./b") are not shown.
  *
+ * <p>Stale-while-revalidate: an answer past {@code metadata_ttl} but within {@code
+ * metadata_max_stale} is returned at once and its directory is re-listed in the background (one
+ * LIST per 1,000 entries refreshes every child), so opens never wait on S3 for what was known. A
+ * path whose parent was never listed is looked up again on its own. At most one background refresh
+ * runs per directory or path at a time, on at most {@link #REFRESH_THREADS} threads per mount.
+ *
  * <p>Thread-safe: the cache is concurrent; two threads resolving the same uncached path may both ask
- * S3 (harmless: the answers are equal).
+ * S3 (harmless: the answers are equal). A background re-list applies its answer only if this mount
+ * changed nothing in that directory while it ran (a per-directory generation), so it never undoes a
+ * write made through the mount.
  */
 final class Namespace implements NamespacePort {
 
@@ -37,16 +54,58 @@ final class Namespace implements NamespacePort {
   /** NAME_MAX: longer names cannot be looked up, so they are not listed either. */
   private static final int MAX_NAME = 255;
 
+  static final int REFRESH_THREADS = 2;
+
   private final ObjectClient client;
   private final String prefix;
   private final MetadataCache cache;
   private final Instant mountTime;
+  private final Executor refresher;
+  private final ExecutorService ownedRefresher; // null: the caller owns the refresher
+  /** Directories and paths being refreshed in the background now. */
+  private final Set<String> refreshing = ConcurrentHashMap.newKeySet();
+  /** Per directory, bumped by every change this mount makes in it (see the class comment). */
+  private final Map<String, AtomicLong> generations = new ConcurrentHashMap<>();
+  private final AtomicLong revalidations = new AtomicLong();
 
+  /** A namespace whose background refreshes run on threads of its own (stopped by {@link #close}). */
   Namespace(ObjectClient client, String prefix, MetadataCache cache, Instant mountTime) {
+    this(client, prefix, cache, mountTime, null);
+  }
+
+  /** @param refresher runs background refreshes; null for threads of its own */
+  Namespace(ObjectClient client, String prefix, MetadataCache cache, Instant mountTime,
+      Executor refresher) {
     this.client = client;
     this.prefix = prefix;
     this.cache = cache;
     this.mountTime = mountTime;
+    if (refresher == null) {
+      ThreadPoolExecutor pool = new ThreadPoolExecutor(REFRESH_THREADS, REFRESH_THREADS, 30,
+          TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
+            Thread t = new Thread(r, "s3cache-meta-refresh");
+            t.setDaemon(true);
+            return t;
+          });
+      pool.allowCoreThreadTimeOut(true);
+      this.ownedRefresher = pool;
+      this.refresher = pool;
+    } else {
+      this.ownedRefresher = null;
+      this.refresher = refresher;
+    }
+  }
+
+  /** Stops background refreshes (queued ones are dropped). Idempotent. */
+  void close() {
+    if (ownedRefresher != null) {
+      ownedRefresher.shutdownNow();
+    }
+  }
+
+  /** Background refreshes started so far (answers served stale meanwhile). */
+  long revalidations() {
+    return revalidations.get();
   }
 
   @Override
@@ -71,19 +130,94 @@ final class Namespace implements NamespacePort {
       return new Node.Directory(mountTime);
     }
     checkPath(path);
-    Node cached = cache.node(path);
-    if (cached != null) {
-      return cached;
-    }
     var parentAndName = MetadataCache.parentAndName(path);
-    Listing parent = cache.listing(parentAndName.get(0));
+    String parentDir = parentAndName.get(0);
+    MetadataCache.Entry<Node> cached = cache.nodeEntry(path);
+    if (cached != null) {
+      if (cached.stale()) {
+        revalidate(path, parentDir);
+      }
+      return cached.value();
+    }
+    MetadataCache.Entry<Listing> parent = cache.listingEntry(parentDir);
     if (parent != null) {
-      Node fromParent = parent.children().get(parentAndName.get(1));
+      if (parent.stale()) {
+        revalidateListing(parentDir);
+      }
+      Node fromParent = parent.value().children().get(parentAndName.get(1));
       return fromParent == null ? Node.ABSENT : fromParent;
     }
     Node node = lookup(path);
     cache.putNode(path, node);
     return node;
+  }
+
+  /** A stale answer for {@code path}: re-list its directory if that was listed, else look it up. */
+  private void revalidate(String path, String parentDir) {
+    if (cache.listing(parentDir) != null) {
+      revalidateListing(parentDir);
+      return;
+    }
+    String task = "node:" + path;
+    long generation = generation(parentDir);
+    inBackground(task, () -> {
+      Node node = lookup(path);
+      if (generation(parentDir) == generation) {
+        cache.putNode(path, node);
+      }
+    });
+  }
+
+  private void revalidateListing(String dir) {
+    long generation = generation(dir);
+    inBackground("dir:" + dir, () -> {
+      Listing listing = fetchListing(dir);
+      if (generation(dir) == generation) {
+        cache.putListing(dir, listing);
+      }
+    });
+  }
+
+  private interface Refresh {
+    void run() throws FsException;
+  }
+
+  private void inBackground(String task, Refresh refresh) {
+    if (!refreshing.add(task)) {
+      return;
+    }
+    revalidations.incrementAndGet();
+    try {
+      refresher.execute(() -> {
+        try {
+          refresh.run();
+        } catch (FsException | RuntimeException e) {
+          // The stale answer stays until metadata_max_stale; the next use tries again.
+          LOG.debug("background metadata refresh {} failed: {}", task, e.toString());
+        } finally {
+          refreshing.remove(task);
+        }
+      });
+    } catch (RejectedExecutionException e) {
+      refreshing.remove(task); // closed
+    }
+  }
+
+  private long generation(String dir) {
+    AtomicLong g = generations.get(dir);
+    return g == null ? 0 : g.get();
+  }
+
+  /**
+   * {@code path} changed (through this mount, or by a refresh): a background re-list of its
+   * directory, or of itself as a directory, running now is not applied.
+   */
+  private void changed(String path) {
+    generations.computeIfAbsent(path, d -> new AtomicLong()).incrementAndGet();
+    if (!path.equals("/")) {
+      String dir = MetadataCache.parentAndName(path).get(0);
+      generations.computeIfAbsent(dir, d -> new AtomicLong()).incrementAndGet();
+    }
   }
 
   /** Asks S3: a prefix with anything under it is a directory (it wins over an object of the same name). */
@@ -104,10 +238,20 @@ final class Namespace implements NamespacePort {
   }
 
   Listing list(String dir) throws FsException {
-    Listing cached = cache.listing(dir);
+    MetadataCache.Entry<Listing> cached = cache.listingEntry(dir);
     if (cached != null) {
-      return cached;
+      if (cached.stale()) {
+        revalidateListing(dir);
+      }
+      return cached.value();
     }
+    Listing listing = fetchListing(dir);
+    cache.putListing(dir, listing);
+    return listing;
+  }
+
+  /** Lists a directory in S3 (every page). */
+  private Listing fetchListing(String dir) throws FsException {
     String keyPrefix = dir.equals("/") ? prefix : key(dir) + "/";
     Map<String, Node> children = new LinkedHashMap<>();
     Map<String, Node> files = new LinkedHashMap<>();
@@ -137,9 +281,7 @@ final class Namespace implements NamespacePort {
         LOG.debug("object {}{} is hidden by the directory of the same name", keyPrefix, name);
       }
     });
-    Listing listing = new Listing(children);
-    cache.putListing(dir, listing);
-    return listing;
+    return new Listing(children);
   }
 
   private static boolean isShowable(String name) {
@@ -163,6 +305,7 @@ final class Namespace implements NamespacePort {
     if (before != null) {
       names.addAll(before.children().keySet());
     }
+    changed(path);
     int dropped = cache.invalidateTree(path);
     if (!path.equals("/")) {
       String parent = MetadataCache.parentAndName(path).get(0);
@@ -181,6 +324,7 @@ final class Namespace implements NamespacePort {
 
   @Override
   public void written(String path, Node node) {
+    changed(path);
     cache.putChild(path, node);
     if (node instanceof Node.Directory) {
       cache.putListing(path, new Listing(new LinkedHashMap<>()));
@@ -189,6 +333,7 @@ final class Namespace implements NamespacePort {
 
   @Override
   public void removedDirectory(String path) {
+    changed(path);
     cache.invalidateTree(path);
     cache.putChild(path, Node.ABSENT);
   }
@@ -199,6 +344,7 @@ final class Namespace implements NamespacePort {
 
   @Override
   public void forget(String path) {
+    changed(path);
     cache.invalidate(path);
     cache.invalidate(MetadataCache.parentAndName(path).get(0));
   }

@@ -128,8 +128,8 @@ public final class S3Filesystem implements Filesystem {
     this.blocks = b.blocks;
     this.observer = b.observer;
     this.namespace = new Namespace(client, config.prefix(),
-        new MetadataCache(config.metadataTtl(), 1_000_000, b.ticker, b.metadataDb, config.bucket(),
-            config.prefix(), b.wallClock), Instant.now());
+        new MetadataCache(config.metadataTtl(), config.metadataMaxStale(), 1_000_000, b.ticker,
+            b.metadataDb, config.bucket(), config.prefix(), b.wallClock), Instant.now());
     this.attributes = new Attributes(config);
     this.reads = new ObjectReads(config.bucket(), blocks, b.prefetcher, namespace, observer, attributes, b.metrics);
   }
@@ -156,6 +156,11 @@ public final class S3Filesystem implements Filesystem {
     WritePath w = new WritePath(config, writeConfig, namespace, client, blocks, area, uploader, timer, fills, metrics);
     w.recover();
     this.writes = w;
+  }
+
+  /** At unmount: stops background metadata refreshes. */
+  public void close() {
+    namespace.close();
   }
 
   /** At unmount: uploads closed temp files nobody renamed; staged files of open handles stay staged. */

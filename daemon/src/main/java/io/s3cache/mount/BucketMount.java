@@ -8,9 +8,11 @@ import io.s3cache.fuse.MountException;
 import io.s3cache.metrics.MetricNames;
 import io.s3cache.metrics.MetricsObserver;
 import io.s3cache.plan.PlanSlot;
+import io.s3cache.s3.CountingObjectClient;
 import io.s3cache.s3.ObjectClient;
 import io.s3cache.s3.ObjectClientException;
 import io.s3cache.s3.ObjectClients;
+import io.s3cache.s3.RequestCounts;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
@@ -34,11 +36,11 @@ public final class BucketMount implements AutoCloseable {
   private final FuseMount fuse;
   private final S3Filesystem filesystem;
   private final PlanSlot plans;
-  private final ObjectClient client;
+  private final CountingObjectClient client;
   private final CacheRuntime runtime;
 
   private BucketMount(MountSpec spec, Deque<AutoCloseable> resources, FuseMount fuse, S3Filesystem filesystem,
-      PlanSlot plans, ObjectClient client, CacheRuntime runtime) {
+      PlanSlot plans, CountingObjectClient client, CacheRuntime runtime) {
     this.spec = spec;
     this.resources = resources;
     this.fuse = fuse;
@@ -82,7 +84,8 @@ public final class BucketMount implements AutoCloseable {
     FuseMount.checkMountPoint(spec.mountPoint());
     Deque<AutoCloseable> opened = new ArrayDeque<>();
     try {
-      ObjectClient client = ObjectClients.create(spec.bucket(), spec.s3(), metrics, credentials);
+      CountingObjectClient client =
+          new CountingObjectClient(ObjectClients.create(spec.bucket(), spec.s3(), metrics, credentials));
       opened.push(client);
       client.checkBucket();
       runtime.register(spec.bucket(), spec.s3().endpointLabel(), client);
@@ -93,6 +96,7 @@ public final class BucketMount implements AutoCloseable {
           .metadataDb(runtime.database())
           .readObserver(plans)
           .build();
+      opened.push(fs::close); // background metadata refreshes stop after the FUSE mount is gone
       if (spec.writable()) {
         enableWrites(spec, runtime, client, fs, metrics, opened);
       }
@@ -176,6 +180,11 @@ public final class BucketMount implements AutoCloseable {
 
   public ObjectClient client() {
     return client;
+  }
+
+  /** The S3 requests this mount has sent since it was mounted. */
+  public RequestCounts requests() {
+    return client.counts();
   }
 
   /**

@@ -87,6 +87,7 @@ public record MountSpec(
     Duration ttl = settings.duration(SettingKey.METADATA_TTL);
     boolean writable = writable(extraOptions);
     FsConfig fs = new FsConfig(bucket, bucketAndPrefix[1], ttl,
+        settings.duration(SettingKey.METADATA_MAX_STALE),
         idOr(settings, SettingKey.UID, currentId("uid")), idOr(settings, SettingKey.GID, currentId("gid")),
         fileMode(settings, writable), dirMode(settings, writable));
 

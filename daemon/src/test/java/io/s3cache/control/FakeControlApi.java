@@ -18,7 +18,8 @@ import java.util.concurrent.locks.LockSupport;
  */
 final class FakeControlApi implements ControlApi {
 
-  static final MountInfo MOUNT_A = new MountInfo("/mnt/a", "s3://bucket-a/prefix", "https://s3.amazonaws.com", 2);
+  static final MountInfo MOUNT_A = new MountInfo("/mnt/a", "s3://bucket-a/prefix", "https://s3.amazonaws.com", 2,
+      new io.s3cache.s3.RequestCounts(5, 1, 2, 0, 0, 0, 1));
 
   final List<String> calls = Collections.synchronizedList(new ArrayList<>());
   final Map<String, ControlException> failures = new ConcurrentHashMap<>();
@@ -79,7 +80,8 @@ final class FakeControlApi implements ControlApi {
   @Override
   public StatsSnapshot stats(String mountPoint) throws ControlException {
     enter("stats " + mountPoint);
-    return new StatsSnapshot(1, 2, 3, 4, 5, 6, 7, 8, 9, 0.5, 10, 1.5, 20.25, 11, 12, 13, 14, List.of(MOUNT_A), 15, 16, 17, 18);
+    return new StatsSnapshot(1, 2, 3, 4, 5, 6, 7, 8, 9, 0.5, 10, 1.5, 20.25, 11, 12, 13, 14, List.of(MOUNT_A), 15, 16, 17, 18,
+        new io.s3cache.s3.RequestCounts(19, 20, 21, 22, 23, 24, 25));
   }
 
   @Override

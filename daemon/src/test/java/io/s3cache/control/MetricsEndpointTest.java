@@ -31,6 +31,10 @@ class MetricsEndpointTest {
       assertEquals((Double) 1.0, samples.get("s3cache_test_latency_count"), text);
       assertEquals((Double) 0.005, samples.get("s3cache_test_latency{quantile=\"0.5\"}"), text);
       assertTrue(text.contains("# TYPE s3cache_test_latency summary\n"), text);
+      // Each mount's S3 requests by kind, HEAD and LIST included.
+      assertEquals((Double) 5.0, samples.get("s3cache_mount_s3_requests_total{mount=\"/mnt/a\",kind=\"get\"}"), text);
+      assertEquals((Double) 1.0, samples.get("s3cache_mount_s3_requests_total{mount=\"/mnt/a\",kind=\"head\"}"), text);
+      assertEquals((Double) 2.0, samples.get("s3cache_mount_s3_requests_total{mount=\"/mnt/a\",kind=\"list\"}"), text);
 
       RawHttp.Response raw = RawHttp.send(socket, "GET", "/metrics", null);
       assertEquals("text/plain; version=0.0.4; charset=utf-8", raw.header("Content-Type"));

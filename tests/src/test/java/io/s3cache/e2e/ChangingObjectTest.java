@@ -85,7 +85,7 @@ class ChangingObjectTest {
     fx.server.createBucket("over");
     fx.put("over", "f", version(0, 8 * MiB));
     BucketMount m = fx.mount("s3://over", "over", Map.of(SettingKey.BLOCK_SIZE, "1M",
-        SettingKey.READ_AHEAD, "0", SettingKey.METADATA_TTL, "2s"));
+        SettingKey.READ_AHEAD, "0", SettingKey.METADATA_TTL, "2s", SettingKey.METADATA_MAX_STALE, "0"));
     Path f = m.mountPoint().resolve("f");
     IOException failure = null;
     long offset = 0;
@@ -118,7 +118,8 @@ class ChangingObjectTest {
     fx.server.createBucket("same");
     int size = 3 * MiB + 77;
     fx.put("same", "f", version(0, size));
-    BucketMount m = fx.mount("s3://same", "same", Map.of(SettingKey.BLOCK_SIZE, "1M", SettingKey.METADATA_TTL, "1s"));
+    BucketMount m = fx.mount("s3://same", "same", Map.of(SettingKey.BLOCK_SIZE, "1M", SettingKey.METADATA_TTL, "1s",
+        SettingKey.METADATA_MAX_STALE, "0"));
     Path f = m.mountPoint().resolve("f");
     assertArrayEquals(version(0, size), Files.readAllBytes(f)); // fills the kernel's page cache
     fx.put("same", "f", version(1, size));
@@ -198,7 +199,8 @@ class ChangingObjectTest {
     fx.server.createBucket("del");
     fx.put("del", "dir/doomed", version(2, 1000));
     fx.put("del", "dir/kept", version(3, 1000));
-    BucketMount m = fx.mount("s3://del", "del", Map.of(SettingKey.METADATA_TTL, "2s"));
+    BucketMount m = fx.mount("s3://del", "del", Map.of(SettingKey.METADATA_TTL, "2s",
+        SettingKey.METADATA_MAX_STALE, "0"));
     Path dir = m.mountPoint().resolve("dir");
     assertEquals(List.of("doomed", "kept"), names(dir));
     assertArrayEquals(version(2, 1000), Files.readAllBytes(dir.resolve("doomed")));
@@ -207,6 +209,33 @@ class ChangingObjectTest {
     assertEquals(List.of("kept"), names(dir));
     assertFalse(Files.exists(dir.resolve("doomed")));
     assertThrows(NoSuchFileException.class, () -> Files.readAllBytes(dir.resolve("doomed")));
+  }
+
+  /**
+   * The default stale window (metadata_max_stale): past the TTL the first look still gets the old
+   * answer at once, and re-lists the directory in the background; after that, opens see the change.
+   */
+  @Test
+  void pastTheTtlTheFirstLookIsServedStaleAndStartsAReListThatBringsTheChange() throws Exception {
+    fx.server.createBucket("swr");
+    fx.put("swr", "dir/f", version(4, 1000));
+    fx.put("swr", "dir/doomed", version(5, 1000));
+    BucketMount m = fx.mount("s3://swr", "swr", Map.of(SettingKey.METADATA_TTL, "1s"));
+    Path dir = m.mountPoint().resolve("dir");
+    assertEquals(List.of("doomed", "f"), names(dir));
+    assertArrayEquals(version(4, 1000), Files.readAllBytes(dir.resolve("f")));
+    fx.put("swr", "dir/f", version(6, 2000));
+    fx.s3().deleteObject(b -> b.bucket("swr").key("dir/doomed"));
+    Thread.sleep(1_500); // metadata_ttl (1 s) for s3cache and the kernel, and a margin
+    assertEquals(1000, Files.size(dir.resolve("f")), "the first look past the TTL is answered from the cache");
+    long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(20);
+    while (Files.size(dir.resolve("f")) != 2000 && System.nanoTime() < deadline) {
+      Thread.sleep(100); // the kernel asks again after its 1 s attr timeout; the re-list is done by then
+    }
+    assertEquals(2000, Files.size(dir.resolve("f")));
+    assertArrayEquals(version(6, 2000), Files.readAllBytes(dir.resolve("f")));
+    assertEquals(List.of("f"), names(dir));
+    assertFalse(Files.exists(dir.resolve("doomed")));
   }
 
   private static List<String> names(Path dir) throws IOException {

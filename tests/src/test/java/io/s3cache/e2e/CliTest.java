@@ -198,11 +198,20 @@ class CliTest {
     assertEquals(0, again.exit, again.stderr);
     assertTrue(again.stdout.contains("fetched 0 B from S3"), again.stdout);
 
+    assertFalse(Files.exists(mp.resolve("set/no-such-file")));
     Result stats = run(Map.of(), "stats", "--socket", sock, "--json", mp.toString());
     assertEquals(0, stats.exit, stats.stderr);
     assertTrue(stats.stdout.contains("\"diskBytes\""), stats.stdout);
+    // Every request is counted by kind, per mount and in total: 20 one-block GETs, and the round
+    // trips that move no bytes (LIST of the preload and of lookups) too.
+    var json = new com.fasterxml.jackson.databind.ObjectMapper().readTree(stats.stdout);
+    var mountRequests = json.get("mounts").get(0).get("requests");
+    assertEquals(20, mountRequests.get("get").asLong(), stats.stdout);
+    assertTrue(mountRequests.get("list").asLong() >= 1, stats.stdout);
+    assertEquals(20, json.get("requests").get("get").asLong(), stats.stdout);
     Result text = run(Map.of(), "stats", "--socket", sock);
     assertTrue(text.stdout.contains("disk tier:"), text.stdout);
+    assertTrue(text.stdout.contains("requests:   20 GET, "), text.stdout);
 
     Result evict = run(Map.of(), "evict", "--socket", sock, mp.resolve("set").toString());
     assertEquals(0, evict.exit, evict.stderr);

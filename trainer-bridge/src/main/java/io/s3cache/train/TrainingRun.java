@@ -192,14 +192,16 @@ public final class TrainingRun {
     }
     double hit = Double.NaN;
     long fromS3 = -1;
+    io.s3cache.s3.RequestCounts requests = null;
     if (before != null && after != null) {
+      requests = after.requests().minus(before.requests());
       long blocks = after.blocksRead() - before.blocksRead();
       long fetched = after.blocksFetchedByReaders() - before.blocksFetchedByReaders();
       hit = blocks == 0 ? Double.NaN : 1 - fetched / (double) blocks;
       fromS3 = after.bytesFromS3() - before.bytesFromS3();
     }
     return new EpochReport(label, epoch, options.epochs(), (int) seen, seconds,
-        loader.waitNanos() / 1e9 / Math.max(seconds, 1e-9), hit, fromS3, plan == null ? -1 : plan.onDemandGets(),
+        loader.waitNanos() / 1e9 / Math.max(seconds, 1e-9), hit, fromS3, requests, plan == null ? -1 : plan.onDemandGets(),
         seen == 0 ? 0 : correct / (double) seen, steps == 0 ? 0 : lossSum / steps, loader.skipped().size());
   }
 }
