@@ -33,6 +33,21 @@ public interface BlockCache extends AutoCloseable {
   }
 
   /**
+   * Copies {@code [offsetInBlock, offsetInBlock + dst.remaining())} of one block into {@code dst}
+   * (advancing its position): what a FUSE read needs, without handing out the whole block. A tier
+   * may serve the range without reading the rest of the block, and a fill may hand it over as soon
+   * as those bytes arrived. {@code onSourceFetch} as in {@link #get(BlockKey, int, Runnable)}. The
+   * default copies from {@link #get(BlockKey, int, Runnable)}.
+   *
+   * @throws IOException when the block is not cached and the source fails
+   */
+  default void read(BlockKey key, int length, int offsetInBlock, ByteBuffer dst,
+      Runnable onSourceFetch) throws IOException {
+    ByteBuffer block = get(key, length, onSourceFetch);
+    dst.put(block.slice(offsetInBlock, dst.remaining()));
+  }
+
+  /**
    * Whether a tier holds the block now, without loading it (a hint: it may be evicted at once).
    * Read-ahead uses it to skip blocks that need no fetch; the default knows nothing and says no.
    */

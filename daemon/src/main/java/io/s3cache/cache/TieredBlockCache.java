@@ -188,6 +188,49 @@ public final class TieredBlockCache implements BlockCache {
     return view(block);
   }
 
+  @Override
+  public void read(BlockKey key, int length, int offsetInBlock, ByteBuffer dst,
+      Runnable onSourceFetch) throws IOException {
+    if (length < 1 || length > blockSize) {
+      throw new IllegalArgumentException(
+          "block length must be in [1, " + blockSize + "], got " + length);
+    }
+    if (offsetInBlock < 0 || offsetInBlock > length - dst.remaining()) {
+      throw new IndexOutOfBoundsException("range [" + offsetInBlock + ", +" + dst.remaining()
+          + ") outside a block of " + length + " bytes");
+    }
+    if (closed.get()) {
+      throw new IOException("block cache is closed");
+    }
+    if (readFromTiers(key, length, offsetInBlock, dst)) {
+      return;
+    }
+    readMiss(key, length, offsetInBlock, dst, onSourceFetch);
+  }
+
+  /** A range served by a tier that holds the block now; false (dst untouched) when none does. */
+  private boolean readFromTiers(BlockKey key, int length, int offsetInBlock, ByteBuffer dst) {
+    Level first = levels.get(0);
+    CacheTier.Block block = first.tier().lookup(key, length);
+    if (block != null && block.read(offsetInBlock, dst)) {
+      first.hits().inc();
+      return true;
+    }
+    first.misses().inc();
+    return false;
+  }
+
+  /** No tier served the range: load the block (lower tiers, else the source) once for all callers. */
+  private void readMiss(BlockKey key, int length, int offsetInBlock, ByteBuffer dst,
+      Runnable onSourceFetch) throws IOException {
+    ByteBuffer block = flights.load(key, () -> load(key, length, onSourceFetch));
+    if (block.capacity() != length) { // a waiter on a load of another length
+      throw new IOException("block " + key + " has " + block.capacity()
+          + " bytes, caller expected " + length);
+    }
+    dst.put(block.duplicate().position(offsetInBlock).limit(offsetInBlock + dst.remaining()));
+  }
+
   /**
    * Waits until every block handed to the disk tier so far is on disk (or was skipped). Preload
    * uses it to report only what is really kept; tests use it to measure a quiet cache directory.

@@ -113,11 +113,16 @@ final class ObjectReads {
         long index = pos / blockSize;
         long blockStart = index * blockSize;
         int blockLength = (int) Math.min(blockSize, meta.size() - blockStart);
-        ByteBuffer block = blocks.get(new BlockKey(bucket, meta.key(), meta.etag(), index), blockLength,
-            countFetch);
         int from = (int) (pos - blockStart);
         int n = (int) Math.min(blockLength - from, end - pos);
-        dst.put(block.slice(from, n));
+        int limit = dst.limit();
+        dst.limit(dst.position() + n);
+        try {
+          blocks.read(new BlockKey(bucket, meta.key(), meta.etag(), index), blockLength, from, dst,
+              countFetch);
+        } finally {
+          dst.limit(limit);
+        }
         pos += n;
       }
     } catch (ObjectClientException e) {
