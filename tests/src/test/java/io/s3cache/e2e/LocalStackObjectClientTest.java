@@ -23,7 +23,7 @@ import software.amazon.awssdk.services.s3.S3Configuration;
 @EnabledIf(value = "dockerAvailable",
     disabledReason = "no Docker engine on this machine: the LocalStack run of the S3 contract is skipped "
         + "(S3ProxyObjectClientTest runs the same tests)")
-class LocalStackObjectClientTest extends ObjectClientContract {
+class LocalStackObjectClientTest extends S3ServerContract {
 
   static boolean dockerAvailable() {
     return DockerClientFactory.instance().isDockerAvailable();
@@ -70,7 +70,7 @@ class LocalStackObjectClientTest extends ObjectClientContract {
   }
 
   @Override
-  String bucket() {
+  protected String bucket() {
     return "contract";
   }
 }

@@ -12,7 +12,7 @@ import software.amazon.awssdk.services.s3.S3Client;
 
 /** The S3 contract against S3Proxy embedded on 127.0.0.1 (filesystem backend). */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class S3ProxyObjectClientTest extends ObjectClientContract {
+class S3ProxyObjectClientTest extends S3ServerContract {
 
   private EmbeddedS3Server server;
 
@@ -43,7 +43,7 @@ class S3ProxyObjectClientTest extends ObjectClientContract {
   }
 
   @Override
-  String bucket() {
+  protected String bucket() {
     return "contract";
   }
 }

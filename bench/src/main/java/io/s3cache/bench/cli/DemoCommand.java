@@ -1,4 +1,4 @@
-package io.s3cache.cli;
+package io.s3cache.bench.cli;
 
 import com.codahale.metrics.MetricRegistry;
 import io.s3cache.cache.CacheStats;

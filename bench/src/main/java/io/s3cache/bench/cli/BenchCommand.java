@@ -1,4 +1,4 @@
-package io.s3cache.cli;
+package io.s3cache.bench.cli;
 
 import io.s3cache.bench.EndToEndBenchmark;
 import io.s3cache.bench.FaultBenchmark;

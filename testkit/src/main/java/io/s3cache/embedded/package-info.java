@@ -4,6 +4,7 @@
  * harness so none of them needs a real bucket or network access; and a fault-injecting HTTP proxy
  * on loopback to put in front of it ({@link io.s3cache.embedded.FaultInjectingProxy}, driven by a
  * {@link io.s3cache.embedded.FaultPlan}), used by the tests and {@code s3cache bench --faults}.
- * It lives in main code, not test code, so that both share one implementation.
+ * It lives in the testkit module, which tests take at test scope and the bench module at compile
+ * scope, so both share one implementation and the daemon and its package carry no S3 server.
  */
 package io.s3cache.embedded;

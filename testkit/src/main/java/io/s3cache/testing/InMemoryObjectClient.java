@@ -19,7 +19,7 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * A bucket in memory with S3's LIST/HEAD/GET semantics (delimiter, pagination, If-Match), counting
  * every request. For unit tests of the layers above the object client; the client itself is tested
- * against a real S3 server.
+ * against a real S3 server, and this fake is held to the same {@link ObjectClientContract}.
  */
 public final class InMemoryObjectClient implements ObjectClient {
 
@@ -39,9 +39,21 @@ public final class InMemoryObjectClient implements ObjectClient {
   /** Write requests (put, part, complete, copy, delete) still to fail with SERVER_ERROR. */
   public final AtomicInteger failWrites = new AtomicInteger();
   private final Map<String, Map<Integer, byte[]>> multiparts = new java.util.concurrent.ConcurrentHashMap<>();
+  private final boolean bucketExists;
 
+  /** A client of {@code bucket}, which exists and starts empty. */
   public InMemoryObjectClient(String bucket) {
+    this(bucket, true);
+  }
+
+  private InMemoryObjectClient(String bucket, boolean bucketExists) {
     this.bucket = bucket;
+    this.bucketExists = bucketExists;
+  }
+
+  /** A client of a bucket that does not exist: its requests fail with NO_SUCH_BUCKET, as S3's do. */
+  public static InMemoryObjectClient ofMissingBucket(String bucket) {
+    return new InMemoryObjectClient(bucket, false);
   }
 
   public String put(String key, byte[] bytes) {
@@ -66,11 +78,14 @@ public final class InMemoryObjectClient implements ObjectClient {
   }
 
   @Override
-  public void checkBucket() {}
+  public void checkBucket() throws ObjectClientException {
+    requireBucket();
+  }
 
   @Override
-  public ListPage list(String prefix, String delimiter, String token, int maxKeys) {
+  public ListPage list(String prefix, String delimiter, String token, int maxKeys) throws ObjectClientException {
     lists.incrementAndGet();
+    requireBucket();
     List<ObjectMeta> found = new ArrayList<>();
     TreeSet<String> prefixes = new TreeSet<>();
     int count = 0;
@@ -109,6 +124,7 @@ public final class InMemoryObjectClient implements ObjectClient {
   @Override
   public ObjectMeta head(String key) throws ObjectClientException {
     heads.incrementAndGet();
+    requireBucket();
     StoredObject o = objects.get(key);
     if (o == null) {
       throw new ObjectClientException(Kind.NOT_FOUND, "no such key " + key);
@@ -119,6 +135,7 @@ public final class InMemoryObjectClient implements ObjectClient {
   @Override
   public void getRange(String key, String etag, long offset, ByteBuffer dst) throws ObjectClientException {
     gets.incrementAndGet();
+    requireBucket();
     StoredObject o = objects.get(key);
     if (o == null) {
       throw new ObjectClientException(Kind.NOT_FOUND, "no such key " + key);
@@ -211,7 +228,15 @@ public final class InMemoryObjectClient implements ObjectClient {
     return java.util.Set.copyOf(objects.keySet());
   }
 
+  private void requireBucket() throws ObjectClientException {
+    if (!bucketExists) {
+      throw new ObjectClientException(Kind.NO_SUCH_BUCKET, "no such bucket " + bucket);
+    }
+  }
+
+  /** Before every write: a missing bucket, then a failure the test asked for with {@link #failWrites}. */
   private void maybeFail(String what) throws ObjectClientException {
+    requireBucket();
     if (failWrites.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
       throw new ObjectClientException(Kind.SERVER_ERROR, what + ": injected failure (503)");
     }

@@ -1,55 +1,46 @@
-package io.s3cache.e2e;
+package io.s3cache.testing;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.codahale.metrics.MetricRegistry;
 import io.s3cache.demo.SampleDataset;
 import io.s3cache.s3.ListPage;
 import io.s3cache.s3.Listings;
 import io.s3cache.s3.ObjectClient;
 import io.s3cache.s3.ObjectClientException;
-import io.s3cache.s3.ObjectClients;
 import io.s3cache.s3.ObjectMeta;
-import io.s3cache.s3.S3Config;
-import java.net.URI;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
-import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
-import software.amazon.awssdk.core.sync.RequestBody;
-import software.amazon.awssdk.services.s3.S3Client;
 
 /**
- * The S3 behaviour s3cache relies on, as one body of tests run against each real S3 server we
- * have: S3Proxy embedded in the JVM, and LocalStack where a Docker engine exists.
+ * The S3 behaviour s3cache relies on, as one body of tests run against each store we have: the real
+ * S3 servers (S3Proxy embedded in the JVM, and LocalStack where a Docker engine exists) through the
+ * SDK client, and the fakes unit tests use ({@link InMemoryObjectClient}, and
+ * {@link FaultInjectingObjectClient} passing everything through), so a fake cannot drift from S3.
  */
-abstract class ObjectClientContract {
+public abstract class ObjectClientContract {
 
-  /** A started server with an empty bucket {@link #bucket()}. */
-  abstract URI endpoint();
+  /**
+   * A client of {@code bucket} on the store under test (a real server's client retries at most
+   * {@code maxAttempts} times). {@link #bucket()} exists and starts empty; other buckets do not exist.
+   */
+  protected abstract ObjectClient client(String bucket, int maxAttempts);
 
-  abstract AwsCredentialsProvider credentials();
+  /** Writes an object into {@link #bucket()} the way another writer would, not through the client. */
+  protected abstract void put(String key, byte[] bytes);
 
-  abstract S3Client sdk();
-
-  abstract String bucket();
+  protected abstract String bucket();
 
   private ObjectClient client() {
-    S3Config config = S3Config.defaults().withEndpoint(endpoint()).withPathStyle(true)
-        .withChecksumMode(S3Config.ChecksumMode.WHEN_REQUIRED).withMaxAttempts(2);
-    return ObjectClients.create(bucket(), config, new MetricRegistry(), credentials());
-  }
-
-  private void put(String key, byte[] bytes) {
-    sdk().putObject(b -> b.bucket(bucket()).key(key), RequestBody.fromBytes(bytes));
+    return client(bucket(), 2);
   }
 
   @Test
-  void listWithDelimiterAndPagination() throws Exception {
+  public void listWithDelimiterAndPagination() throws Exception {
     for (int i = 0; i < 12; i++) {
       put("contract/list/f" + i, new byte[] {(byte) i});
     }
@@ -66,7 +57,7 @@ abstract class ObjectClientContract {
   }
 
   @Test
-  void headAndRangedGetsWithIfMatch() throws Exception {
+  public void headAndRangedGetsWithIfMatch() throws Exception {
     byte[] content = SampleDataset.content(3 * 1024 * 1024 + 17, 3);
     put("contract/obj", content);
     try (ObjectClient c = client()) {
@@ -89,10 +80,8 @@ abstract class ObjectClientContract {
   }
 
   @Test
-  void missingBucket() {
-    S3Config config = S3Config.defaults().withEndpoint(endpoint()).withPathStyle(true)
-        .withChecksumMode(S3Config.ChecksumMode.WHEN_REQUIRED).withMaxAttempts(1);
-    try (ObjectClient c = ObjectClients.create("no-such-bucket-here", config, new MetricRegistry(), credentials())) {
+  public void missingBucket() {
+    try (ObjectClient c = client("no-such-bucket-here", 1)) {
       assertEquals(ObjectClientException.Kind.NO_SUCH_BUCKET,
           assertThrows(ObjectClientException.class, c::checkBucket).kind());
     }
