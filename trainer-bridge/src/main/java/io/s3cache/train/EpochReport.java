@@ -23,12 +23,12 @@ public record EpochReport(String label, int epoch, int epochs, int samples, doub
 
   public String line() {
     return String.format(Locale.ROOT,
-        "%s epoch %d/%d: %.2f s, %.0f samples/s, data wait %.2f, cache hit %s, from S3 %s (%s), on-demand GETs %s, "
+        "%s epoch %d/%d: %.2f s, %.0f samples/s, data wait %.2f, cache hit %s, from S3 %s, on-demand GETs %s, "
             + "train acc %.3f, loss %.3f%s",
         label, epoch + 1, epochs, seconds, samplesPerSecond(), dataWaitFraction,
         Double.isNaN(hitRatio) ? "n/a" : String.format(Locale.ROOT, "%.3f", hitRatio),
-        bytesFromS3 < 0 ? "n/a" : ByteSize.format(bytesFromS3),
-        requests == null ? "requests n/a" : requests.describe(),
+        bytesFromS3 < 0 || requests == null ? "n/a"
+            : ByteSize.format(bytesFromS3) + " (" + requests.describe() + ")",
         onDemandGets < 0 ? "n/a (no plan)" : String.valueOf(onDemandGets),
         accuracy, loss, skipped == 0 ? "" : ", skipped " + skipped + " unreadable images");
   }
