@@ -33,17 +33,26 @@ final class BenchData {
   }
 
   static BenchData create(Path localRoot, long bigSize, int smallCount, long seed) throws IOException {
-    Files.createDirectories(localRoot.resolve("small"));
     SplittableRandom random = new SplittableRandom(seed);
+    Files.createDirectories(localRoot);
     write(localRoot.resolve("big.bin"), bigSize, random.split());
-    List<String> small = new ArrayList<>();
-    for (int i = 0; i < smallCount; i++) {
-      String name = String.format("small/d%02d/f%05d.jpg", i % 20, i);
-      Files.createDirectories(localRoot.resolve(name).getParent());
-      write(localRoot.resolve(name), 20 * 1024 + random.nextInt(160 * 1024 + 1), random.split());
-      small.add(name);
+    return new BenchData(localRoot, writeFiles(localRoot, "small", smallCount, 20 * 1024, 180 * 1024, random));
+  }
+
+  /**
+   * Writes {@code count} files of {@code min}..{@code max} bytes (uniform) under {@code root/prefix},
+   * spread over 20 directories, and returns their names relative to {@code root}.
+   */
+  static List<String> writeFiles(Path root, String prefix, int count, int min, int max, SplittableRandom random)
+      throws IOException {
+    List<String> names = new ArrayList<>();
+    for (int i = 0; i < count; i++) {
+      String name = String.format("%s/d%02d/f%05d.jpg", prefix, i % 20, i);
+      Files.createDirectories(root.resolve(name).getParent());
+      write(root.resolve(name), min + random.nextInt(max - min + 1), random.split());
+      names.add(name);
     }
-    return new BenchData(localRoot, small);
+    return names;
   }
 
   private static void write(Path file, long size, SplittableRandom random) throws IOException {
@@ -64,12 +73,17 @@ final class BenchData {
 
   void upload(S3Client s3, String bucket) throws Exception {
     s3.putObject(b -> b.bucket(bucket).key("big.bin"), RequestBody.fromFile(localRoot.resolve("big.bin")));
+    upload(s3, bucket, localRoot, smallFiles);
+  }
+
+  /** Uploads {@code root/name} as key {@code name} for each name, 8 at once. */
+  static void upload(S3Client s3, String bucket, Path root, List<String> names) throws Exception {
     ExecutorService pool = Executors.newFixedThreadPool(8);
     try {
       List<Future<?>> puts = new ArrayList<>();
-      for (String name : smallFiles) {
+      for (String name : names) {
         puts.add(pool.submit(() ->
-            s3.putObject(b -> b.bucket(bucket).key(name), RequestBody.fromFile(localRoot.resolve(name)))));
+            s3.putObject(b -> b.bucket(bucket).key(name), RequestBody.fromFile(root.resolve(name)))));
       }
       for (Future<?> f : puts) {
         f.get();
@@ -79,11 +93,16 @@ final class BenchData {
     }
   }
 
-  /** The small files under {@code root}, in one fixed shuffled order (like an image dataset's epoch). */
-  List<Path> shuffledSmall(Path root) {
-    List<Path> files = new ArrayList<>(smallFiles.stream().map(root::resolve).toList());
+  /** {@code names} under {@code root}, in one fixed shuffled order (like an image dataset's epoch). */
+  static List<Path> shuffled(Path root, List<String> names) {
+    List<Path> files = new ArrayList<>(names.stream().map(root::resolve).toList());
     Collections.shuffle(files, new Random(7));
     return files;
+  }
+
+  /** The small files under {@code root}, in one fixed shuffled order (like an image dataset's epoch). */
+  List<Path> shuffledSmall(Path root) {
+    return shuffled(root, smallFiles);
   }
 
   long smallBytes() throws IOException {

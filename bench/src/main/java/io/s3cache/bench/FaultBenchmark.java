@@ -37,10 +37,7 @@ public final class FaultBenchmark {
   }
 
   public void run() throws Exception {
-    if (!PageCache.drop()) {
-      throw new IllegalStateException("the benchmark must run as root: it drops the kernel page cache between passes");
-    }
-    Path work = Files.createDirectories(options.workDir());
+    Path work = WorkDir.prepare(options.workDir());
     out.printf("generating %d MiB + %d small files under %s%n", options.bigSize() >> 20, options.smallFiles(), work);
     BenchData data = BenchData.create(work.resolve("local"), options.bigSize(), options.smallFiles(), 1);
     try (EmbeddedS3Server server = EmbeddedS3Server.start(Files.createDirectories(work.resolve("s3")));

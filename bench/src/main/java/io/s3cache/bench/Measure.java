@@ -1,15 +1,13 @@
 package io.s3cache.bench;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
 /**
  * Timed reads, the same way for every filesystem measured, so ratios compare like with like: large
- * files by dd in its own process, small files by one reader thread here (a process per file would
- * measure process start-up).
+ * files by dd, small files by one Python reader, random reads by fio, each in a process of its own.
  */
 final class Measure {
 
@@ -27,8 +25,6 @@ final class Measure {
       return nanos / 1e9;
     }
   }
-
-  private static final ByteBuffer BUFFER = ByteBuffer.allocateDirect(1 << 20);
 
   private Measure() {}
 
@@ -53,23 +49,75 @@ final class Measure {
     return new Result(1, size, System.nanoTime() - start);
   }
 
-  /** Each file opened, read whole and closed, in the given order, by one reader. */
+  /**
+   * Each file opened, read whole (1 MiB reads) and closed, in the given order, by one Python reader
+   * in a process of its own (as a data loader worker reads); timed inside the reader, so the
+   * interpreter's start is not counted.
+   */
   static Result files(List<Path> files) throws IOException {
-    long start = System.nanoTime();
-    long bytes = 0;
-    for (Path f : files) {
-      bytes += readWhole(f);
+    Path list = Files.createTempFile("s3cache-bench-files", ".txt");
+    try {
+      Files.write(list, files.stream().map(Path::toString).toList());
+      String out = run(List.of("python3", "-c", PYTHON_READER, list.toString()), "python3 reader");
+      String[] f = out.strip().split("\\s+");
+      return new Result(Long.parseLong(f[0]), Long.parseLong(f[1]), Long.parseLong(f[2]));
+    } finally {
+      Files.deleteIfExists(list);
     }
-    return new Result(files.size(), bytes, System.nanoTime() - start);
   }
 
-  private static long readWhole(Path file) throws IOException {
-    long total = 0;
-    try (FileChannel ch = FileChannel.open(file)) {
-      for (int n; (n = ch.read(BUFFER.clear())) >= 0; ) {
-        total += n;
+  private static final String PYTHON_READER = String.join("\n",
+      "import sys, time",
+      "paths = open(sys.argv[1]).read().split('\\n')",
+      "paths = [p for p in paths if p]",
+      "buf = bytearray(1 << 20)",
+      "total = 0",
+      "start = time.perf_counter_ns()",
+      "for p in paths:",
+      "    with open(p, 'rb', buffering=0) as f:",
+      "        while True:",
+      "            n = f.readinto(buf)",
+      "            if not n:",
+      "                break",
+      "            total += n",
+      "print(len(paths), total, time.perf_counter_ns() - start)",
+      "");
+
+  /** IOPS and p99 completion latency of one fio job. */
+  record Fio(double iops, double p99Millis) {}
+
+  /**
+   * {@code fio} random reads of {@code file}: {@code jobs} jobs of {@code bs}-byte {@code pread}s for
+   * {@code seconds}, buffered (the page cache is the caller's to drop first), as a user would run it.
+   */
+  static Fio fio(Path file, int bs, int jobs, int seconds) throws IOException {
+    String json = run(List.of("fio", "--name=randread", "--filename=" + file, "--rw=randread", "--bs=" + bs,
+        "--numjobs=" + jobs, "--time_based", "--runtime=" + seconds, "--ioengine=psync", "--readonly",
+        "--invalidate=0", "--group_reporting", "--output-format=json"), "fio");
+    return parseFio(json);
+  }
+
+  static Fio parseFio(String json) throws IOException {
+    var read = new com.fasterxml.jackson.databind.ObjectMapper()
+        .readTree(json.substring(json.indexOf('{'))).path("jobs").path(0).path("read");
+    return new Fio(read.path("iops").asDouble(), read.path("clat_ns").path("percentile").path("99.000000").asDouble() / 1e6);
+  }
+
+  /** Runs {@code cmd}, returns its stdout; its stderr goes to the error message if it fails. */
+  private static String run(List<String> cmd, String what) throws IOException {
+    Path err = Files.createTempFile("s3cache-bench", ".err");
+    try {
+      Process p = new ProcessBuilder(cmd).redirectError(err.toFile()).start();
+      String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+      if (p.waitFor() != 0) {
+        throw new IOException(what + " failed with status " + p.exitValue() + ": " + Files.readString(err).strip());
       }
+      return out;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted running " + what);
+    } finally {
+      Files.deleteIfExists(err);
     }
-    return total;
   }
 }

@@ -3,6 +3,7 @@ package io.s3cache.bench;
 import io.s3cache.embedded.EmbeddedS3Server;
 import io.s3cache.fuse.MountTable;
 import java.io.IOException;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -35,21 +36,19 @@ final class PeerMount implements AutoCloseable {
     }
   }
 
-  static PeerMount s3fs(EmbeddedS3Server server, String bucket, Path work) throws Exception {
+  /** A read-only s3fs mount of {@code bucket} at the embedded server {@code endpoint}, with use_cache. */
+  static PeerMount s3fs(URI endpoint, String bucket, Path work) throws Exception {
     Path mnt = Files.createDirectories(work.resolve("s3fs-mnt"));
     Path cache = Files.createDirectories(work.resolve("s3fs-cache"));
-    Path passwd = work.resolve("s3fs-passwd");
-    Files.writeString(passwd, server.accessKey() + ":" + server.secretKey() + "\n");
-    Files.setPosixFilePermissions(passwd, PosixFilePermissions.fromString("rw-------"));
     List<String> cmd = List.of("s3fs", bucket, mnt.toString(), "-f",
-        "-o", "url=" + server.endpoint(), "-o", "use_path_request_style", "-o", "endpoint=" + server.region(),
-        "-o", "passwd_file=" + passwd, "-o", "use_cache=" + cache);
+        "-o", "url=" + endpoint, "-o", "use_path_request_style", "-o", "endpoint=" + EmbeddedS3Server.REGION,
+        "-o", "passwd_file=" + writePasswd(work), "-o", "use_cache=" + cache);
     return start(cmd, mnt, work.resolve("s3fs.log"));
   }
 
-  static PeerMount rclone(EmbeddedS3Server server, String bucket, Path work) throws Exception {
+  static PeerMount rclone(URI endpoint, String bucket, Path work) throws Exception {
     Path mnt = Files.createDirectories(work.resolve("rclone-mnt"));
-    Path conf = writeRcloneConfig(server, work);
+    Path conf = writeRcloneConfig(endpoint, work);
     List<String> cmd = List.of("rclone", "--config", conf.toString(), "mount", "bench:" + bucket, mnt.toString(),
         "--vfs-cache-mode", "full", "--cache-dir", work.resolve("rclone-cache").toString(), "--read-only");
     return start(cmd, mnt, work.resolve("rclone.log"));
@@ -64,11 +63,16 @@ final class PeerMount implements AutoCloseable {
       throws Exception {
     Path mnt = Files.createDirectories(work.resolve("s3fs-mnt"));
     Path tmp = Files.createDirectories(work.resolve("s3fs-tmp"));
+    return start(s3fsWriteCommand(server.endpoint().toString(), bucket, mnt, writePasswd(work), tmp, partSize,
+        parallel), mnt, work.resolve("s3fs.log"));
+  }
+
+  /** s3fs's passwd file (KEY:SECRET, mode 600) for the embedded server's credentials. */
+  private static Path writePasswd(Path work) throws IOException {
     Path passwd = work.resolve("s3fs-passwd");
-    Files.writeString(passwd, server.accessKey() + ":" + server.secretKey() + "\n");
+    Files.writeString(passwd, EmbeddedS3Server.ACCESS_KEY + ":" + EmbeddedS3Server.SECRET_KEY + "\n");
     Files.setPosixFilePermissions(passwd, PosixFilePermissions.fromString("rw-------"));
-    return start(s3fsWriteCommand(server.endpoint().toString(), bucket, mnt, passwd, tmp, partSize, parallel), mnt,
-        work.resolve("s3fs.log"));
+    return passwd;
   }
 
   static List<String> s3fsWriteCommand(String url, String bucket, Path mnt, Path passwd, Path tmp, long partSize,
@@ -88,7 +92,7 @@ final class PeerMount implements AutoCloseable {
   static PeerMount rcloneWritable(EmbeddedS3Server server, String bucket, Path work, long partSize, int parallel)
       throws Exception {
     Path mnt = Files.createDirectories(work.resolve("rclone-mnt"));
-    Path conf = writeRcloneConfig(server, work);
+    Path conf = writeRcloneConfig(server.endpoint(), work);
     return start(rcloneWriteCommand(conf, bucket, mnt, work.resolve("rclone-cache"), partSize, parallel), mnt,
         work.resolve("rclone.log"));
   }
@@ -100,11 +104,12 @@ final class PeerMount implements AutoCloseable {
   }
 
   /** An rclone config with one remote "bench" for the embedded server (also used by rclone copy). */
-  static Path writeRcloneConfig(EmbeddedS3Server server, Path work) throws IOException {
+  static Path writeRcloneConfig(URI endpoint, Path work) throws IOException {
     Path conf = work.resolve("rclone.conf");
     Files.writeString(conf, String.join("\n", "[bench]", "type = s3", "provider = Other",
-        "endpoint = " + server.endpoint(), "access_key_id = " + server.accessKey(),
-        "secret_access_key = " + server.secretKey(), "region = " + server.region(), "force_path_style = true", ""));
+        "endpoint = " + endpoint, "access_key_id = " + EmbeddedS3Server.ACCESS_KEY,
+        "secret_access_key = " + EmbeddedS3Server.SECRET_KEY, "region = " + EmbeddedS3Server.REGION,
+        "force_path_style = true", ""));
     return conf;
   }
 

@@ -82,10 +82,7 @@ public final class WriteBenchmark {
   }
 
   public void run() throws Exception {
-    if (!PageCache.drop()) {
-      throw new IllegalStateException("the benchmark must run as root: it drops the kernel page cache between targets");
-    }
-    Path work = Files.createDirectories(options.workDir());
+    Path work = WorkDir.prepare(options.workDir());
     source = work.resolve("checkpoint.bin");
     long size = options.size();
     out.printf(Locale.ROOT, "generating %d MiB of pseudo-random bytes in %s ...%n", size >> 20, source);

@@ -144,18 +144,25 @@ public final class EmbeddedS3Server implements AutoCloseable {
    */
   public synchronized S3Client client() {
     if (client == null) {
-      client =
-          S3Client.builder()
-              .httpClientBuilder(ApacheHttpClient.builder())
-              .endpointOverride(endpoint)
-              .region(Region.of(REGION))
-              .forcePathStyle(true)
-              .credentialsProvider(credentials())
-              .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
-              .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED)
-              .build();
+      client = clientFor(endpoint);
     }
     return client;
+  }
+
+  /**
+   * An SDK client for an embedded server at {@code endpoint}, possibly in another process (path-style,
+   * us-east-1, checksums only when required, this class's credentials); the caller closes it.
+   */
+  public static S3Client clientFor(URI endpoint) {
+    return S3Client.builder()
+        .httpClientBuilder(ApacheHttpClient.builder())
+        .endpointOverride(endpoint)
+        .region(Region.of(REGION))
+        .forcePathStyle(true)
+        .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(ACCESS_KEY, SECRET_KEY)))
+        .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
+        .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED)
+        .build();
   }
 
   /** Stops Jetty (waiting for its threads) and closes the backend and the convenience client. */

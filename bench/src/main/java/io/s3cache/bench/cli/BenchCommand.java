@@ -1,11 +1,14 @@
 package io.s3cache.bench.cli;
 
-import io.s3cache.bench.EndToEndBenchmark;
 import io.s3cache.bench.FaultBenchmark;
+import io.s3cache.bench.UserBenchmark;
 import io.s3cache.config.ByteSize;
 import io.s3cache.config.ConfigException;
+import io.s3cache.config.DurationValue;
 import java.nio.file.Path;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -26,14 +29,47 @@ final class BenchCommand implements Callable<Integer> {
   @Option(names = "--peers", split = ",", defaultValue = "s3fs,rclone", description = "Peer tools to measure (default ${DEFAULT-VALUE}; 'none' for none)")
   List<String> peers;
 
-  @Option(names = "--ram-cache", defaultValue = "2G", description = "s3cache RAM tier for the run (default ${DEFAULT-VALUE})")
+  @Option(names = "--only", split = ",", defaultValue = "cold,warm,small,random,fit,plan,epoch",
+      description = "Row groups to run: cold, warm, small, random, fit, plan, epoch (default all)")
+  List<String> only;
+
+  @Option(names = "--ram-cache", defaultValue = "256M", description = "s3cache RAM tier of the headline rows, "
+      + "well below --size (default ${DEFAULT-VALUE})")
   String ramCache;
 
-  @Option(names = "--preload-size", defaultValue = "2G", description = "Bucket size for the preload measurement (default ${DEFAULT-VALUE})")
-  String preloadSize;
+  @Option(names = "--fit-ram-cache", defaultValue = "2G", description = "RAM tier of the fits-in-RAM rows, above --size "
+      + "(default ${DEFAULT-VALUE})")
+  String fitRamCache;
 
-  @Option(names = "--parallel", defaultValue = "32", description = "Preload and rclone copy parallelism (default ${DEFAULT-VALUE})")
-  int parallel;
+  @Option(names = "--disk-cache", defaultValue = "8G", description = "s3cache disk tier (default ${DEFAULT-VALUE})")
+  String diskCache;
+
+  @Option(names = "--plan-objects", defaultValue = "2000", description = "100 KiB objects preloaded, and as many "
+      + "prefetched by a plan (default ${DEFAULT-VALUE})")
+  int planObjects;
+
+  @Option(names = "--epoch-files", defaultValue = "10000", description = "Small files read in two epochs "
+      + "(default ${DEFAULT-VALUE})")
+  int epochFiles;
+
+  @Option(names = "--latency", defaultValue = "20", description = "Milliseconds the proxy adds to each request of "
+      + "the plan and epoch rows (default ${DEFAULT-VALUE})")
+  int latency;
+
+  @Option(names = "--epoch-ttl", defaultValue = "5s", description = "metadata_ttl of the epoch rows, shorter than "
+      + "epoch 1 (default ${DEFAULT-VALUE})")
+  String epochTtl;
+
+  @Option(names = "--fio-seconds", defaultValue = "15", description = "Runtime of each fio job (default ${DEFAULT-VALUE})")
+  int fioSeconds;
+
+  @Option(names = "--repeat", defaultValue = "3", description = "Runs of each repeatable state, best kept "
+      + "(default ${DEFAULT-VALUE})")
+  int repeat;
+
+  @Option(names = "--profile", paramLabel = "DIR", description = "Also read the big file cold and warm from disk "
+      + "through daemons under JFR, keep the recordings in DIR and print CPU by stage")
+  Path profile;
 
   @Option(names = "--keep", description = "Keep the work dir (about 4 GiB) afterwards")
   boolean keep;
@@ -52,23 +88,56 @@ final class BenchCommand implements Callable<Integer> {
     if (faults != null && !(faults >= 0 && faults <= 1)) {
       throw new ConfigException("--faults must be a rate from 0 to 1, got " + faults);
     }
+    positive("--plan-objects", planObjects);
+    positive("--epoch-files", epochFiles);
+    positive("--fio-seconds", fioSeconds);
+    positive("--repeat", repeat);
+    if (latency < 0) {
+      throw new ConfigException("--latency must be 0 or more milliseconds, got " + latency);
+    }
+    if (DurationValue.parse("--epoch-ttl", epochTtl).compareTo(java.time.Duration.ofHours(1)) > 0) {
+      throw new ConfigException("--epoch-ttl must be at most 1h (epoch 1 has to outlast it), got " + epochTtl);
+    }
     if (rounds < 1) {
       throw new ConfigException("--rounds must be at least 1, got " + rounds);
     }
+    UserBenchmark.Options options = new UserBenchmark.Options(workDir, ByteSize.parse("--size", size), smallFiles,
+        chosen, checkedGroups(only), checkedSize("--ram-cache", ramCache), checkedSize("--fit-ram-cache", fitRamCache),
+        checkedSize("--disk-cache", diskCache), planObjects, epochFiles, latency, epochTtl, fioSeconds, repeat, profile);
     try {
       if (faults != null) {
         new FaultBenchmark(new FaultBenchmark.Options(workDir, ByteSize.parse("--size", size), smallFiles, faults,
             rounds, "2s", 6), System.out).run();
         return 0;
       }
-      new EndToEndBenchmark(new EndToEndBenchmark.Options(workDir, ByteSize.parse("--size", size), smallFiles, chosen,
-          ramCache, ByteSize.parse("--preload-size", preloadSize), parallel), System.out).run();
+      new UserBenchmark(options, System.out).run();
     } finally {
       if (!keep && !existed) {
         DemoCommand.deleteTree(workDir);
       }
     }
     return 0;
+  }
+
+  private static void positive(String option, int value) {
+    if (value < 1) {
+      throw new ConfigException(option + " must be at least 1, got " + value);
+    }
+  }
+
+  private static String checkedSize(String option, String value) {
+    ByteSize.parse(option, value);
+    return value;
+  }
+
+  /** The row groups named by {@code --only}, each checked. */
+  static Set<String> checkedGroups(List<String> groups) {
+    for (String g : groups) {
+      if (!UserBenchmark.GROUPS.contains(g)) {
+        throw new ConfigException("unknown row group '" + g + "': expected some of cold, warm, small, random, fit, plan, epoch");
+      }
+    }
+    return new LinkedHashSet<>(groups);
   }
 
   /** The peers named by {@code --peers} ("none": none), each checked to be s3fs or rclone. */

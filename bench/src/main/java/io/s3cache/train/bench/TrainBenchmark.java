@@ -2,6 +2,7 @@ package io.s3cache.train.bench;
 
 import io.s3cache.config.ByteSize;
 import io.s3cache.demo.ImageDatasetGenerator;
+import io.s3cache.bench.WorkDir;
 import io.s3cache.demo.PageCache;
 import io.s3cache.embedded.EmbeddedS3Server;
 import io.s3cache.embedded.FaultInjectingProxy;
@@ -62,10 +63,7 @@ public final class TrainBenchmark {
   }
 
   public void run() throws Exception {
-    if (!PageCache.drop()) {
-      throw new IllegalStateException("the benchmark must run as root: it drops the kernel page cache between passes");
-    }
-    Path work = Files.createDirectories(options.workDir());
+    Path work = WorkDir.prepare(options.workDir());
     try (EmbeddedS3Server server = EmbeddedS3Server.start(Files.createDirectories(work.resolve("s3")));
         FaultInjectingProxy proxy = FaultInjectingProxy.start(server.endpoint())) {
       server.createBucket(BUCKET);

@@ -1,0 +1,105 @@
+package io.s3cache.bench;
+
+import com.codahale.metrics.MetricRegistry;
+import io.s3cache.demo.PageCache;
+import io.s3cache.embedded.EmbeddedS3Server;
+import io.s3cache.s3.ObjectClient;
+import io.s3cache.s3.ObjectClients;
+import io.s3cache.s3.ObjectMeta;
+import io.s3cache.s3.S3Config;
+import java.io.IOException;
+import java.net.URI;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+
+/**
+ * What the endpoint itself gives, without FUSE: a whole object read by 8 workers issuing 8 MiB
+ * ranged GETs, by 8 curl processes (SigV4-signed) and by the SDK client s3cache uses, each after the
+ * page cache is dropped (the server then reads its files from disk, as for every cold read).
+ */
+final class EndpointRate {
+
+  private static final int PART = 8 << 20;
+
+  private EndpointRate() {}
+
+  /** 8 curl processes, each fetching its eighth of the object as serial 8 MiB ranged GETs on one connection. */
+  static Measure.Result curl(URI endpoint, String bucket, String key, long size) throws IOException, InterruptedException {
+    long parts = (size + PART - 1) / PART;
+    List<Process> curls = new ArrayList<>();
+    PageCache.drop();
+    long start = System.nanoTime();
+    try {
+      for (int w = 0; w < 8; w++) {
+        List<String> cmd = new ArrayList<>(List.of("curl"));
+        boolean first = true;
+        for (long p = w; p < parts; p += 8) {
+          if (!first) {
+            cmd.add("--next");
+          }
+          first = false;
+          long from = p * PART;
+          long to = Math.min(size, from + PART) - 1;
+          cmd.addAll(List.of("-sSf", "-o", "/dev/null", "--aws-sigv4", "aws:amz:" + EmbeddedS3Server.REGION + ":s3",
+              "--user", EmbeddedS3Server.ACCESS_KEY + ":" + EmbeddedS3Server.SECRET_KEY,
+              "-H", "x-amz-content-sha256: UNSIGNED-PAYLOAD",
+              "-H", "Range: bytes=" + from + "-" + to, endpoint + "/" + bucket + "/" + key));
+        }
+        if (!first) {
+          curls.add(new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD)
+              .start());
+        }
+      }
+      for (Process p : curls) {
+        if (!p.waitFor(10, TimeUnit.MINUTES) || p.exitValue() != 0) {
+          throw new IOException("curl failed (status " + p.exitValue() + ")");
+        }
+      }
+    } finally {
+      curls.forEach(Process::destroyForcibly);
+    }
+    return new Measure.Result(1, size, System.nanoTime() - start);
+  }
+
+  /** 8 threads of this JVM issuing 8 MiB ranged GETs (with If-Match) through s3cache's own SDK client. */
+  static Measure.Result sdk(URI endpoint, String bucket, String key) throws Exception {
+    S3Config s3 = S3Config.defaults().withEndpoint(endpoint).withPathStyle(true)
+        .withChecksumMode(S3Config.ChecksumMode.WHEN_REQUIRED);
+    try (ObjectClient client = ObjectClients.create(bucket, s3, new MetricRegistry(),
+        StaticCredentialsProvider.create(AwsBasicCredentials.create(EmbeddedS3Server.ACCESS_KEY,
+            EmbeddedS3Server.SECRET_KEY)))) {
+      ObjectMeta meta = client.head(key);
+      PageCache.drop();
+      ExecutorService pool = Executors.newFixedThreadPool(8);
+      AtomicLong bytes = new AtomicLong();
+      long start = System.nanoTime();
+      try {
+        List<Future<?>> parts = new ArrayList<>();
+        ThreadLocal<ByteBuffer> buffers = ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(PART));
+        for (long off = 0; off < meta.size(); off += PART) {
+          long offset = off;
+          parts.add(pool.submit(() -> {
+            ByteBuffer dst = buffers.get().clear().limit((int) Math.min(PART, meta.size() - offset));
+            client.getRange(key, meta.etag(), offset, dst);
+            bytes.addAndGet(dst.position());
+            return null;
+          }));
+        }
+        for (Future<?> f : parts) {
+          f.get();
+        }
+      } finally {
+        pool.shutdownNow();
+      }
+      return new Measure.Result(1, bytes.get(), System.nanoTime() - start);
+    }
+  }
+}
