@@ -14,16 +14,18 @@ import java.util.zip.CRC32C;
  * <pre>
  * offset size  field (big-endian)
  *  0      4    magic 0x53334342 ("S3CB")
- *  4      2    format version (2)
+ *  4      2    format version (3)
  *  6      2    flags (0)
  *  8      4    header length H: bytes from offset 0 to the payload, header CRC included
  * 12      4    payload length L (at most the block size)
- * 16      4    CRC32C of the payload
+ * 16      4    payload checksum: CRC32C of the chunk checksum table below (the index keeps it too)
  * 20      8    block index
  * 28      4    block size B: the block covers object bytes [index * B, index * B + L)
- * 32      2+n  bucket  (unsigned 16-bit length, UTF-8)
+ * 32      4    chunk size C (a power of two): the payload is checked in chunks of C bytes
+ * 36      2+n  bucket  (unsigned 16-bit length, UTF-8)
  *  ..     2+n  key     (ditto)
  *  ..     2+n  etag    (ditto)
+ *  ..     4*N  CRC32C of each chunk, N = ceil(L / C) (the last chunk may be shorter)
  * H-4     4    CRC32C of header bytes [0, H-4)
  * H       L    payload
  * </pre>
@@ -38,24 +40,47 @@ import java.util.zip.CRC32C;
  * another range, and may even have the same length. Files of another block size are never
  * served; the start-up scan deletes them.
  *
- * <p>Version 1 (no block size field) files are refused like any unknown version and deleted at
- * start-up.
+ * <p>Checksums are per chunk so that a read of a range (a 128 KiB FUSE read of an 8 MiB block)
+ * reads and checks only the chunks it touches; the header, table included, is read and checked
+ * once per open of the file.
+ *
+ * <p>Version 1 (no block size field) and version 2 (one CRC32C over the whole payload) files are
+ * refused like any unknown version and deleted at start-up.
  */
 final class BlockFileFormat {
   static final int MAGIC = 0x53334342;
-  static final short VERSION = 2;
+  static final short VERSION = 3;
   /** Bytes before the variable-length identity fields. */
-  static final int FIXED_PREFIX = 32;
+  static final int FIXED_PREFIX = 36;
+  /** Chunk size of the files this code writes (it reads any power of two the header names). */
+  static final int CHUNK_SIZE = 64 << 10;
+  private static final int MIN_CHUNK_SIZE = 4 << 10;
   /** Bytes read first to learn the header length. */
   static final int LENGTH_PREFIX = 12;
-  static final int MAX_HEADER = FIXED_PREFIX + 3 * (2 + 0xFFFF) + 4;
+  static final int MAX_HEADER =
+      FIXED_PREFIX + 3 * (2 + 0xFFFF) + 4 * (CacheConfig.MAX_BLOCK_SIZE / MIN_CHUNK_SIZE) + 4;
   static final String BLOCK_SUFFIX = ".blk";
   static final String TEMP_SUFFIX = ".tmp";
 
   private BlockFileFormat() {}
 
-  /** What a header says. */
-  record Header(int headerLength, int payloadLength, int payloadCrc, BlockKey key, int blockSize) {}
+  /**
+   * What a header says.
+   *
+   * @param payloadCrc CRC32C of the chunk checksum table: stands for the payload's contents
+   * @param chunkCrcs CRC32C of each {@code chunkSize} chunk of the payload (do not modify)
+   */
+  record Header(int headerLength, int payloadLength, int payloadCrc, BlockKey key, int blockSize,
+      int chunkSize, int[] chunkCrcs) {
+
+    /** Payload bytes of chunk {@code i}. */
+    int chunkLength(int i) {
+      return Math.min(chunkSize, payloadLength - i * chunkSize);
+    }
+  }
+
+  /** The chunk checksums of a payload and their table's checksum. */
+  record Checksums(int[] chunkCrcs, int payloadCrc) {}
 
   /** A file whose bytes are not a valid block file. */
   static class CorruptBlockFileException extends IOException {
@@ -96,35 +121,67 @@ final class BlockFileFormat {
     return HexFormat.of().formatHex(sha.digest());
   }
 
-  /** Header length for this key; fails if a field is over 65535 bytes of UTF-8. */
-  static int headerLength(BlockKey key) {
-    return FIXED_PREFIX + identityLength(key) + 4;
+  /**
+   * Header length for this key and a payload of {@code length} bytes; fails if a field is over
+   * 65535 bytes of UTF-8.
+   */
+  static int headerLength(BlockKey key, int length) {
+    return FIXED_PREFIX + identityLength(key) + 4 * chunkCount(length, CHUNK_SIZE) + 4;
+  }
+
+  static int chunkCount(int length, int chunkSize) {
+    return (int) ((length + (long) chunkSize - 1) / chunkSize);
+  }
+
+  /** The CRC32C of each {@link #CHUNK_SIZE} chunk of the remaining bytes (buffer not moved). */
+  static Checksums checksums(ByteBuffer payload) {
+    int length = payload.remaining();
+    int[] crcs = new int[chunkCount(length, CHUNK_SIZE)];
+    ByteBuffer chunk = payload.duplicate();
+    for (int i = 0; i < crcs.length; i++) {
+      int from = payload.position() + i * CHUNK_SIZE;
+      chunk.limit(Math.min(payload.limit(), from + CHUNK_SIZE)).position(from);
+      crcs[i] = crc(chunk);
+    }
+    return new Checksums(crcs, tableCrc(crcs));
+  }
+
+  /** CRC32C of a chunk checksum table (big-endian ints): the payload checksum. */
+  static int tableCrc(int[] chunkCrcs) {
+    ByteBuffer table = ByteBuffer.allocate(4 * chunkCrcs.length);
+    table.asIntBuffer().put(chunkCrcs);
+    return crc(table);
   }
 
   /**
-   * The header for a payload of {@code length} bytes with CRC32C {@code payloadCrc}, cut with
-   * block size {@code blockSize}.
+   * The header for a payload of {@code length} bytes with these chunk checksums (from {@link
+   * #checksums}), cut with block size {@code blockSize}.
    *
    * @throws IllegalArgumentException if the block size is not positive or the payload is longer
    *     than a block, or an identity field is over 65535 bytes of UTF-8
    */
-  static ByteBuffer encodeHeader(BlockKey key, int blockSize, int length, int payloadCrc) {
-    if (blockSize <= 0 || length < 0 || length > blockSize) {
+  static ByteBuffer encodeHeader(BlockKey key, int blockSize, int length, Checksums sums) {
+    if (blockSize <= 0 || length < 0 || length > blockSize
+        || sums.chunkCrcs().length != chunkCount(length, CHUNK_SIZE)) {
       throw new IllegalArgumentException(
           "payload of " + length + " bytes for block size " + blockSize);
     }
-    ByteBuffer buf = ByteBuffer.allocate(headerLength(key));
+    ByteBuffer buf = ByteBuffer.allocate(headerLength(key, length));
     buf.putInt(MAGIC)
         .putShort(VERSION)
         .putShort((short) 0)
         .putInt(buf.capacity())
         .putInt(length)
-        .putInt(payloadCrc)
+        .putInt(sums.payloadCrc())
         .putLong(key.index())
-        .putInt(blockSize);
+        .putInt(blockSize)
+        .putInt(CHUNK_SIZE);
     putString(buf, key.bucket());
     putString(buf, key.key());
     putString(buf, key.etag());
+    for (int c : sums.chunkCrcs()) {
+      buf.putInt(c);
+    }
     buf.putInt(crc(buf.duplicate().flip()));
     return buf.flip();
   }
@@ -170,16 +227,23 @@ final class BlockFileFormat {
     int payloadCrc = in.getInt();
     long index = in.getLong();
     int blockSize = in.getInt();
+    int chunkSize = in.getInt();
     try {
       String bucket = getString(in, headerLength - 4);
       String key = getString(in, headerLength - 4);
       String etag = getString(in, headerLength - 4);
       if (payloadLength < 0 || index < 0 || blockSize <= 0 || payloadLength > blockSize
-          || in.position() != headerLength - 4) {
+          || chunkSize < MIN_CHUNK_SIZE || Integer.bitCount(chunkSize) != 1
+          || in.position() + 4L * chunkCount(payloadLength, chunkSize) != headerLength - 4) {
         throw new CorruptBlockFileException("inconsistent header fields");
       }
+      int[] chunkCrcs = new int[chunkCount(payloadLength, chunkSize)];
+      in.asIntBuffer().get(chunkCrcs);
+      if (tableCrc(chunkCrcs) != payloadCrc) {
+        throw new CorruptBlockFileException("chunk checksum table does not match its checksum");
+      }
       return new Header(headerLength, payloadLength, payloadCrc,
-          new BlockKey(bucket, key, etag, index), blockSize);
+          new BlockKey(bucket, key, etag, index), blockSize, chunkSize, chunkCrcs);
     } catch (IndexOutOfBoundsException | IllegalArgumentException e) {
       throw new CorruptBlockFileException("malformed identity fields");
     }

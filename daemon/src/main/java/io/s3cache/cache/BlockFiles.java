@@ -37,42 +37,73 @@ final class BlockFiles {
   }
 
   /**
-   * The payload of {@code file} in a new direct buffer (position 0, limit {@code length}), after
-   * checking that the file holds exactly this block of this block size, that its checksum is the
-   * one the index recorded, and that the payload matches it.
+   * Reads and checks the header of an open block file: it must hold exactly this block of this
+   * block size and {@code length}, with the payload checksum the index recorded, and the file
+   * must be as long as the header says. The payload is checked later, chunk by chunk, by {@link
+   * #readRange}.
    *
-   * @throws java.nio.file.NoSuchFileException if the file is gone
    * @throws CorruptBlockFileException if any check fails
    */
-  ByteBuffer readPayload(Path file, BlockKey key, int length, int indexedCrc) throws IOException {
-    try (FileChannel ch = io.openRead(file)) {
-      Header header = readHeader(ch);
-      if (!header.key().equals(key)) {
-        throw new CorruptBlockFileException("file holds another block: " + header.key());
+  Header checkHeader(FileChannel ch, BlockKey key, int length, int indexedCrc) throws IOException {
+    Header header = readHeader(ch);
+    if (!header.key().equals(key)) {
+      throw new CorruptBlockFileException("file holds another block: " + header.key());
+    }
+    if (header.blockSize() != blockSize) {
+      // Same index, another byte range: never serve it, whatever its length.
+      throw new CorruptBlockFileException("file holds a block of block size "
+          + header.blockSize() + ", expected " + blockSize);
+    }
+    if (header.payloadLength() != length) {
+      throw new CorruptBlockFileException(
+          "payload length " + header.payloadLength() + ", expected " + length);
+    }
+    if (header.payloadCrc() != indexedCrc) {
+      throw new CorruptBlockFileException("header checksum differs from the index's");
+    }
+    long size = ch.size();
+    if (size != header.headerLength() + (long) length) {
+      throw new CorruptBlockFileException("file size " + size + " does not match its header");
+    }
+    return header;
+  }
+
+  /**
+   * Copies payload bytes {@code [offset, offset + dst.remaining())} into {@code dst} with
+   * positional reads of just the chunks they touch, each checked against its CRC32C. On success
+   * {@code dst}'s position advances; on failure it stays put (bytes past it may be overwritten).
+   * A chunk-aligned range is read straight into {@code dst}; any other through a buffer of the
+   * covering chunks.
+   *
+   * @throws CorruptBlockFileException if a chunk is short or fails its checksum
+   */
+  static void readRange(FileChannel ch, Header header, int offset, ByteBuffer dst)
+      throws IOException {
+    int n = dst.remaining();
+    if (n == 0) {
+      return;
+    }
+    int c = header.chunkSize();
+    int first = offset / c;
+    int last = (offset + n - 1) / c;
+    int spanStart = first * c;
+    int spanEnd = Math.min(header.payloadLength(), (last + 1) * c);
+    boolean aligned = spanStart == offset && spanEnd == offset + n;
+    ByteBuffer span = aligned ? dst.duplicate() : ByteBuffer.allocate(spanEnd - spanStart);
+    int base = span.position();
+    readFully(ch, span, header.headerLength() + (long) spanStart);
+    ByteBuffer chunk = span.duplicate();
+    for (int i = first; i <= last; i++) {
+      int from = base + (i - first) * c;
+      chunk.limit(from + header.chunkLength(i)).position(from);
+      if (BlockFileFormat.crc(chunk) != header.chunkCrcs()[i]) {
+        throw new CorruptBlockFileException("checksum mismatch in chunk " + i);
       }
-      if (header.blockSize() != blockSize) {
-        // Same index, another byte range: never serve it, whatever its length.
-        throw new CorruptBlockFileException("file holds a block of block size "
-            + header.blockSize() + ", expected " + blockSize);
-      }
-      if (header.payloadLength() != length) {
-        throw new CorruptBlockFileException(
-            "payload length " + header.payloadLength() + ", expected " + length);
-      }
-      long size = ch.size();
-      if (size != header.headerLength() + (long) length) {
-        throw new CorruptBlockFileException("file size " + size + " does not match its header");
-      }
-      ByteBuffer payload = ByteBuffer.allocateDirect(length);
-      readFully(ch, payload, header.headerLength());
-      payload.flip();
-      if (header.payloadCrc() != indexedCrc) {
-        throw new CorruptBlockFileException("header checksum differs from the index's");
-      }
-      if (BlockFileFormat.crc(payload) != header.payloadCrc()) {
-        throw new CorruptBlockFileException("payload checksum mismatch");
-      }
-      return payload;
+    }
+    if (aligned) {
+      dst.position(dst.position() + n);
+    } else {
+      dst.put(span.position(offset - spanStart).limit(offset - spanStart + n));
     }
   }
 
@@ -84,8 +115,8 @@ final class BlockFiles {
   Written write(Path temp, Path file, BlockKey key, ByteBuffer block) throws IOException {
     ByteBuffer payload = block.duplicate();
     int length = payload.remaining();
-    int crc = BlockFileFormat.crc(payload);
-    ByteBuffer header = BlockFileFormat.encodeHeader(key, blockSize, length, crc);
+    BlockFileFormat.Checksums sums = BlockFileFormat.checksums(payload);
+    ByteBuffer header = BlockFileFormat.encodeHeader(key, blockSize, length, sums);
     long fileLength = header.remaining() + (long) length;
     try (FileChannel ch = io.createWrite(temp)) {
       ByteBuffer[] parts = {header, payload};
@@ -97,7 +128,7 @@ final class BlockFiles {
       }
     }
     io.moveAtomic(temp, file);
-    return new Written(length, crc, fileLength);
+    return new Written(length, sums.payloadCrc(), fileLength);
   }
 
   private static void readFully(FileChannel ch, ByteBuffer dst, long position) throws IOException {

@@ -8,10 +8,10 @@ import java.nio.charset.StandardCharsets;
  * {@code blocks}, keyed by the raw SHA-256 that also names the block file). Stateless.
  *
  * <pre>
- * 1  record version (1)
+ * 1  record version (2: block files of format 3)
  * 4  block size
  * 4  payload length
- * 4  payload CRC32C
+ * 4  payload checksum (CRC32C of the file's chunk checksum table)
  * 8  file length (header + payload)
  * 8  last access (the tier's logical clock)
  * 8  block index
@@ -19,7 +19,11 @@ import java.nio.charset.StandardCharsets;
  * </pre>
  */
 final class BlockRecord {
-  static final byte VERSION = 1;
+  /**
+   * Bumped with the block file format: a record of an older version is not read, so its file is
+   * treated as unknown at start-up, its header checked and, being of another format, deleted.
+   */
+  static final byte VERSION = 2;
 
   private BlockRecord() {}
 

@@ -27,7 +27,8 @@ interface CacheTier {
 
     /**
      * Copies {@code [offsetInBlock, offsetInBlock + dst.remaining())} of the block into {@code dst}
-     * (advancing its position); false, with {@code dst} untouched, on a miss.
+     * (advancing its position); false on a miss, with {@code dst}'s position unchanged (the bytes
+     * past it may have been overwritten: a miss is followed by a load that writes them).
      */
     default boolean read(int offsetInBlock, ByteBuffer dst) {
       if (offsetInBlock < 0 || offsetInBlock > length() - dst.remaining()) {

@@ -26,7 +26,8 @@ import org.slf4j.LoggerFactory;
  * The disk tier: one file per block under {@code cacheDir/blocks/xx/<sha256>.blk} (layout in
  * {@link BlockFileFormat}, read and written by {@link BlockFiles}), an in-memory index of them,
  * and a hard cap on the space they occupy. A {@link CacheTier}: its look-up hands back a handle
- * whose read opens and checks the file then, so a block evicted in between is a miss.
+ * whose read then reads and checks just the chunks of the range asked for, through a small cache
+ * of open files ({@link BlockChannels}), so a block evicted in between is a miss.
  *
  * <p><b>Space accounting.</b> {@code used} is what the tree occupies as {@code du} counts it:
  * {@link #DIRECTORY_RESERVE} for {@code blocks/} and its 256 subdirectories, plus per file
@@ -41,7 +42,9 @@ import org.slf4j.LoggerFactory;
  * the index still maps the key to that very file, so a stale delete never hits a newer file.
  * Reservations (check-and-add on {@code used}) and eviction run under {@code admission}; releases
  * only lower {@code used} and need no lock. Readers never lock: a file evicted under a reader is
- * either still readable (Linux keeps an unlinked open file) or gone at open, which is a miss.
+ * either still readable (Linux keeps an unlinked open file) or gone at open, which is a miss. A
+ * discard drops the key from the index <em>before</em> it closes the key's cached open file, and a
+ * reader that cached a file re-checks the index after, so no dropped file stays open.
  *
  * <p><b>Failures.</b> Nothing here throws to a reader or writer after start-up: a bad file, a
  * failed read or write is a miss or a skipped write, logged (rate-limited), counted in
@@ -53,7 +56,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>Persistent index.</b> With a {@link CacheDatabase}, every committed file also has a record
  * in its {@code blocks} column family (identity, block size, length, CRC32C, file length, last
- * access), written after the rename and deleted before the file. A restart loads the records
+ * access), written after the rename and deleted before the file; a read records its access when
+ * it opens the file (not on every range read of an open file). A restart loads the records
  * instead of reading every header, then repairs what a crash can leave (see {@link
  * DiskTierScan#reconcile}): files without a record, records without a file, temp files. The
  * index's own files are charged against the cap ({@link #indexReserve}, re-measured as it grows).
@@ -127,6 +131,7 @@ final class DiskTier implements CacheTier {
   private final ConcurrentHashMap<BlockKey, Entry> index = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<BlockKey, Boolean> busy = new ConcurrentHashMap<>();
   private final ReentrantLock admission = new ReentrantLock();
+  private final BlockChannels channels = new BlockChannels(BlockChannels.DEFAULT_MAX_OPEN);
   private final AtomicLong used = new AtomicLong(DIRECTORY_RESERVE);
   private final AtomicLong clock = new AtomicLong();
   private final AtomicLong tempSeq = new AtomicLong();
@@ -292,7 +297,10 @@ final class DiskTier implements CacheTier {
     return index.size();
   }
 
-  /** A handle whose read checks and reads the file then (see {@link #get}); null if not indexed. */
+  /**
+   * A handle whose reads read and check just the chunks they need then (see {@link #read}); null
+   * if not indexed.
+   */
   @Override
   public Block lookup(BlockKey key, int length) {
     if (!index.containsKey(key)) {
@@ -308,27 +316,70 @@ final class DiskTier implements CacheTier {
       public ByteBuffer readAll() {
         return get(key, length);
       }
+
+      @Override
+      public boolean read(int offsetInBlock, ByteBuffer dst) {
+        if (offsetInBlock < 0 || offsetInBlock > length - dst.remaining()) {
+          throw new IndexOutOfBoundsException("range [" + offsetInBlock + ", +" + dst.remaining()
+              + ") outside a block of " + length + " bytes");
+        }
+        return DiskTier.this.read(key, length, offsetInBlock, dst);
+      }
     };
   }
 
   /**
-   * The block in a new direct buffer (position 0, limit {@code length}), or null on a miss. A file
-   * that fails any check is deleted, counted and logged; never throws.
+   * The block in a new direct buffer (position 0, limit {@code length}), every chunk checked, or
+   * null on a miss (see {@link #read}).
    */
   ByteBuffer get(BlockKey key, int length) {
-    Entry entry = index.get(key);
-    if (entry == null) {
+    if (!index.containsKey(key)) {
       return null;
     }
+    ByteBuffer block = ByteBuffer.allocateDirect(length);
+    return read(key, length, 0, block) ? block.flip() : null;
+  }
+
+  /**
+   * Copies {@code [offset, offset + dst.remaining())} of the block into {@code dst} by positional
+   * reads of the chunks it touches, each checked against its CRC32C, through a cached open file.
+   * False on a miss, with {@code dst}'s position unchanged (bytes past it may be overwritten). A
+   * file that fails any check is deleted, counted and logged; never throws. A file evicted under
+   * the read is either still read whole (it was open) or gone at open, a miss.
+   */
+  boolean read(BlockKey key, int length, int offset, ByteBuffer dst) {
+    Entry entry = index.get(key);
+    if (entry == null) {
+      return false;
+    }
     try {
-      ByteBuffer payload = files.readPayload(entry.file, key, length, entry.crc);
-      entry.lastAccess = clock.incrementAndGet();
-      persist(key, entry);
-      return payload;
+      for (int attempt = 0; ; attempt++) {
+        BlockChannels.Handle file = channels.acquire(key, entry, this::open);
+        try {
+          if (index.get(key) != entry) {
+            channels.remove(key, file); // dropped while we opened it: do not keep it open
+          }
+          if (file.header.payloadLength() != length) {
+            throw new CorruptBlockFileException(
+                "payload length " + file.header.payloadLength() + ", expected " + length);
+          }
+          BlockFiles.readRange(file.channel, file.header, offset, dst);
+          entry.lastAccess = clock.incrementAndGet();
+          return true;
+        } catch (java.nio.channels.ClosedChannelException closed) {
+          // Closed under us (an interrupted reader closes a shared channel): reopen once.
+          channels.remove(key, file);
+          if (attempt > 0 || Thread.currentThread().isInterrupted()) {
+            return false;
+          }
+        } finally {
+          file.release();
+        }
+      }
     } catch (NoSuchFileException gone) {
       // Evicted (or removed by hand) between the index lookup and the open: a plain miss.
       discard(key, entry);
-      return null;
+      return false;
     } catch (IOException | RuntimeException e) {
       errors.inc();
       if (e instanceof CorruptBlockFileException) {
@@ -336,7 +387,21 @@ final class DiskTier implements CacheTier {
       }
       warn("read of " + entry.file + " failed", e);
       discard(key, entry);
-      return null;
+      return false;
+    }
+  }
+
+  /** Opens and checks an entry's file; records the access in the index (once per open). */
+  private BlockChannels.Handle open(BlockKey key, Entry entry) throws IOException {
+    java.nio.channels.FileChannel ch = io.openRead(entry.file);
+    try {
+      BlockChannels.Handle handle =
+          new BlockChannels.Handle(entry, ch, files.checkHeader(ch, key, entry.length, entry.crc));
+      persist(key, entry);
+      return handle;
+    } catch (IOException | RuntimeException e) {
+      ch.close();
+      throw e;
     }
   }
 
@@ -362,7 +427,7 @@ final class DiskTier implements CacheTier {
           throw new IllegalArgumentException(
               length + " bytes is more than the block size " + blockSize);
         }
-        charge = charge(BlockFileFormat.headerLength(key) + (long) length);
+        charge = charge(BlockFileFormat.headerLength(key, length) + (long) length);
       } catch (IllegalArgumentException e) {
         errors.inc();
         warn("cannot store " + key, e);
@@ -533,12 +598,23 @@ final class DiskTier implements CacheTier {
       }
       boolean deleted = deleteQuietly(entry.file);
       index.remove(key, entry);
+      channels.invalidate(key);
       if (deleted) {
         used.addAndGet(-entry.charge);
       }
     } finally {
       busy.remove(key);
     }
+  }
+
+  /** Closes the files kept open for reads (a read in progress finishes first). */
+  void close() {
+    channels.close();
+  }
+
+  /** Block files held open for reads now. */
+  long openFiles() {
+    return channels.size();
   }
 
   /** Whether a write or discard of the block is in progress right now. */

@@ -10,8 +10,9 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Background writes of fetched blocks into a slower tier (the disk tier), bounded by the bytes waiting, so a burst
- * of fetches never piles up unbounded direct memory behind a slow disk: past the bound a write is
- * skipped and counted (the block is still served; it just is not kept on disk).
+ * of fetches never piles up unbounded direct memory behind a slow disk: past the bound {@link
+ * #submit} refuses the write and counts it; the block cache then writes the block on the fetching
+ * thread itself (so a slow disk slows fetches down instead of losing blocks).
  *
  * <p>Concurrency: {@link #submit} is lock-free (queue + byte counter); each submitted write
  * schedules one task on the executor that takes one write from the queue. {@code running} (guarded

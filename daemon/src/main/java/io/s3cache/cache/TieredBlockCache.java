@@ -26,12 +26,18 @@ import org.slf4j.LoggerFactory;
  * shared fetch from the {@link BlockSource}.
  *
  * <p><b>Concurrency and states of a block.</b> A block is in RAM, on disk, both, or neither; a
- * get that finds it in the first tier (RAM) returns at once. Otherwise the caller joins {@code
- * flights} ({@link SingleFlight}: one load per block at a time): the <em>leader</em> loads the
- * block on its own thread (the lower tiers in order, else the source) while every other caller
- * waits for its result. The leader puts the block into RAM <em>before</em> its flight ends, so a
+ * read that finds it in RAM, or on disk (a positional read of just its range, see {@link
+ * DiskTier#read}), returns at once, each tier counting a hit or a miss. Otherwise the caller joins
+ * {@code flights} ({@link SingleFlight}: one load per block at a time): the <em>leader</em> loads
+ * the block on its own thread (the tiers again, else the source) while every other caller waits
+ * for its result. The leader puts a fetched block into RAM <em>before</em> its flight ends, so a
  * later caller finds it in RAM or starts a new load (possible only if RAM refused or evicted the
- * block). On failure all waiters get the leader's exception and the next get retries. If the
+ * block).
+ *
+ * <p><b>Admission rule.</b> A fetched block goes into RAM and (in the background) to disk. A disk
+ * hit is <em>not</em> copied into RAM: the kernel's page cache already keeps hot block files in
+ * memory, and a scan larger than RAM over blocks on disk would otherwise evict every RAM block
+ * for blocks it reads once. On failure all waiters get the leader's exception and the next get retries. If the
  * leader itself is interrupted, waiters are not failed with its interrupt: they retry, one of them
  * becoming the new leader. Preload's {@link #loadToDisk} fetches through the same flights. A
  * {@link Semaphore} of {@code maxConcurrentFetches} permits bounds source fetches across all
@@ -173,13 +179,15 @@ public final class TieredBlockCache implements BlockCache {
     if (closed.get()) {
       throw new IOException("block cache is closed");
     }
-    Level first = levels.get(0);
-    ByteBuffer block = readAll(first.tier().lookup(key, length));
-    if (block != null) {
-      first.hits().inc();
-      return view(block);
+    ByteBuffer block = null;
+    for (Level level : levels) {
+      block = readAll(level.tier().lookup(key, length));
+      if (block != null) {
+        level.hits().inc();
+        return view(block);
+      }
+      level.misses().inc();
     }
-    first.misses().inc();
     block = flights.load(key, () -> load(key, length, onSourceFetch));
     if (block.capacity() != length) { // a waiter on a load of another length
       throw new IOException("block " + key + " has " + block.capacity()
@@ -208,15 +216,21 @@ public final class TieredBlockCache implements BlockCache {
     readMiss(key, length, offsetInBlock, dst, onSourceFetch);
   }
 
-  /** A range served by a tier that holds the block now; false (dst untouched) when none does. */
+  /**
+   * A range served by a tier that holds the block now, fastest tier first: RAM, then a positional
+   * read of just the range from the disk tier (no single-flight: concurrent readers of a block on
+   * disk read it independently). A disk hit is not copied into RAM (see the class comment). False,
+   * with dst's position unchanged, when no tier does.
+   */
   private boolean readFromTiers(BlockKey key, int length, int offsetInBlock, ByteBuffer dst) {
-    Level first = levels.get(0);
-    CacheTier.Block block = first.tier().lookup(key, length);
-    if (block != null && block.read(offsetInBlock, dst)) {
-      first.hits().inc();
-      return true;
+    for (Level level : levels) {
+      CacheTier.Block block = level.tier().lookup(key, length);
+      if (block != null && block.read(offsetInBlock, dst)) {
+        level.hits().inc();
+        return true;
+      }
+      level.misses().inc();
     }
-    first.misses().inc();
     return false;
   }
 
@@ -378,6 +392,9 @@ public final class TieredBlockCache implements BlockCache {
       }
     }
     memory.clear();
+    if (disk != null) {
+      disk.close();
+    }
     registry.removeMatching((name, metric) -> metric == ramBytesGauge || metric == diskBytesGauge);
   }
 
@@ -387,31 +404,25 @@ public final class TieredBlockCache implements BlockCache {
   }
 
   /**
-   * A leader's load: the first tier again (a load that ended just before this one began may have
-   * filled it), then each lower tier, else the source. A lower tier's hit is copied into the tiers
-   * above it; a fetched block goes into RAM now and to the disk tier in the background.
+   * A leader's load, after its caller missed in every tier: the tiers again (a load or disk write
+   * that ended just before this one began may have filled one; not counted, the caller counted its
+   * misses), else the source. A lower tier's hit is not copied into RAM (the admission rule); a
+   * fetched block goes into RAM now and to the disk tier in the background.
    */
   private ByteBuffer load(BlockKey key, int length, Runnable onSourceFetch) throws IOException {
-    ByteBuffer block = readAll(levels.get(0).tier().lookup(key, length));
-    if (block != null) {
-      return block;
-    }
-    for (int i = 1; i < levels.size(); i++) {
-      Level level = levels.get(i);
-      block = readAll(level.tier().lookup(key, length));
+    for (Level level : levels) {
+      ByteBuffer block = readAll(level.tier().lookup(key, length));
       if (block != null) {
-        level.hits().inc();
-        for (Level above : levels.subList(0, i)) {
-          above.tier().insert(key, block);
-        }
         return block;
       }
-      level.misses().inc();
     }
+    ByteBuffer block;
     block = fetch(key, length, onSourceFetch);
     memory.insert(key, block);
-    if (writes != null && !closed.get()) {
-      writes.submit(key, block);
+    if (writes != null && !closed.get() && !writes.submit(key, block)) {
+      // The write queue is full: write it now, on this thread, rather than keep it in RAM only,
+      // where an eviction would lose it and a warm re-read would fetch it again.
+      disk.insert(key, block);
     }
     return block;
   }

@@ -7,8 +7,9 @@
  * {@link io.s3cache.cache.CacheStats}. Package-private: {@code CacheTier}, the role of one level
  * of the cache, which the tiered cache composes fastest first; the RAM tier ({@code MemoryTier},
  * Caffeine over direct buffers); the disk tier ({@code DiskTier}: index, hard size cap, eviction;
- * {@code BlockFiles}: reading and writing one block file; {@code BlockFileFormat}: header layout
- * and names; {@code DiskTierScan}: warm restart; {@code BlockFileIo}: the filesystem seam tests
+ * {@code BlockFiles}: reading and writing one block file, and range reads that check just the
+ * chunks they touch; {@code BlockChannels}: the small cache of open block files;
+ * {@code BlockFileFormat}: header layout, chunk checksums and names; {@code DiskTierScan}: warm restart; {@code BlockFileIo}: the filesystem seam tests
  * inject failures through); {@code SingleFlight} (one load per block at a time, shared by readers,
  * read-ahead and preload) and {@code DiskWriteQueue} (bounded background writes of fetched
  * blocks).

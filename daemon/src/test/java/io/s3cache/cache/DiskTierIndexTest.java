@@ -226,14 +226,14 @@ class DiskTierIndexTest {
     assertEquals(4L << 20, reserve);
     assertEquals(CAP - DiskTier.DIRECTORY_RESERVE - reserve, disk.usableBytes());
     fill(disk, 10);
-    long blocks = 10 * DiskTier.charge(BlockFileFormat.headerLength(key(0)) + (long) BLOCK);
+    long blocks = 10 * DiskTier.charge(BlockFileFormat.headerLength(key(0), BLOCK) + (long) BLOCK);
     assertTrue(disk.bytes() >= DiskTier.DIRECTORY_RESERVE + reserve + blocks);
     assertTrue(db.diskBytes() <= reserve, "a small index stays within its reserve: " + db.diskBytes());
   }
 
   @Test
   void theFreeSpaceFloorRefusesWritesAndEvictsOurOwnBlocksToHoldIt() throws IOException {
-    long perBlock = DiskTier.charge(BlockFileFormat.headerLength(key(0)) + (long) BLOCK);
+    long perBlock = DiskTier.charge(BlockFileFormat.headerLength(key(0), BLOCK) + (long) BLOCK);
     AtomicLong otherUse = new AtomicLong(0);
     long disk = 100 * perBlock;
     long floor = 20 * perBlock;

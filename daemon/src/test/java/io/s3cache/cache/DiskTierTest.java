@@ -87,7 +87,7 @@ class DiskTierTest {
     String hash = BlockFileFormat.hash(a, BLOCK);
     Path file = dir.resolve("blocks").resolve(hash.substring(0, 2)).resolve(hash + ".blk");
     assertEquals(file, disk.fileFor(a));
-    assertEquals(BlockFileFormat.headerLength(a) + 100L, Files.size(file));
+    assertEquals(BlockFileFormat.headerLength(a, 100) + 100L, Files.size(file));
     try (Stream<Path> subdirs = Files.list(dir.resolve("blocks"))) {
       assertEquals(256, subdirs.count());
     }
@@ -96,16 +96,18 @@ class DiskTierTest {
         "\"etag-1\"", 7), BLOCK)));
     // The block size is part of the identity: same index, another byte range, another name.
     assertFalse(hash.equals(BlockFileFormat.hash(a, 2 * BLOCK)));
-    // Header: magic, version 2, and the block size right after the block index.
-    ByteBuffer header = ByteBuffer.wrap(Files.readAllBytes(file), 0, 32);
+    // Header: magic, version 3, the block size right after the block index, then the chunk size;
+    // one chunk checksum for 100 bytes.
+    ByteBuffer header = ByteBuffer.wrap(Files.readAllBytes(file), 0, 36);
     assertEquals(BlockFileFormat.MAGIC, header.getInt(0));
-    assertEquals(2, header.getShort(4));
-    assertEquals(BlockFileFormat.headerLength(a), header.getInt(8));
+    assertEquals(3, header.getShort(4));
+    assertEquals(BlockFileFormat.headerLength(a, 100), header.getInt(8));
     assertEquals(100, header.getInt(12));
     assertEquals(7L, header.getLong(20));
     assertEquals(BLOCK, header.getInt(28));
-    assertEquals(32 + 2 + 6 + 2 + "data/file-ü.bin".getBytes(StandardCharsets.UTF_8).length
-        + 2 + 8 + 4, BlockFileFormat.headerLength(a));
+    assertEquals(BlockFileFormat.CHUNK_SIZE, header.getInt(32));
+    assertEquals(36 + 2 + 6 + 2 + "data/file-ü.bin".getBytes(StandardCharsets.UTF_8).length
+        + 2 + 8 + 4 + 4, BlockFileFormat.headerLength(a, 100));
   }
 
   @Test
@@ -228,7 +230,7 @@ class DiskTierTest {
     assertFalse(Files.exists(file));
     assertFalse(disk.contains(a));
     assertEquals(DiskTier.DIRECTORY_RESERVE + (disk.blockCount() == 0 ? 0
-        : disk.blockCount() * DiskTier.charge(BlockFileFormat.headerLength(a) + (long) BLOCK)),
+        : disk.blockCount() * DiskTier.charge(BlockFileFormat.headerLength(a, BLOCK) + (long) BLOCK)),
         disk.bytes());
     assertTrue(disk.insert(a, block(a, BLOCK)), "can be stored again");
     assertEquals(FakeBlockSource.expected(a, BLOCK, BLOCK), disk.get(a, BLOCK));
@@ -305,7 +307,7 @@ class DiskTierTest {
 
   @Test
   void evictsLeastRecentlyUsed() throws IOException {
-    long perBlock = DiskTier.charge(BlockFileFormat.headerLength(key(0)) + (long) BLOCK);
+    long perBlock = DiskTier.charge(BlockFileFormat.headerLength(key(0), BLOCK) + (long) BLOCK);
     DiskTier disk = open(DiskTier.DIRECTORY_RESERVE + 4 * perBlock);
     for (int i = 0; i < 4; i++) {
       assertTrue(disk.insert(key(i), block(key(i), BLOCK)));

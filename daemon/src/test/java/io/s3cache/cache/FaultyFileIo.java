@@ -9,13 +9,19 @@ final class FaultyFileIo implements BlockFileIo {
   volatile boolean failReads;
   volatile boolean failWrites;
   volatile boolean failMoves;
+  /** Run after each successful open for reading (e.g. an eviction racing the read). */
+  volatile Runnable afterOpenRead = () -> {};
+  final java.util.concurrent.atomic.AtomicInteger readOpens = new java.util.concurrent.atomic.AtomicInteger();
 
   @Override
   public FileChannel openRead(Path file) throws IOException {
     if (failReads) {
       throw new IOException("injected read failure: " + file);
     }
-    return DEFAULT.openRead(file);
+    FileChannel ch = DEFAULT.openRead(file);
+    readOpens.incrementAndGet();
+    afterOpenRead.run();
+    return ch;
   }
 
   @Override

@@ -145,7 +145,70 @@ class TieredBlockCacheTest {
     assertEquals(1, restarted.stats().diskHits());
     assertTrue((Long) second.getGauges().get(MetricNames.CACHE_DISK_BYTES).getValue() > BLOCK);
     assertEquals(expected(key(0), BLOCK), restarted.get(key(0), BLOCK));
-    assertEquals(1, restarted.stats().ramHits(), "the disk hit was promoted into RAM");
+    assertEquals(2, restarted.stats().diskHits(), "a disk hit is not copied into RAM");
+  }
+
+  @Test
+  void diskHitsDoNotEnterRamSoAScanLargerThanRamKeepsIt() throws IOException {
+    TieredBlockCache cache = cache(config(2 * BLOCK, 8 << 20), registry);
+    for (int i = 0; i < 6; i++) {
+      cache.get(key(i), BLOCK);
+      diskWrites.runAll();
+    }
+    assertEquals(6, cache.stats().diskBlocks());
+    long ramBefore = cache.stats().ramBytes();
+    for (int pass = 0; pass < 2; pass++) { // a scan of 6 blocks through a RAM tier of 2
+      for (int i = 0; i < 6; i++) {
+        ByteBuffer dst = ByteBuffer.allocateDirect(1000);
+        cache.read(key(i), BLOCK, 500, dst, () -> {});
+        assertEquals(expected(key(i), BLOCK).position(500).limit(1500), dst.flip());
+      }
+    }
+    assertEquals(6, source.fetches.get(), "the scan was served from disk");
+    CacheStats stats = cache.stats();
+    assertEquals(12, stats.ramHits() + stats.diskHits());
+    assertTrue(stats.diskHits() >= 8, "blocks not in RAM were read from disk");
+    assertEquals(ramBefore, stats.ramBytes(), "disk hits were not copied into RAM");
+  }
+
+  @Test
+  void aCorruptChunkIsReFetchedForTheReadThatTouchesItOnly() throws IOException {
+    int chunk = BlockFileFormat.CHUNK_SIZE;
+    int block = 4 * chunk;
+    FakeBlockSource bigSource = new FakeBlockSource();
+    TieredBlockCache cache = new TieredBlockCache(
+        new CacheConfig(block, 0, dir, 8 << 20, 4, 1 << 20, false), bigSource, registry,
+        diskWrites, null, Runnable::run, io, null);
+    caches.add(cache);
+    BlockKey k = key(0);
+    ByteBuffer all = FakeBlockSource.expected(k, block, block);
+    cache.read(k, block, 0, ByteBuffer.allocate(10), () -> {});
+    diskWrites.runAll();
+    assertEquals(1, bigSource.fetches.get());
+    Path file = dir.resolve("blocks").resolve(BlockFileFormat.hash(k, block).substring(0, 2))
+        .resolve(BlockFileFormat.hash(k, block) + ".blk");
+    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
+      ch.write(ByteBuffer.wrap(new byte[] {42, 43, 44}),
+          BlockFileFormat.headerLength(k, block) + 3L * chunk + 5);
+    }
+    ByteBuffer first = ByteBuffer.allocateDirect(2 * chunk);
+    cache.read(k, block, chunk, first, () -> {});
+    assertEquals(all.duplicate().position(chunk).limit(3 * chunk), first.flip());
+    assertEquals(1, bigSource.fetches.get(), "an intact chunk is served from disk");
+
+    int[] fetched = {0};
+    ByteBuffer bad = ByteBuffer.allocateDirect(100);
+    cache.read(k, block, 3 * chunk, bad, () -> fetched[0]++);
+    assertEquals(all.duplicate().position(3 * chunk).limit(3 * chunk + 100), bad.flip(),
+        "the corrupt chunk's read gets S3's bytes");
+    assertEquals(1, fetched[0]);
+    assertEquals(2, bigSource.fetches.get());
+    assertEquals(1, registry.counter(MetricNames.CACHE_DISK_CORRUPT).getCount());
+    diskWrites.runAll(); // the re-fetched block is written again
+    ByteBuffer again = ByteBuffer.allocateDirect(100);
+    cache.read(k, block, 3 * chunk, again, () -> {});
+    assertEquals(all.duplicate().position(3 * chunk).limit(3 * chunk + 100), again.flip());
+    assertEquals(2, bigSource.fetches.get());
   }
 
   @Test
@@ -194,15 +257,15 @@ class TieredBlockCacheTest {
   }
 
   @Test
-  void fullWriteQueueSkipsTheWriteAndCountsIt() throws IOException {
+  void fullWriteQueueCountsTheRefusalAndTheFetcherWritesTheBlockItself() throws IOException {
     TieredBlockCache cache = cache(
         config(0, 4 << 20).withMaxPendingDiskWriteBytes(BLOCK), registry);
     cache.get(key(0), BLOCK);
     cache.get(key(1), BLOCK);
     assertEquals(1, cache.stats().diskWritesDropped());
+    assertTrue(cache.isOnDisk(key(1)), "written on the fetching thread");
     diskWrites.runAll();
     assertTrue(cache.isCached(key(0)));
-    assertFalse(cache.isCached(key(1)));
   }
 
   @Test
