@@ -56,6 +56,13 @@ public interface BlockCache extends AutoCloseable {
   }
 
   /**
+   * Read-ahead of a block some tier holds: a tier that serves it from a device starts bringing it
+   * into memory now, without waiting, so the read that follows does not wait on the device. The
+   * default does nothing.
+   */
+  default void willRead(BlockKey key) {}
+
+  /**
    * Stores a block whose bytes the caller already has (a file just uploaded from its staged copy),
    * so a read of it needs no GET. Best effort: a tier without room skips it. The default does
    * nothing.

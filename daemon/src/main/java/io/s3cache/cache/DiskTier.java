@@ -268,6 +268,19 @@ final class DiskTier implements CacheTier {
     return index.containsKey(key);
   }
 
+  /**
+   * Read-ahead over disk hits: asks the kernel to start reading the block's file into its page
+   * cache, without waiting. Whether the tier holds the block (a hint either way).
+   */
+  boolean willRead(BlockKey key) {
+    Entry entry = index.get(key);
+    if (entry == null) {
+      return false;
+    }
+    PageCacheHint.willNeed(entry.file, 0, entry.fileLength);
+    return true;
+  }
+
   /** Bytes charged against the cap now (directories, files and writes in progress). */
   @Override
   public long bytes() {

@@ -350,6 +350,13 @@ public final class TieredBlockCache implements BlockCache {
 
   /** Whether any tier holds the block now. */
   @Override
+  public void willRead(BlockKey key) {
+    if (disk != null && !memory.contains(key)) {
+      disk.willRead(key);
+    }
+  }
+
+  @Override
   public boolean isCached(BlockKey key) {
     for (Level level : levels) {
       if (level.tier().contains(key)) {

@@ -119,6 +119,7 @@ public final class Prefetcher implements AutoCloseable {
     }
     if (cache.isCached(key)) {
       inflight.remove(key);
+      cache.willRead(key); // a disk-tier block: the kernel reads its file ahead of the reader
       return Outcome.CACHED;
     }
     if (!tryAcquire(length)) {
