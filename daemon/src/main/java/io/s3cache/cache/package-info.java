@@ -10,7 +10,8 @@
  * {@code BlockFiles}: reading and writing one block file; {@code BlockFileFormat}: header layout
  * and names; {@code DiskTierScan}: warm restart; {@code BlockFileIo}: the filesystem seam tests
  * inject failures through); {@code SingleFlight} (one load per block at a time, shared by readers,
- * read-ahead and preload) and {@code DiskWriteQueue} (bounded background writes of fetched
+ * read-ahead and preload), {@code FillingBlock} (a block being fetched, whose readers each get
+ * their range as soon as it arrived) and {@code DiskWriteQueue} (bounded background writes of fetched
  * blocks).
  */
 package io.s3cache.cache;
