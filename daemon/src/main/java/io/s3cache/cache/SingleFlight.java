@@ -100,7 +100,7 @@ final class SingleFlight<K, V> {
   }
 
   /** Throws the leader's failure as itself; returns if the leader was interrupted. */
-  private static void rethrow(Throwable cause) throws IOException {
+  static void rethrow(Throwable cause) throws IOException {
     if (cause instanceof LeaderInterrupted) {
       return;
     }

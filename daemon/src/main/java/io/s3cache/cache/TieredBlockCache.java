@@ -10,9 +10,11 @@ import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.concurrent.Executor;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
@@ -25,23 +27,27 @@ import org.slf4j.LoggerFactory;
  * The block cache: an ordered list of {@link CacheTier}s (RAM, then disk when it is on), then one
  * shared fetch from the {@link BlockSource}.
  *
- * <p><b>Concurrency and states of a block.</b> A block is in RAM, on disk, both, or neither; a
- * read that finds it in RAM, or on disk (a positional read of just its range, see {@link
- * DiskTier#read}), returns at once, each tier counting a hit or a miss. Otherwise the caller joins
- * {@code flights} ({@link SingleFlight}: one load per block at a time): the <em>leader</em> loads
- * the block on its own thread (the tiers again, else the source) while every other caller waits
- * for its result. The leader puts a fetched block into RAM <em>before</em> its flight ends, so a
- * later caller finds it in RAM or starts a new load (possible only if RAM refused or evicted the
- * block).
+ * <p><b>Concurrency and states of a block.</b> A block is in RAM, on disk, both, filling, or
+ * none of these; a read that finds it in the first tier (RAM) returns at once. Otherwise the
+ * caller joins {@code flights} ({@link SingleFlight}: one decision per block at a time): the
+ * <em>leader</em> joins the block's running fill ({@code filling}), else looks in the lower tiers,
+ * else takes a fetch permit and starts a {@link FillingBlock} on an {@code s3cache-fill-N} thread;
+ * its flight ends with that fill (or the tier's block) at once. Every caller then waits on the
+ * fill for just its own range. The fill thread streams the GET into the block's direct buffer,
+ * publishing a watermark as bytes arrive, then puts the block into RAM and queues its disk write,
+ * leaves {@code filling}, frees its permit, and only then completes, so a caller that got the
+ * whole block finds it in RAM or starts a new fetch (possible only if RAM refused or evicted it).
+ * A failed fill hands its exception to every reader past the watermark, is kept nowhere, and the
+ * next read fetches again. A leader interrupted while waiting for a permit starts nothing, and its
+ * waiters retry. Preload's {@link #loadToDisk} goes through the same flights and fills (its fills
+ * skip RAM). A {@link Semaphore} of {@code maxConcurrentFetches} permits bounds fills across all
+ * blocks.
  *
- * <p><b>Admission rule.</b> A fetched block goes into RAM and (in the background) to disk. A disk
- * hit is <em>not</em> copied into RAM: the kernel's page cache already keeps hot block files in
- * memory, and a scan larger than RAM over blocks on disk would otherwise evict every RAM block
- * for blocks it reads once. On failure all waiters get the leader's exception and the next get retries. If the
- * leader itself is interrupted, waiters are not failed with its interrupt: they retry, one of them
- * becoming the new leader. Preload's {@link #loadToDisk} fetches through the same flights. A
- * {@link Semaphore} of {@code maxConcurrentFetches} permits bounds source fetches across all
- * blocks. Fetched blocks go to the disk tier through {@link DiskWriteQueue} in the background.
+ * <p><b>Admission rule.</b> A fetched block goes into RAM and (in the background) to disk. A hit
+ * in a lower tier (the disk tier serves positional reads of just the range asked, see {@link
+ * DiskTier#read}) is <em>not</em> copied into RAM: the kernel's page cache already keeps hot
+ * block files in memory, and a scan larger than RAM over blocks on disk would otherwise evict
+ * every RAM block for blocks it reads once.
  *
  * <p>Every block is a direct buffer stored once and never mutated (not even its position);
  * callers get a fresh read-only view each, so views never share position or limit.
@@ -63,7 +69,9 @@ public final class TieredBlockCache implements BlockCache {
   private final ExecutorService ownedExecutor; // null: the caller owns the write executor
   private final List<Level> levels; // fastest first: RAM, then disk when it is on
   private final Semaphore fetchPermits;
-  private final SingleFlight<BlockKey, ByteBuffer> flights;
+  private final SingleFlight<BlockKey, FillingBlock> flights;
+  private final ConcurrentHashMap<BlockKey, FillingBlock> filling = new ConcurrentHashMap<>();
+  private final ExecutorService fillThreads;
   private final AtomicBoolean closed = new AtomicBoolean();
 
   private final Counter ramHits;
@@ -136,6 +144,7 @@ public final class TieredBlockCache implements BlockCache {
     fetches = registry.counter(MetricNames.CACHE_FETCHES);
     fetchesShared = registry.counter(MetricNames.CACHE_FETCH_SHARED);
     flights = new SingleFlight<>(fetchesShared::inc);
+    fillThreads = Executors.newCachedThreadPool(daemonThreads("s3cache-fill-"));
     this.memory = new MemoryTier(config.ramCacheBytes(), ramMaintenance);
     if (config.diskTierEnabled()) {
       try {
@@ -179,21 +188,15 @@ public final class TieredBlockCache implements BlockCache {
     if (closed.get()) {
       throw new IOException("block cache is closed");
     }
-    ByteBuffer block = null;
     for (Level level : levels) {
-      block = readAll(level.tier().lookup(key, length));
+      ByteBuffer block = readAll(level.tier().lookup(key, length));
       if (block != null) {
         level.hits().inc();
         return view(block);
       }
       level.misses().inc();
     }
-    block = flights.load(key, () -> load(key, length, onSourceFetch));
-    if (block.capacity() != length) { // a waiter on a load of another length
-      throw new IOException("block " + key + " has " + block.capacity()
-          + " bytes, caller expected " + length);
-    }
-    return view(block);
+    return view(loadOrJoin(key, length, onSourceFetch).awaitAll());
   }
 
   @Override
@@ -237,12 +240,38 @@ public final class TieredBlockCache implements BlockCache {
   /** No tier served the range: load the block (lower tiers, else the source) once for all callers. */
   private void readMiss(BlockKey key, int length, int offsetInBlock, ByteBuffer dst,
       Runnable onSourceFetch) throws IOException {
-    ByteBuffer block = flights.load(key, () -> load(key, length, onSourceFetch));
-    if (block.capacity() != length) { // a waiter on a load of another length
-      throw new IOException("block " + key + " has " + block.capacity()
+    loadOrJoin(key, length, onSourceFetch).read(offsetInBlock, dst);
+  }
+
+  /**
+   * The block from a lower tier, or the fill of it in progress (joined, or started by this call):
+   * one caller per block at a time decides which, the others wait for its decision, then each
+   * waits on the fill for just the bytes it needs.
+   */
+  private FillingBlock loadOrJoin(BlockKey key, int length, Runnable onSourceFetch)
+      throws IOException {
+    FillingBlock block = flights.load(key, () -> {
+      FillingBlock running = join(key);
+      if (running != null) {
+        return running;
+      }
+      ByteBuffer held = load(key, length);
+      return held != null ? FillingBlock.complete(held) : startFill(key, length, onSourceFetch, true);
+    });
+    if (block.length() != length) { // a waiter on a load of another length
+      throw new IOException("block " + key + " has " + block.length()
           + " bytes, caller expected " + length);
     }
-    dst.put(block.duplicate().position(offsetInBlock).limit(offsetInBlock + dst.remaining()));
+    return block;
+  }
+
+  /** The fill of {@code key} in progress, counted as a shared fetch; null when there is none. */
+  private FillingBlock join(BlockKey key) {
+    FillingBlock running = filling.get(key);
+    if (running != null) {
+      fetchesShared.inc();
+    }
+    return running;
   }
 
   /**
@@ -277,9 +306,13 @@ public final class TieredBlockCache implements BlockCache {
     ByteBuffer block = readAll(memory.lookup(key, length));
     if (block == null) {
       block = flights.load(key, () -> {
+        FillingBlock running = join(key);
+        if (running != null) {
+          return running;
+        }
         led[0] = true;
-        return fetch(key, length, NO_CALLBACK);
-      });
+        return startFill(key, length, NO_CALLBACK, false);
+      }).awaitAll();
     }
     long fetched = led[0] ? length : 0;
     while (!disk.contains(key) && !disk.insert(key, block.duplicate())) {
@@ -348,7 +381,6 @@ public final class TieredBlockCache implements BlockCache {
     return disk == null ? 0 : disk.usableBytes();
   }
 
-  /** Whether any tier holds the block now. */
   @Override
   public void willRead(BlockKey key) {
     if (disk != null && !memory.contains(key)) {
@@ -356,6 +388,7 @@ public final class TieredBlockCache implements BlockCache {
     }
   }
 
+  /** Whether any tier holds the block now. */
   @Override
   public boolean isCached(BlockKey key) {
     for (Level level : levels) {
@@ -385,6 +418,14 @@ public final class TieredBlockCache implements BlockCache {
     if (!closed.compareAndSet(false, true)) {
       return;
     }
+    fillThreads.shutdownNow(); // running fetches are interrupted: their waiters get the failure
+    try {
+      if (!fillThreads.awaitTermination(30, TimeUnit.SECONDS)) {
+        log.warn("block cache: fills still running 30 s after close");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
     if (writes != null) {
       writes.close();
     }
@@ -411,30 +452,29 @@ public final class TieredBlockCache implements BlockCache {
   }
 
   /**
-   * A leader's load, after its caller missed in every tier: the tiers again (a load or disk write
+   * A leader's lookup after its caller missed in every tier: the tiers again (a fill or disk write
    * that ended just before this one began may have filled one; not counted, the caller counted its
-   * misses), else the source. A lower tier's hit is not copied into RAM (the admission rule); a
-   * fetched block goes into RAM now and to the disk tier in the background.
+   * misses); null when none holds the block. A lower tier's hit is not copied into RAM (the
+   * admission rule).
    */
-  private ByteBuffer load(BlockKey key, int length, Runnable onSourceFetch) throws IOException {
+  private ByteBuffer load(BlockKey key, int length) throws IOException {
     for (Level level : levels) {
       ByteBuffer block = readAll(level.tier().lookup(key, length));
       if (block != null) {
         return block;
       }
     }
-    ByteBuffer block;
-    block = fetch(key, length, onSourceFetch);
-    memory.insert(key, block);
-    if (writes != null && !closed.get() && !writes.submit(key, block)) {
-      // The write queue is full: write it now, on this thread, rather than keep it in RAM only,
-      // where an eviction would lose it and a warm re-read would fetch it again.
-      disk.insert(key, block);
-    }
-    return block;
+    return null;
   }
 
-  private ByteBuffer fetch(BlockKey key, int length, Runnable onSourceFetch) throws IOException {
+  /**
+   * Starts fetching a block on a fill thread once a fetch permit is free (waiting for it here, so
+   * a caller interrupted meanwhile starts nothing) and returns its fill at once. The fill stays in
+   * {@code filling} until it ends, so later callers join it; {@code keep}: a complete block goes
+   * into RAM and to the disk tier's queue before it leaves {@code filling}.
+   */
+  private FillingBlock startFill(BlockKey key, int length, Runnable onSourceFetch, boolean keep)
+      throws IOException {
     fetches.inc();
     try {
       fetchPermits.acquire();
@@ -442,17 +482,54 @@ public final class TieredBlockCache implements BlockCache {
       Thread.currentThread().interrupt();
       throw new InterruptedIOException("interrupted waiting for a fetch slot for " + key);
     }
+    FillingBlock fill;
     try {
-      ByteBuffer dst = ByteBuffer.allocateDirect(length);
+      fill = FillingBlock.empty(length);
+      filling.put(key, fill);
       onSourceFetch.run();
-      source.fetch(key, key.index() * (long) blockSize, dst);
-      if (dst.position() != length || dst.limit() != length) {
-        throw new IOException("source returned " + dst.position() + " of " + length
+      fillThreads.execute(() -> runFill(key, fill, keep));
+    } catch (RuntimeException | Error e) {
+      filling.remove(key);
+      fetchPermits.release();
+      if (e instanceof RejectedExecutionException) {
+        throw new IOException("block cache is closed", e);
+      }
+      throw e;
+    }
+    return fill;
+  }
+
+  /**
+   * A fill thread's work: the fetch, then the tiers, then the fill leaves {@code filling} and its
+   * permit is freed, and only then is it complete, so a caller that got the whole block finds it
+   * in RAM (or starts over, as when RAM refuses a block).
+   */
+  private void runFill(BlockKey key, FillingBlock fill, boolean keep) {
+    Throwable failure = null;
+    try {
+      ByteBuffer dst = fill.target();
+      source.fetch(key, key.index() * (long) blockSize, dst, fill::arrived);
+      if (dst.position() != fill.length() || fill.received() != fill.length()) {
+        throw new IOException("source returned " + dst.position() + " of " + fill.length()
             + " bytes for " + key);
       }
-      return dst.flip();
-    } finally {
-      fetchPermits.release();
+      if (keep) {
+        memory.insert(key, fill.block());
+        if (writes != null && !closed.get() && !writes.submit(key, fill.block())) {
+          // The write queue is full: write it now, on this fill thread, rather than keep it in
+          // RAM only, where an eviction would lose it and a warm re-read would fetch it again.
+          disk.insert(key, fill.block());
+        }
+      }
+    } catch (Throwable t) {
+      failure = t;
+    }
+    filling.remove(key, fill);
+    fetchPermits.release();
+    if (failure == null) {
+      fill.complete();
+    } else {
+      fill.fail(failure);
     }
   }
 

@@ -11,7 +11,8 @@
  * chunks they touch; {@code BlockChannels}: the small cache of open block files;
  * {@code BlockFileFormat}: header layout, chunk checksums and names; {@code DiskTierScan}: warm restart; {@code BlockFileIo}: the filesystem seam tests
  * inject failures through); {@code SingleFlight} (one load per block at a time, shared by readers,
- * read-ahead and preload) and {@code DiskWriteQueue} (bounded background writes of fetched
+ * read-ahead and preload), {@code FillingBlock} (a block being fetched, whose readers each get
+ * their range as soon as it arrived) and {@code DiskWriteQueue} (bounded background writes of fetched
  * blocks).
  */
 package io.s3cache.cache;

@@ -2,6 +2,7 @@ package io.s3cache.mount;
 
 import com.codahale.metrics.MetricRegistry;
 import io.s3cache.cache.BlockKey;
+import io.s3cache.cache.BlockSource;
 import io.s3cache.cache.CacheDatabase;
 import io.s3cache.cache.CacheConfig;
 import io.s3cache.cache.TieredBlockCache;
@@ -20,6 +21,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.IntConsumer;
 
 /**
  * The cache every mount of one process shares: one budget per tier, one locked cache directory.
@@ -51,7 +53,7 @@ public final class CacheRuntime implements AutoCloseable {
       t.setDaemon(true);
       return t;
     });
-    this.cache = new TieredBlockCache(config, this::fetch, metrics, diskWriter, database);
+    this.cache = new TieredBlockCache(config, new Fetches(), metrics, diskWriter, database);
     if (readAhead.enabled()) {
       // One prefetcher for every mount: prefetch_memory bounds all of them together.
       int threads = Math.min(32, Math.min(maxConnections, config.maxConcurrentFetches()));
@@ -166,12 +168,25 @@ public final class CacheRuntime implements AutoCloseable {
     return s == null ? null : s.clients().get(0);
   }
 
-  private void fetch(BlockKey key, long offset, ByteBuffer dst) throws IOException {
-    ObjectClient client = client(key.bucket());
-    if (client == null) {
-      throw new IOException("no mount of bucket '" + key.bucket() + "' is live");
+  private final class Fetches implements BlockSource {
+    @Override
+    public void fetch(BlockKey key, long offset, ByteBuffer dst) throws IOException {
+      clientFor(key).getRange(key.key(), key.etag(), offset, dst);
     }
-    client.getRange(key.key(), key.etag(), offset, dst);
+
+    @Override
+    public void fetch(BlockKey key, long offset, ByteBuffer dst, IntConsumer arrived)
+        throws IOException {
+      clientFor(key).getRange(key.key(), key.etag(), offset, dst, arrived);
+    }
+
+    private ObjectClient clientFor(BlockKey key) throws IOException {
+      ObjectClient client = client(key.bucket());
+      if (client == null) {
+        throw new IOException("no mount of bucket '" + key.bucket() + "' is live");
+      }
+      return client;
+    }
   }
 
   @Override

@@ -64,6 +64,15 @@ public final class CountingObjectClient implements ObjectClient {
   }
 
   @Override
+  public void getRange(String key, String etag, long offset, ByteBuffer dst,
+      java.util.function.IntConsumer arrived) throws ObjectClientException {
+    if (dst.hasRemaining()) {
+      gets.increment();
+    }
+    delegate.getRange(key, etag, offset, dst, arrived);
+  }
+
+  @Override
   public ObjectMeta put(String key, Path file, long offset, long length)
       throws ObjectClientException {
     puts.increment();

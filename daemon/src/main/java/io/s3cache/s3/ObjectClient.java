@@ -45,6 +45,21 @@ public interface ObjectClient extends AutoCloseable {
   void getRange(String key, String etag, long offset, ByteBuffer dst) throws ObjectClientException;
 
   /**
+   * {@link #getRange(String, String, long, ByteBuffer)} that tells {@code arrived}, on the calling
+   * thread, how many bytes from {@code dst}'s start position hold their final value as they come
+   * off the connection, so a reader may use them before the whole range is in. The count never
+   * goes back and bytes below it are never written again: a retried attempt resumes above it. On
+   * failure the bytes told stay valid (same version: the retry carries {@code If-Match}). The
+   * default tells once, after the whole range.
+   */
+  default void getRange(String key, String etag, long offset, ByteBuffer dst,
+      java.util.function.IntConsumer arrived) throws ObjectClientException {
+    int start = dst.position();
+    getRange(key, etag, offset, dst);
+    arrived.accept(dst.position() - start);
+  }
+
+  /**
    * PUT of {@code length} bytes of {@code file} starting at {@code offset} as the whole object.
    *
    * @return the new version's metadata (its ETag as S3 sent it)

@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.util.List;
+import java.util.function.IntConsumer;
 import software.amazon.awssdk.core.exception.RetryableException;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.http.AbortableInputStream;
@@ -51,6 +52,8 @@ final class SdkObjectClient implements ObjectClient {
 
   /** Copy buffer for direct destination buffers; one per call, never a whole object. */
   private static final int CHUNK = 64 * 1024;
+
+  private static final IntConsumer NOT_WATCHED = n -> {};
 
   private final S3Client s3;
   private final int listAttempts;
@@ -159,6 +162,18 @@ final class SdkObjectClient implements ObjectClient {
   /** A zero-length {@code dst} returns at once without a request (and is not counted). */
   @Override
   public void getRange(String key, String etag, long offset, ByteBuffer dst) throws ObjectClientException {
+    getRange(key, etag, offset, dst, NOT_WATCHED);
+  }
+
+  /**
+   * Streams the body into {@code dst}, telling {@code arrived} after each read from the
+   * connection. A retried attempt (the SDK asks the same range again, with the same {@code
+   * If-Match}) skips the bytes already told and fills on from there, so they are never written
+   * twice.
+   */
+  @Override
+  public void getRange(String key, String etag, long offset, ByteBuffer dst, IntConsumer arrived)
+      throws ObjectClientException {
     if (offset < 0) {
       throw new IllegalArgumentException("offset must not be negative, got " + offset);
     }
@@ -173,14 +188,13 @@ final class SdkObjectClient implements ObjectClient {
     if (etag != null) {
       request.ifMatch(etag);
     }
-    byte[] chunk = dst.hasArray() ? null : new byte[Math.min(CHUNK, want)];
+    BodyReader reader = new BodyReader(key, dst, start, want, arrived);
     try (Timer.Context ignored = getTimer.time()) {
       s3.getObject(
           request.build(),
           (GetObjectResponse response, AbortableInputStream body) -> {
-            dst.position(start); // a retried attempt starts over
             checkContentRange(response, key, offset, last);
-            fill(body, dst, want, chunk, key);
+            reader.read(body);
             return null;
           });
     } catch (SdkException | UncheckedIOException | RangeNotSatisfiedException e) {
@@ -189,32 +203,80 @@ final class SdkObjectClient implements ObjectClient {
     }
   }
 
-  private void fill(AbortableInputStream body, ByteBuffer dst, int want, byte[] chunk, String key) {
-    int got = 0;
-    while (got < want) {
-      int n;
+  /**
+   * Fills one ranged GET's buffer across the SDK's attempts. {@code got} counts the bytes in
+   * {@code dst} that are final; an attempt's body starts at the range's first byte again, so it
+   * skips {@code got} bytes before it writes. Heap destinations are read into directly; direct
+   * ones through one reused heap chunk (the SDK's Apache stream reads into arrays, so that copy is
+   * the only way into a direct buffer).
+   */
+  private final class BodyReader {
+    private final String key;
+    private final ByteBuffer dst;
+    private final int start;
+    private final int want;
+    private final IntConsumer arrived;
+    private byte[] chunk;
+    private int got;
+
+    BodyReader(String key, ByteBuffer dst, int start, int want, IntConsumer arrived) {
+      this.key = key;
+      this.dst = dst;
+      this.start = start;
+      this.want = want;
+      this.arrived = arrived;
+    }
+
+    void read(AbortableInputStream body) {
       try {
-        if (chunk == null) {
-          n = body.read(dst.array(), dst.arrayOffset() + dst.position(), want - got);
-          if (n > 0) {
-            dst.position(dst.position() + n);
-          }
-        } else {
-          n = body.read(chunk, 0, Math.min(chunk.length, want - got));
-          if (n > 0) {
-            dst.put(chunk, 0, n);
-          }
-        }
+        skip(body, got);
       } catch (IOException e) {
-        throw RetryableException.create(
-            "GET body of '" + key + "' broke off after " + got + " of " + want + " bytes", e);
+        throw broken("broke off while skipping the " + got + " bytes a broken attempt already gave", e);
       }
-      if (n < 0) {
-        String message = "GET body of '" + key + "' ended after " + got + " of " + want + " bytes";
-        throw RetryableException.create(message, new EOFException(message));
+      dst.position(start + got);
+      while (got < want) {
+        int n;
+        try {
+          if (dst.hasArray()) {
+            n = body.read(dst.array(), dst.arrayOffset() + dst.position(), want - got);
+            if (n > 0) {
+              dst.position(dst.position() + n);
+            }
+          } else {
+            if (chunk == null) {
+              chunk = new byte[Math.min(CHUNK, want)];
+            }
+            n = body.read(chunk, 0, Math.min(chunk.length, want - got));
+            if (n > 0) {
+              dst.put(chunk, 0, n);
+            }
+          }
+        } catch (IOException e) {
+          throw broken("broke off after " + got + " of " + want + " bytes", e);
+        }
+        if (n < 0) {
+          String message = "GET body of '" + key + "' ended after " + got + " of " + want + " bytes";
+          throw RetryableException.create(message, new EOFException(message));
+        }
+        got += n;
+        bytesReceived.inc(n);
+        arrived.accept(got);
       }
-      got += n;
-      bytesReceived.inc(n);
+    }
+
+    private void skip(AbortableInputStream body, int n) throws IOException {
+      byte[] scratch = n == 0 ? null : new byte[Math.min(CHUNK, n)];
+      for (int left = n; left > 0; ) {
+        int r = body.read(scratch, 0, Math.min(scratch.length, left));
+        if (r < 0) {
+          throw new EOFException("body ended " + left + " bytes before the resume point");
+        }
+        left -= r;
+      }
+    }
+
+    private RetryableException broken(String what, IOException e) {
+      return RetryableException.create("GET body of '" + key + "' " + what, e);
     }
   }
 

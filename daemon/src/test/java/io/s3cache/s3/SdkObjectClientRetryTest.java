@@ -120,6 +120,26 @@ class SdkObjectClientRetryTest {
     assertEquals(1, metrics.timer(MetricNames.S3_GET).getCount());
   }
 
+  /** A streaming fill hands bytes to readers as they arrive: a retry must resume above them. */
+  @Test
+  void truncatedBodyResumesAboveTheBytesAlreadyToldAndNeverGoesBack() throws Exception {
+    proxy.enqueue(Fault.TRUNCATE_BODY);
+    int length = 200_000;
+    ByteBuffer dst = ByteBuffer.allocateDirect(length);
+    List<Integer> told = new ArrayList<>();
+    client.getRange(KEY, etag, 4096, dst, told::add);
+    assertEquals(2, attempts());
+    assertEquals(length, dst.position());
+    byte[] got = new byte[length];
+    dst.flip().get(got);
+    assertArrayEquals(Arrays.copyOfRange(CONTENT, 4096, 4096 + length), got);
+    for (int i = 1; i < told.size(); i++) {
+      assertTrue(told.get(i) > told.get(i - 1), "told " + told);
+    }
+    assertEquals(length, told.get(told.size() - 1));
+    assertTrue(told.get(0) < length, "the first attempt's bytes were told before the body broke off");
+  }
+
   @Test
   void persistentSlowDownFailsAsServerErrorAfterMaxAttempts() {
     proxy.enqueue(Fault.SLOW_DOWN, 10);
