@@ -3,6 +3,7 @@ package io.s3cache.cache;
 import com.codahale.metrics.Counter;
 import java.nio.ByteBuffer;
 import java.util.Queue;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
@@ -29,6 +30,11 @@ final class DiskWriteQueue {
   private final long maxPendingBytes;
   private final Counter dropped;
   private final Queue<Write> queue = new ConcurrentLinkedQueue<>();
+  /**
+   * Blocks queued or being written now, readable meanwhile: the RAM tier may refuse or evict a
+   * block before its write lands, and a read then must not fetch it again (a write-behind buffer).
+   */
+  private final ConcurrentHashMap<BlockKey, ByteBuffer> unwritten = new ConcurrentHashMap<>();
   private final AtomicLong pendingBytes = new AtomicLong();
   private final Object lock = new Object();
   private int running; // guarded by lock
@@ -54,11 +60,13 @@ final class DiskWriteQueue {
       return false;
     }
     Write write = new Write(key, block);
+    unwritten.put(key, block);
     queue.add(write);
     try {
       executor.execute(this::writeOne);
     } catch (RejectedExecutionException e) {
       if (queue.remove(write)) {
+        unwritten.remove(key, block);
         pendingBytes.addAndGet(-n);
         dropped.inc();
         return false;
@@ -71,11 +79,17 @@ final class DiskWriteQueue {
   boolean cancel(BlockKey key) {
     for (Write w : queue) {
       if (w.key().equals(key) && queue.remove(w)) {
+        unwritten.remove(key, w.block());
         pendingBytes.addAndGet(-w.block().remaining());
         return true;
       }
     }
     return false;
+  }
+
+  /** The block if it is queued or being written now (never modified: share views only), else null. */
+  ByteBuffer unwritten(BlockKey key) {
+    return unwritten.get(key);
   }
 
   /** Bytes queued or being written now. */
@@ -96,6 +110,7 @@ final class DiskWriteQueue {
         try {
           disk.insert(write.key(), write.block());
         } finally {
+          unwritten.remove(write.key(), write.block());
           pendingBytes.addAndGet(-write.block().remaining());
         }
       }
@@ -123,6 +138,7 @@ final class DiskWriteQueue {
       closed = true;
     }
     for (Write w; (w = queue.poll()) != null; ) {
+      unwritten.remove(w.key(), w.block());
       pendingBytes.addAndGet(-w.block().remaining());
       dropped.inc();
     }

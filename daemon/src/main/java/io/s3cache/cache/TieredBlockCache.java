@@ -189,7 +189,10 @@ public final class TieredBlockCache implements BlockCache {
       throw new IOException("block cache is closed");
     }
     for (Level level : levels) {
-      ByteBuffer block = readAll(level.tier().lookup(key, length));
+      ByteBuffer block = unwritten(level, key, length);
+      if (block == null) {
+        block = readAll(level.tier().lookup(key, length));
+      }
       if (block != null) {
         level.hits().inc();
         return view(block);
@@ -227,6 +230,12 @@ public final class TieredBlockCache implements BlockCache {
    */
   private boolean readFromTiers(BlockKey key, int length, int offsetInBlock, ByteBuffer dst) {
     for (Level level : levels) {
+      ByteBuffer unwritten = unwritten(level, key, length);
+      if (unwritten != null) {
+        dst.put(unwritten.duplicate().position(offsetInBlock).limit(offsetInBlock + dst.remaining()));
+        level.hits().inc();
+        return true;
+      }
       CacheTier.Block block = level.tier().lookup(key, length);
       if (block != null && block.read(offsetInBlock, dst)) {
         level.hits().inc();
@@ -388,9 +397,24 @@ public final class TieredBlockCache implements BlockCache {
     }
   }
 
+  /**
+   * For the disk tier's level: the block while it waits in the write queue or is being written
+   * (the RAM tier may have refused or evicted it already); counted as the disk tier's.
+   */
+  private ByteBuffer unwritten(Level level, BlockKey key, int length) {
+    if (writes == null || level.tier() != disk) {
+      return null;
+    }
+    ByteBuffer block = writes.unwritten(key);
+    return block != null && block.remaining() == length ? block : null;
+  }
+
   /** Whether any tier holds the block now. */
   @Override
   public boolean isCached(BlockKey key) {
+    if (writes != null && writes.unwritten(key) != null) {
+      return true;
+    }
     for (Level level : levels) {
       if (level.tier().contains(key)) {
         return true;
@@ -459,7 +483,10 @@ public final class TieredBlockCache implements BlockCache {
    */
   private ByteBuffer load(BlockKey key, int length) throws IOException {
     for (Level level : levels) {
-      ByteBuffer block = readAll(level.tier().lookup(key, length));
+      ByteBuffer block = unwritten(level, key, length);
+      if (block == null) {
+        block = readAll(level.tier().lookup(key, length));
+      }
       if (block != null) {
         return block;
       }

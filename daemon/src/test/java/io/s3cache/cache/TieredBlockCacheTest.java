@@ -72,6 +72,34 @@ class TieredBlockCacheTest {
     return FakeBlockSource.expected(k, BLOCK, length);
   }
 
+  /**
+   * Regression (issue 14: a cold 1 GiB read made 134-152 GETs for 128 blocks): the RAM tier may
+   * refuse a fetched block (here it holds nothing), and a read that comes before the block's
+   * background disk write has landed must be served from the write queue, not fetched again.
+   */
+  @Test
+  void aBlockWaitingForItsDiskWriteIsReadFromTheQueueNotFetchedAgain() throws IOException {
+    TieredBlockCache cache = cache(config(0, 4 << 20), registry);
+    cache.get(key(5), BLOCK); // complete: the fill has queued its disk write
+    assertEquals(1, source.fetches.get());
+    assertEquals(1, diskWrites.pending(), "the disk write is still queued");
+    assertTrue(cache.isCached(key(5)));
+
+    ByteBuffer again = ByteBuffer.allocate(500);
+    cache.read(key(5), BLOCK, 2000, again, () -> {});
+    assertEquals(1, source.fetches.get(), "served from the block waiting for its disk write");
+    assertEquals(expected(key(5), BLOCK).position(2000).limit(2500), again.flip());
+    assertEquals(expected(key(5), BLOCK), cache.get(key(5), BLOCK));
+    assertEquals(1, source.fetches.get());
+
+    diskWrites.runAll();
+    assertTrue(cache.isOnDisk(key(5)));
+    ByteBuffer fromDisk = ByteBuffer.allocate(500);
+    cache.read(key(5), BLOCK, 2000, fromDisk, () -> {});
+    assertEquals(expected(key(5), BLOCK).position(2000).limit(2500), fromDisk.flip());
+    assertEquals(1, source.fetches.get());
+  }
+
   @Test
   void ramHitReturnsIndependentReadOnlyViews() throws IOException {
     TieredBlockCache cache = cache(config(1 << 20, 4 << 20), registry);
@@ -182,7 +210,7 @@ class TieredBlockCacheTest {
     caches.add(cache);
     BlockKey k = key(0);
     ByteBuffer all = FakeBlockSource.expected(k, block, block);
-    cache.read(k, block, 0, ByteBuffer.allocate(10), () -> {});
+    cache.get(k, block); // the whole block: its disk write is queued once the fill completes
     diskWrites.runAll();
     assertEquals(1, bigSource.fetches.get());
     Path file = dir.resolve("blocks").resolve(BlockFileFormat.hash(k, block).substring(0, 2))
