@@ -1,5 +1,7 @@
 package io.s3cache.fs;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import io.s3cache.fs.MetadataCache.Listing;
 import io.s3cache.fuse.Errno;
 import io.s3cache.fuse.FsException;
@@ -16,6 +18,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
@@ -67,6 +70,11 @@ final class Namespace implements NamespacePort {
   /** Per directory, bumped by every change this mount makes in it (see the class comment). */
   private final Map<String, AtomicLong> generations = new ConcurrentHashMap<>();
   private final AtomicLong revalidations = new AtomicLong();
+  /** First-page LISTs of never-listed directories running now (see {@link #listSmallDirectory}). */
+  private final Map<String, CompletableFuture<Listing>> firstPages = new ConcurrentHashMap<>();
+  /** Directories found to have more than one page of entries: looked up path by path. */
+  private final Cache<String, Boolean> largeDirectories =
+      Caffeine.newBuilder().maximumSize(100_000).executor(Runnable::run).build();
 
   /** A namespace whose background refreshes run on threads of its own (stopped by {@link #close}). */
   Namespace(ObjectClient client, String prefix, MetadataCache cache, Instant mountTime) {
@@ -147,9 +155,53 @@ final class Namespace implements NamespacePort {
       Node fromParent = parent.value().children().get(parentAndName.get(1));
       return fromParent == null ? Node.ABSENT : fromParent;
     }
+    Listing listed = listSmallDirectory(parentDir);
+    if (listed != null) {
+      Node fromParent = listed.children().get(parentAndName.get(1));
+      return fromParent == null ? Node.ABSENT : fromParent;
+    }
     Node node = lookup(path);
     cache.putNode(path, node);
     return node;
+  }
+
+  /**
+   * A lookup in a directory never listed: one LIST page of the directory (up to 1,000 entries)
+   * answers it and every later lookup there, instead of a LIST and a HEAD per path (a cold epoch
+   * over files opened without a readdir). A directory with more entries than one page is
+   * remembered and looked up path by path; concurrent lookups in one directory share its LIST.
+   *
+   * @return the directory's whole listing, now cached, or null for a large directory
+   */
+  private Listing listSmallDirectory(String dir) throws FsException {
+    if (largeDirectories.getIfPresent(dir) != null) {
+      return null;
+    }
+    CompletableFuture<Listing> mine = new CompletableFuture<>();
+    CompletableFuture<Listing> running = firstPages.putIfAbsent(dir, mine);
+    if (running != null) {
+      try {
+        return running.join();
+      } catch (java.util.concurrent.CompletionException e) {
+        return null; // the other lookup's LIST failed: look up path by path
+      }
+    }
+    try {
+      long generation = generation(dir);
+      Listing listing = fetchListing(dir, 1);
+      if (listing == null) {
+        largeDirectories.put(dir, Boolean.TRUE);
+      } else if (generation(dir) == generation) {
+        cache.putListing(dir, listing);
+      }
+      mine.complete(listing);
+      return listing;
+    } catch (FsException | RuntimeException e) {
+      mine.completeExceptionally(e);
+      throw e;
+    } finally {
+      firstPages.remove(dir, mine);
+    }
   }
 
   /** A stale answer for {@code path}: re-list its directory if that was listed, else look it up. */
@@ -252,6 +304,11 @@ final class Namespace implements NamespacePort {
 
   /** Lists a directory in S3 (every page). */
   private Listing fetchListing(String dir) throws FsException {
+    return fetchListing(dir, Integer.MAX_VALUE);
+  }
+
+  /** Lists a directory in S3, at most {@code maxPages} pages; null if it has more. */
+  private Listing fetchListing(String dir, int maxPages) throws FsException {
     String keyPrefix = dir.equals("/") ? prefix : key(dir) + "/";
     Map<String, Node> children = new LinkedHashMap<>();
     Map<String, Node> files = new LinkedHashMap<>();
@@ -272,6 +329,9 @@ final class Namespace implements NamespacePort {
           }
         }
         token = page.nextContinuationToken();
+        if (token != null && --maxPages == 0) {
+          return null;
+        }
       } while (token != null);
     } catch (ObjectClientException e) {
       throw s3Failure("readdir", dir, e);

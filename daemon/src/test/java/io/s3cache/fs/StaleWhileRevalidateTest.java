@@ -130,6 +130,33 @@ class StaleWhileRevalidateTest {
     assertEquals(true, ns.list("/d").children().containsKey("new"));
   }
 
+  /** A cold epoch opening files without a readdir made a LIST and a HEAD per file (issue 14). */
+  @Test
+  void lookupsInANeverListedDirectoryCostOneListForTheWholeDirectory() throws Exception {
+    for (int i = 0; i < 300; i++) {
+      client.put("small/f" + i, new byte[] {(byte) i});
+    }
+    Namespace ns = namespace(TTL, MAX_STALE);
+    for (int i = 0; i < 300; i++) {
+      assertInstanceOf(Node.File.class, ns.resolve("/small/f" + i));
+    }
+    assertSame(Node.ABSENT, ns.resolve("/small/none"));
+    assertEquals(1, client.lists.get(), "one LIST page answers every lookup in the directory");
+    assertEquals(0, client.heads.get());
+  }
+
+  @Test
+  void aDirectoryLargerThanOnePageIsLookedUpPathByPath() throws Exception {
+    for (int i = 0; i < 1001; i++) {
+      client.put("big/f" + i, new byte[] {1});
+    }
+    Namespace ns = namespace(TTL, MAX_STALE);
+    assertInstanceOf(Node.File.class, ns.resolve("/big/f1"));
+    int afterFirst = client.requests();
+    assertInstanceOf(Node.File.class, ns.resolve("/big/f2"));
+    assertEquals(afterFirst + 2, client.requests(), "a LIST and a HEAD, no second page listing");
+  }
+
   @Test
   void indefiniteTtlNeverGoesStale() throws Exception {
     client.put("d/a", new byte[] {1});
