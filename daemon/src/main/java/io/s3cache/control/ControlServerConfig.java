@@ -37,6 +37,11 @@ public record ControlServerConfig(Path socketPath, InetSocketAddress tcpAddress,
     }
   }
 
+  /** The socket, and a TCP listener only if {@code tcpAddress} is null (TCP needs a token). */
+  public ControlServerConfig(Path socketPath, InetSocketAddress tcpAddress) {
+    this(socketPath, tcpAddress, null, null);
+  }
+
   /** The socket only, no TCP listener. */
   public static ControlServerConfig unixSocket(Path socketPath) {
     return new ControlServerConfig(socketPath, null, null, null);

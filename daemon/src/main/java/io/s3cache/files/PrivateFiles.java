@@ -1,7 +1,6 @@
 package io.s3cache.files;
 
 import java.io.IOException;
-import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.OpenOption;
@@ -75,7 +74,7 @@ public final class PrivateFiles {
     FileAttribute<Set<PosixFilePermission>> mode = PosixFilePermissions.asFileAttribute(FILE_MODE);
     try {
       Files.newByteChannel(file, options, mode).close();
-    } catch (FileSystemException e) {
+    } catch (IOException e) { // ELOOP comes as a plain IOException
       if (Files.isSymbolicLink(file)) {
         throw new IOException(file + " is a symbolic link; refusing to write through it", e);
       }
