@@ -202,7 +202,13 @@ public final class ControlServer implements AutoCloseable {
   private static void prepareSocketPath(Path socket) throws IOException {
     Path parent = socket.getParent();
     if (!Files.isDirectory(parent)) {
-      Files.createDirectories(parent, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+      try {
+        Files.createDirectories(parent, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+      } catch (java.nio.file.AccessDeniedException e) {
+        // A non-root user with the default /run/s3cache: one line that says what to do.
+        throw new IOException("cannot create the control socket directory " + parent + ": permission denied; "
+            + "run as root, or give --socket (control_socket) a path in a directory you own", e);
+      }
     }
     BasicFileAttributes attributes;
     try {
