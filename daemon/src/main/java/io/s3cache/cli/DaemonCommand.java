@@ -1,17 +1,21 @@
 package io.s3cache.cli;
 
 import com.codahale.metrics.MetricRegistry;
+import io.s3cache.config.ConfigException;
 import io.s3cache.config.LogLevelSpec;
 import io.s3cache.config.SettingKey;
 import io.s3cache.config.Settings;
 import io.s3cache.control.ControlServer;
 import io.s3cache.control.ControlServerConfig;
+import io.s3cache.control.ControlToken;
 import io.s3cache.daemon.Daemon;
 import io.s3cache.daemon.SystemdNotifier;
+import io.s3cache.files.PrivateFiles;
 import io.s3cache.logging.LogSetup;
 import io.s3cache.logging.LogTarget;
 import io.s3cache.mount.CacheRuntime;
 import java.io.PrintStream;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -49,6 +53,7 @@ final class DaemonCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     PrintStream ready = System.out;
+    PrivateFiles.restrictUmask(); // cached and staged bytes, the index and logs: owner-only
     try {
       Settings settings = new Settings();
       settings.readFileOrDefault(config);
@@ -64,12 +69,13 @@ final class DaemonCommand implements Callable<Integer> {
           target == LogTarget.FILE ? LogSetup.file(settings) : null);
       Path socketPath = socket.path(settings);
       settings.set(SettingKey.CONTROL_SOCKET, socketPath.toString());
+      ControlServerConfig listeners = listeners(socketPath, settings); // checked before the cache opens
       MetricRegistry metrics = new MetricRegistry();
       CacheRuntime runtime = CacheRuntime.open(settings, metrics);
       Daemon daemon = new Daemon(settings, runtime, metrics, null);
       ControlServer server;
       try {
-        server = ControlServer.start(daemon, new ControlServerConfig(socketPath, tcp(settings)));
+        server = ControlServer.start(daemon, listeners);
       } catch (Exception e) {
         daemon.close();
         throw e;
@@ -102,19 +108,37 @@ final class DaemonCommand implements Callable<Integer> {
     }
   }
 
-  private static InetSocketAddress tcp(Settings settings) {
-    String v = settings.string(SettingKey.CONTROL_TCP);
+  /** The socket, and the TCP listeners when configured: control_tcp needs its token file. */
+  private static ControlServerConfig listeners(Path socketPath, Settings settings) {
+    InetSocketAddress tcp = address(settings, SettingKey.CONTROL_TCP);
+    ControlToken token = null;
+    if (tcp != null) {
+      String file = settings.string(SettingKey.CONTROL_TOKEN_FILE);
+      if (file.isEmpty()) {
+        throw new ConfigException("control_tcp needs control_token_file: a file that only the daemon's user "
+            + "can read, holding the token every TCP request must present");
+      }
+      token = ControlToken.readOwnerOnly(Path.of(file));
+    }
+    return new ControlServerConfig(socketPath, tcp, token, address(settings, SettingKey.METRICS_LISTEN));
+  }
+
+  /** HOST:PORT, or PORT / :PORT for loopback; null when the setting is empty. */
+  private static InetSocketAddress address(Settings settings, SettingKey key) {
+    String v = settings.string(key).strip();
     if (v.isEmpty()) {
       return null;
     }
     int colon = v.lastIndexOf(':');
-    if (colon < 0) {
-      throw new io.s3cache.config.ConfigException("invalid control_tcp '" + v + "': expected HOST:PORT");
-    }
+    String host = colon <= 0 ? InetAddress.getLoopbackAddress().getHostAddress() : v.substring(0, colon);
     try {
-      return new InetSocketAddress(v.substring(0, colon), Integer.parseInt(v.substring(colon + 1)));
+      int port = Integer.parseInt(v.substring(colon + 1));
+      if (port < 0 || port > 65535) {
+        throw new NumberFormatException();
+      }
+      return new InetSocketAddress(host, port);
     } catch (IllegalArgumentException e) {
-      throw new io.s3cache.config.ConfigException("invalid control_tcp '" + v + "': expected HOST:PORT");
+      throw new ConfigException("invalid " + key.key() + " '" + v + "': expected HOST:PORT");
     }
   }
 }

@@ -21,7 +21,7 @@ final class EvictCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    try (ControlClient client = ControlClient.connect(socket.path())) {
+    try (ControlClient client = socket.connect()) {
       EvictResult r = client.evict(new EvictRequest(paths.stream().map(CliPaths::absolute).toList()));
       System.out.printf("evicted %d blocks (%s) of %d objects%n", r.blocks(), ByteSize.format(r.bytes()), r.objects());
       return 0;

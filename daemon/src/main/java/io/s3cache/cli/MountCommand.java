@@ -12,6 +12,7 @@ import io.s3cache.control.MountCredentials;
 import io.s3cache.control.MountInfo;
 import io.s3cache.control.MountRequest;
 import io.s3cache.config.Settings;
+import io.s3cache.files.PrivateFiles;
 import io.s3cache.fuse.FuseMount;
 import io.s3cache.fuse.MountException;
 import io.s3cache.mount.BucketMount;
@@ -88,6 +89,7 @@ final class MountCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    PrivateFiles.restrictUmask(); // the daemon this may start, or the foreground mount, writes owner-only
     Settings settings = new Settings();
     settings.readFileOrDefault(config);
     setIf(settings, SettingKey.ENDPOINT, endpoint);
@@ -116,24 +118,31 @@ final class MountCommand implements Callable<Integer> {
 
   /** Asks the host daemon for the mount, starting the daemon first if none answers. */
   private int mountThroughDaemon(MountSpec spec, Settings settings, List<String> generic) throws Exception {
-    Path sock = socket.path(settings);
-    DaemonLauncher.ensureRunning(sock, settings);
+    Path sock = socket.tcp() ? null : socket.path(settings);
+    // Over TCP the daemon is someone else's to start; on the socket we start one if none answers.
+    ProcessHandle started = socket.tcp() ? null : DaemonLauncher.ensureRunning(sock, settings);
     Map<String, String> chosen = new LinkedHashMap<>();
     settings.explicit().forEach((k, v) -> {
       if (k != SettingKey.CONTROL_SOCKET) {
         chosen.put(k.key(), v);
       }
     });
-    try (ControlClient client = ControlClient.connect(sock)) {
+    boolean mounted = false;
+    try (ControlClient client = socket.connect(sock)) {
       MountInfo info = client.mount(new MountRequest(source, spec.mountPoint().toString(), chosen, generic,
           MountCredentials.fromEnvironment()));
-      System.err.println("s3cache: mounted " + info.source() + " at " + info.mountPoint() + " (daemon socket " + sock + ")");
+      mounted = true;
+      System.err.println("s3cache: mounted " + info.source() + " at " + info.mountPoint() + " (daemon " + client.where() + ")");
       return 0;
     } catch (ControlException e) {
       if (e.status() == 400) {
         throw new ConfigException(e.getMessage());
       }
       throw new MountException(e.getMessage());
+    } finally {
+      if (!mounted) {
+        DaemonLauncher.stopUnused(sock, started); // the daemon we started for this mount goes with it
+      }
     }
   }
 

@@ -96,7 +96,7 @@ final class PreloadCommand implements Callable<Integer> {
     long start = System.nanoTime();
     Display display = System.console() != null && !dryRun ? new Bar() : new Lines(out);
     PreloadProgress last;
-    try (ControlClient client = ControlClient.connect(socket.path())) {
+    try (ControlClient client = socket.connect()) {
       last = client.preload(request, display::update);
     } finally {
       display.close();
@@ -150,7 +150,7 @@ final class PreloadCommand implements Callable<Integer> {
       throw new ConfigException("invalid --window " + window + ": expected 1 or more files");
     }
     PlanStatus status;
-    try (ControlClient client = ControlClient.connect(socket.path())) {
+    try (ControlClient client = socket.connect()) {
       status = client.plan(new PlanRequest(epoch, files, window, null, null));
     }
     System.out.printf(Locale.ROOT, "plan for epoch %d sent: %d files on %s; the daemon prefetches them ahead of the reader "

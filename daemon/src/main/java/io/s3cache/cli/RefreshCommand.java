@@ -24,7 +24,7 @@ final class RefreshCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    try (ControlClient client = ControlClient.connect(socket.path())) {
+    try (ControlClient client = socket.connect()) {
       RefreshResult r = client.refresh(new RefreshRequest(paths.stream().map(CliPaths::absolute).toList()));
       System.out.printf("refreshed %d path%s (%d cached entries dropped)%n", r.paths(), r.paths() == 1 ? "" : "s",
           r.dropped());

@@ -16,14 +16,14 @@ final class ShutdownCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     long pid;
-    try (ControlClient client = ControlClient.connect(socket.path())) {
+    try (ControlClient client = socket.connect()) {
       pid = client.health().pid();
       client.shutdown();
     }
     // Return once the daemon is gone, so a following `s3cache mount` starts a fresh one.
     ProcessHandle.of(pid).ifPresent(h -> h.onExit().orTimeout(60, TimeUnit.SECONDS).join());
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    while (Files.exists(socket.path()) && System.nanoTime() < deadline) {
+    while (!socket.tcp() && Files.exists(socket.path()) && System.nanoTime() < deadline) {
       Thread.sleep(20);
     }
     System.err.println("s3cache: daemon " + pid + " stopped");

@@ -29,7 +29,7 @@ final class StatsCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     StatsSnapshot s;
-    try (ControlClient client = ControlClient.connect(socket.path())) {
+    try (ControlClient client = socket.connect()) {
       s = client.stats(mountPoint == null ? null : CliPaths.absolute(mountPoint));
     }
     PrintStream out = System.out;

@@ -32,8 +32,8 @@ final class UnmountCommand implements Callable<Integer> {
     if (!entry.fsType().equals("fuse.s3cache")) {
       throw new MountException(mp + " is not an s3cache mount (it is " + entry.fsType() + ")");
     }
-    if (ControlClient.isAlive(socket.path())) {
-      try (ControlClient client = ControlClient.connect(socket.path())) {
+    if (socket.tcp() || ControlClient.isAlive(socket.path())) {
+      try (ControlClient client = socket.connect()) {
         client.unmount(mp.toString());
         return 0;
       } catch (ControlException e) {

@@ -42,7 +42,15 @@ public final class SettingChecks {
         }
       }
       case METADATA_TTL, METADATA_MAX_STALE -> s.duration(key);
-      case RAM_CACHE, DISK_MIN_FREE, READ_AHEAD, PREFETCH_MEMORY, KERNEL_READ_AHEAD -> s.size(key);
+      case RAM_CACHE -> {
+        long ram = s.size(key);
+        long physical = physicalMemory();
+        if (physical > 0 && ram > physical) {
+          throw new ConfigException("ram_cache " + v + " is more than this machine's memory ("
+              + (physical >> 20) + " MiB); choose a smaller ram_cache");
+        }
+      }
+      case DISK_MIN_FREE, READ_AHEAD, PREFETCH_MEMORY, KERNEL_READ_AHEAD -> s.size(key);
       case DISK_CACHE -> {
         long bytes = s.size(key);
         if (bytes != 0 && bytes < 2L << 20) {
@@ -80,7 +88,12 @@ public final class SettingChecks {
       }
       case CONTROL_TCP -> {
         if (!v.isEmpty()) {
-          hostPort(v);
+          hostPort(key.key(), v);
+        }
+      }
+      case METRICS_LISTEN -> {
+        if (!v.isEmpty()) {
+          hostPort(key.key(), v.contains(":") ? (v.startsWith(":") ? "127.0.0.1" + v : v) : "127.0.0.1:" + v);
         }
       }
       case LOG_LEVEL -> LogLevelSpec.parse(v);
@@ -93,8 +106,17 @@ public final class SettingChecks {
     }
   }
 
+  /** Total physical memory in bytes, or 0 when the JVM cannot tell. */
+  private static long physicalMemory() {
+    if (java.lang.management.ManagementFactory.getOperatingSystemMXBean()
+        instanceof com.sun.management.OperatingSystemMXBean os) {
+      return os.getTotalMemorySize();
+    }
+    return 0;
+  }
+
   /** "HOST:PORT" with a port from 0 to 65535. */
-  public static void hostPort(String v) {
+  public static void hostPort(String key, String v) {
     int colon = v.lastIndexOf(':');
     try {
       int port = Integer.parseInt(v.substring(colon + 1));
@@ -102,7 +124,7 @@ public final class SettingChecks {
         throw new NumberFormatException();
       }
     } catch (RuntimeException e) {
-      throw new ConfigException("invalid control_tcp '" + v + "': expected HOST:PORT");
+      throw new ConfigException("invalid " + key + " '" + v + "': expected HOST:PORT");
     }
   }
 

@@ -45,7 +45,9 @@ public enum SettingKey {
   LOG_FILE("", true),
   LOG_LEVEL("info", true),
   CONTROL_SOCKET("/run/s3cache/s3cache.sock", true),
-  CONTROL_TCP("", true);
+  CONTROL_TCP("", true),
+  CONTROL_TOKEN_FILE("", true),
+  METRICS_LISTEN("", true);
 
   private final String defaultValue;
   private final boolean daemonWide;

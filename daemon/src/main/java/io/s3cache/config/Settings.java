@@ -68,6 +68,11 @@ public final class Settings {
       String origin = file + " line " + (i + 1);
       String key = content.substring(0, eq).trim();
       String value = content.substring(eq + 1).trim();
+      SettingKey repeated = SettingKey.of(key).orElse(null);
+      if (repeated != null && fileOrigin.containsKey(repeated) && fileOrigin.get(repeated).startsWith(file + " line ")) {
+        throw new ConfigException(origin + ": " + repeated.key() + " is already set on "
+            + fileOrigin.get(repeated).substring(file.toString().length() + 1) + "; give each key once");
+      }
       set(key, value, origin);
       SettingKey k = SettingKey.of(key).orElseThrow();
       try {

@@ -14,6 +14,7 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.epoll.EpollDomainSocketChannel;
 import io.netty.channel.epoll.EpollEventLoopGroup;
+import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.unix.DomainSocketAddress;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.FullHttpRequest;
@@ -27,6 +28,9 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import java.io.IOException;
 import java.io.InterruptedIOException;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.net.URI;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -42,7 +46,7 @@ import java.util.function.Consumer;
 
 /**
  * The CLI's side of the control API: one HTTP request per connection over the daemon's Unix
- * socket, answers decoded into the API's records. A non-2xx answer throws {@link
+ * socket (or its TCP listener, with the bearer token), answers decoded into the API's records. A non-2xx answer throws {@link
  * ControlException} with the daemon's status and message; a daemon that cannot be reached, or does
  * not answer within the request timeout, throws {@link IOException}.
  *
@@ -58,13 +62,20 @@ public final class ControlClient implements AutoCloseable {
   private static final int MAX_RESPONSE_BYTES = 64 << 20;
   private static final Duration ALIVE_TIMEOUT = Duration.ofSeconds(1);
 
-  private final Path socketPath;
+  private final SocketAddress address;
+  private final Class<? extends Channel> channelType;
+  private final String where;
+  private final String authorization; // null over the Unix socket
   private final Duration requestTimeout;
   private final EventLoopGroup group =
       new EpollEventLoopGroup(1, new DefaultThreadFactory("s3cache-control-client", true));
 
-  private ControlClient(Path socketPath, Duration requestTimeout) {
-    this.socketPath = socketPath;
+  private ControlClient(SocketAddress address, Class<? extends Channel> channelType, String where,
+      String authorization, Duration requestTimeout) {
+    this.address = address;
+    this.channelType = channelType;
+    this.where = where;
+    this.authorization = authorization;
     this.requestTimeout = requestTimeout;
   }
 
@@ -79,7 +90,24 @@ public final class ControlClient implements AutoCloseable {
    * @throws IOException "no s3cache daemon answers on PATH" when nothing listens there
    */
   public static ControlClient connect(Path socketPath, Duration requestTimeout) throws IOException {
-    ControlClient client = new ControlClient(socketPath, requestTimeout);
+    return check(new ControlClient(new DomainSocketAddress(socketPath.toFile()), EpollDomainSocketChannel.class,
+        socketPath.toString(), null, requestTimeout));
+  }
+
+  /**
+   * A client of the daemon's TCP control listener ({@code control_tcp}), which needs the token.
+   *
+   * @param url http://HOST:PORT
+   */
+  public static ControlClient connect(URI url, ControlToken token, Duration requestTimeout) throws IOException {
+    if (!"http".equalsIgnoreCase(url.getScheme()) || url.getHost() == null || url.getPort() < 0) {
+      throw new IllegalArgumentException("invalid control URL '" + url + "': expected http://HOST:PORT");
+    }
+    return check(new ControlClient(new InetSocketAddress(url.getHost(), url.getPort()), EpollSocketChannel.class,
+        url.toString(), token.authorization(), requestTimeout));
+  }
+
+  private static ControlClient check(ControlClient client) throws IOException {
     try {
       client.open(new ChannelInitializer<>() {
         @Override
@@ -100,6 +128,11 @@ public final class ControlClient implements AutoCloseable {
     } catch (IOException | ControlException | RuntimeException e) {
       return false;
     }
+  }
+
+  /** Where this client sends its requests (a socket path or a URL), for messages. */
+  public String where() {
+    return where;
   }
 
   public Health health() throws IOException, ControlException {
@@ -260,15 +293,18 @@ public final class ControlClient implements AutoCloseable {
     return new ControlException(status, message);
   }
 
-  private static FullHttpRequest httpRequest(HttpMethod method, String uri, Object body) {
+  private FullHttpRequest httpRequest(HttpMethod method, String uri, Object body) {
     byte[] bytes = body == null ? new byte[0] : ControlJson.write(body);
     FullHttpRequest request = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, method, uri, Unpooled.wrappedBuffer(bytes));
     request.headers()
         .set(HttpHeaderNames.HOST, "localhost")
         .set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE)
         .setInt(HttpHeaderNames.CONTENT_LENGTH, bytes.length);
-    if (body != null) {
+    if (body != null || method != HttpMethod.GET) {
       request.headers().set(HttpHeaderNames.CONTENT_TYPE, ControlRoutes.JSON);
+    }
+    if (authorization != null) {
+      request.headers().set(HttpHeaderNames.AUTHORIZATION, authorization);
     }
     return request;
   }
@@ -285,17 +321,18 @@ public final class ControlClient implements AutoCloseable {
   private Channel open(ChannelInitializer<Channel> initializer) throws IOException {
     ChannelFuture connected = new Bootstrap()
         .group(group)
-        .channel(EpollDomainSocketChannel.class)
+        .channel(channelType)
         .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, CONNECT_TIMEOUT_MILLIS)
         .handler(initializer)
-        .connect(new DomainSocketAddress(socketPath.toFile()));
+        .connect(address);
     if (!connected.awaitUninterruptibly(CONNECT_TIMEOUT_MILLIS + 1_000L)) {
       connected.cancel(false);
-      throw new IOException("no s3cache daemon answers on " + socketPath + " (connect timed out)");
+      throw new IOException("no s3cache daemon answers on " + where + " (connect timed out)");
     }
     if (!connected.isSuccess()) {
       Throwable cause = connected.cause();
-      throw new IOException("no s3cache daemon answers on " + socketPath + " (" + cause.getMessage() + ")", cause);
+      String why = cause.getMessage() == null ? cause.getClass().getSimpleName() : cause.getMessage();
+      throw new IOException("no s3cache daemon answers on " + where + " (" + why + ")", cause);
     }
     return connected.channel();
   }

@@ -38,12 +38,14 @@ final class ControlHttpHandler extends SimpleChannelInboundHandler<FullHttpReque
   private final ControlApi api;
   private final ControlRoutes routes;
   private final ControlWorkers workers;
+  private final ControlAccess access;
   private boolean seen; // event loop only
 
-  ControlHttpHandler(ControlApi api, ControlRoutes routes, ControlWorkers workers) {
+  ControlHttpHandler(ControlApi api, ControlRoutes routes, ControlWorkers workers, ControlAccess access) {
     this.api = api;
     this.routes = routes;
     this.workers = workers;
+    this.access = access;
   }
 
   @Override
@@ -55,6 +57,11 @@ final class ControlHttpHandler extends SimpleChannelInboundHandler<FullHttpReque
     Channel channel = ctx.channel();
     if (request.decoderResult().isFailure()) {
       write(channel, Reply.error(400, "bad HTTP request: " + request.decoderResult().cause().getMessage()));
+      return;
+    }
+    Reply refused = access.refusal(request);
+    if (refused != null) {
+      write(channel, refused);
       return;
     }
     String method = request.method().name();
@@ -70,7 +77,7 @@ final class ControlHttpHandler extends SimpleChannelInboundHandler<FullHttpReque
   private void serve(Channel channel, String method, String uri, byte[] body) {
     Outcome outcome;
     try {
-      outcome = routes.route(method, uri, body);
+      outcome = routes.route(method, uri, body, access);
     } catch (ControlException e) {
       outcome = Reply.error(e.status(), e.getMessage());
     } catch (RuntimeException | Error e) {

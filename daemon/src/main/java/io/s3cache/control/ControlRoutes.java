@@ -56,7 +56,7 @@ final class ControlRoutes {
     new MountRequestsCollector(api::mounts).register(prometheus);
   }
 
-  Outcome route(String method, String uri, byte[] body) throws ControlException {
+  Outcome route(String method, String uri, byte[] body, ControlAccess access) throws ControlException {
     QueryStringDecoder query = new QueryStringDecoder(uri, StandardCharsets.UTF_8);
     String path = query.path();
     switch (path) {
@@ -67,7 +67,7 @@ final class ControlRoutes {
           case "GET":
             return Reply.json(200, api.mounts());
           case "POST":
-            return Reply.json(200, api.mount(ControlJson.readRequest(body, MountRequest.class)));
+            return Reply.json(200, api.mount(checkedMount(ControlJson.readRequest(body, MountRequest.class), access)));
           case "DELETE":
             api.unmount(requiredParam(query, "path"));
             return Reply.ok();
@@ -111,6 +111,25 @@ final class ControlRoutes {
       default:
         throw ControlException.notFound("no such endpoint: " + path);
     }
+  }
+
+  /**
+   * allow_other lets every user into the mount, with the daemon's (root's) credentials behind it:
+   * only root, over the Unix socket where the kernel vouches for the uid, may ask for it.
+   */
+  private static MountRequest checkedMount(MountRequest request, ControlAccess access) throws ControlException {
+    boolean asked = request.options().stream().anyMatch(o -> o.strip().toLowerCase(java.util.Locale.ROOT)
+        .startsWith("allow_"));
+    for (var e : request.settings().entrySet()) {
+      if (io.s3cache.config.SettingKey.of(e.getKey()).orElse(null) == io.s3cache.config.SettingKey.ALLOW_OTHER) {
+        String v = e.getValue().strip().toLowerCase(java.util.Locale.ROOT);
+        asked |= !(v.equals("false") || v.equals("no") || v.equals("off") || v.equals("0"));
+      }
+    }
+    if (asked && !access.mayAllowOther()) {
+      throw new ControlException(403, "allow_other may be set only by root over the daemon's Unix socket");
+    }
+    return request;
   }
 
   private Reply metrics() {

@@ -38,7 +38,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The daemon's control endpoint: HTTP/1.1 + JSON over a Unix domain socket (see
- * docs/CONTROL-API.md), optionally also on TCP.
+ * docs/CONTROL-API.md), optionally also on TCP (bearer token required, see {@link ControlAccess})
+ * and on a read-only TCP metrics listener.
  *
  * <p>Access control on the socket is twofold: the file is chmod 0600 right after bind, and every
  * accepted connection's peer uid (SO_PEERCRED) must equal the daemon's effective uid, otherwise it
@@ -63,6 +64,7 @@ public final class ControlServer implements AutoCloseable {
   private final AtomicBoolean closed = new AtomicBoolean();
   private volatile Object socketFileKey;
   private volatile InetSocketAddress tcpAddress;
+  private volatile InetSocketAddress metricsAddress;
 
   private ControlServer(Path socketPath) {
     this.socketPath = socketPath;
@@ -102,26 +104,39 @@ public final class ControlServer implements AutoCloseable {
     return tcpAddress;
   }
 
+  /** The bound metrics listener (with the real port when 0 was asked for), or null without one. */
+  public InetSocketAddress metricsAddress() {
+    return metricsAddress;
+  }
+
   private void listen(ControlApi api, ControlServerConfig config) throws IOException {
     ControlRoutes routes = new ControlRoutes(api);
     int ownUid = effectiveUid();
     Channel uds = bind(new ServerBootstrap().channel(EpollServerDomainSocketChannel.class)
-        .childHandler(initializer(api, routes, ownUid)), new DomainSocketAddress(socketPath.toFile()), socketPath.toString());
+        .childHandler(unixInitializer(api, routes, ownUid)), new DomainSocketAddress(socketPath.toFile()), socketPath.toString());
     Files.setPosixFilePermissions(socketPath, PosixFilePermissions.fromString("rw-------"));
     socketFileKey = fileKey(socketPath);
     log.info("control API listening on {}", socketPath);
     if (config.tcpAddress() != null) {
       InetSocketAddress asked = config.tcpAddress();
-      // TCP carries no peer credentials: anyone who can reach this address has full control.
       if (asked.getAddress() == null || !asked.getAddress().isLoopbackAddress()) {
-        log.warn("control API also listens on {}, which is not a loopback address and has no "
-            + "authentication: anyone who can reach it can mount, evict and stop this daemon", asked);
+        log.warn("control API also listens on {}, which is not a loopback address: anyone who can reach it "
+            + "and holds the token can mount, evict and stop this daemon", asked);
       }
-      Channel tcp = bind(new ServerBootstrap().channel(EpollServerSocketChannel.class)
-          .childHandler(initializer(api, routes, ownUid)), asked, asked.toString());
-      tcpAddress = (InetSocketAddress) tcp.localAddress();
-      log.info("control API listening on tcp {}", tcpAddress);
+      tcpAddress = bindTcp(asked, initializer(api, routes, ControlAccess.tcp(config.tcpToken())));
+      log.info("control API listening on tcp {} (bearer token required)", tcpAddress);
     }
+    if (config.metricsAddress() != null) {
+      metricsAddress = bindTcp(config.metricsAddress(), initializer(api, routes, ControlAccess.metrics()));
+      log.info("metrics listening on tcp {} (GET /metrics and /health only)", metricsAddress);
+    }
+  }
+
+  private InetSocketAddress bindTcp(InetSocketAddress address, ChannelInitializer<Channel> initializer)
+      throws IOException {
+    Channel bound = bind(new ServerBootstrap().channel(EpollServerSocketChannel.class).childHandler(initializer),
+        address, address.toString());
+    return (InetSocketAddress) bound.localAddress();
   }
 
   private Channel bind(ServerBootstrap bootstrap, SocketAddress address, String where) throws IOException {
@@ -133,16 +148,32 @@ public final class ControlServer implements AutoCloseable {
     return bound.channel();
   }
 
-  private ChannelInitializer<Channel> initializer(ControlApi api, ControlRoutes routes, int ownUid) {
+  /** Unix socket connections: the peer's uid must be ours (then it is the caller's uid). */
+  private ChannelInitializer<Channel> unixInitializer(ControlApi api, ControlRoutes routes, int ownUid) {
     return new ChannelInitializer<>() {
       @Override
       protected void initChannel(Channel ch) {
         channels.add(ch);
-        String refusal = ch instanceof EpollDomainSocketChannel uds ? checkPeer(uds, ownUid) : null;
+        String refusal = checkPeer((EpollDomainSocketChannel) ch, ownUid);
         ch.pipeline()
             .addLast(new HttpServerCodec())
             .addLast(new ControlHttpHandler.LimitedAggregator())
-            .addLast(refusal == null ? new ControlHttpHandler(api, routes, workers) : new ControlHttpHandler.Refused(refusal));
+            .addLast(refusal == null ? new ControlHttpHandler(api, routes, workers, ControlAccess.unix(ownUid))
+                : new ControlHttpHandler.Refused(refusal));
+      }
+    };
+  }
+
+  /** TCP connections (control or metrics): what each request may do is {@code access}'s to say. */
+  private ChannelInitializer<Channel> initializer(ControlApi api, ControlRoutes routes, ControlAccess access) {
+    return new ChannelInitializer<>() {
+      @Override
+      protected void initChannel(Channel ch) {
+        channels.add(ch);
+        ch.pipeline()
+            .addLast(new HttpServerCodec())
+            .addLast(new ControlHttpHandler.LimitedAggregator())
+            .addLast(new ControlHttpHandler(api, routes, workers, access));
       }
     };
   }
@@ -171,7 +202,13 @@ public final class ControlServer implements AutoCloseable {
   private static void prepareSocketPath(Path socket) throws IOException {
     Path parent = socket.getParent();
     if (!Files.isDirectory(parent)) {
-      Files.createDirectories(parent, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+      try {
+        Files.createDirectories(parent, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+      } catch (java.nio.file.AccessDeniedException e) {
+        // A non-root user with the default /run/s3cache: one line that says what to do.
+        throw new IOException("cannot create the control socket directory " + parent + ": permission denied; "
+            + "run as root, or give --socket (control_socket) a path in a directory you own", e);
+      }
     }
     BasicFileAttributes attributes;
     try {

@@ -10,10 +10,15 @@ import java.util.Objects;
  *
  * @param socketPath the Unix domain socket (e.g. {@code /run/s3cache/s3cache.sock}); its parent
  *     directory is created (mode 0700) when missing
- * @param tcpAddress an additional TCP listener, or null for none (the default). TCP has no peer
- *     check: anyone who can reach the address can drive the daemon, so keep it on loopback.
+ * @param tcpAddress an additional TCP listener for the whole API, or null for none (the default).
+ *     TCP carries no peer credentials, so it needs {@code tcpToken}: every request must present it.
+ * @param tcpToken the bearer token TCP requests must carry (see {@link ControlToken}); required
+ *     with {@code tcpAddress}
+ * @param metricsAddress a read-only listener answering only {@code GET /metrics} and {@code GET
+ *     /health}, for Prometheus; null for none
  */
-public record ControlServerConfig(Path socketPath, InetSocketAddress tcpAddress) {
+public record ControlServerConfig(Path socketPath, InetSocketAddress tcpAddress, ControlToken tcpToken,
+    InetSocketAddress metricsAddress) {
 
   public static final Path DEFAULT_SOCKET = Path.of("/run/s3cache/s3cache.sock");
 
@@ -27,10 +32,18 @@ public record ControlServerConfig(Path socketPath, InetSocketAddress tcpAddress)
       throw new IllegalArgumentException(
           "control socket path is longer than " + MAX_SOCKET_PATH_BYTES + " bytes: " + socketPath);
     }
+    if (tcpAddress != null && tcpToken == null) {
+      throw new IllegalArgumentException("a TCP control listener needs a bearer token (control_token_file)");
+    }
+  }
+
+  /** The socket, and a TCP listener only if {@code tcpAddress} is null (TCP needs a token). */
+  public ControlServerConfig(Path socketPath, InetSocketAddress tcpAddress) {
+    this(socketPath, tcpAddress, null, null);
   }
 
   /** The socket only, no TCP listener. */
   public static ControlServerConfig unixSocket(Path socketPath) {
-    return new ControlServerConfig(socketPath, null);
+    return new ControlServerConfig(socketPath, null, null, null);
   }
 }

@@ -14,6 +14,7 @@ import ch.qos.logback.core.rolling.SizeBasedTriggeringPolicy;
 import ch.qos.logback.core.util.FileSize;
 import io.s3cache.config.ConfigException;
 import io.s3cache.config.LogLevelSpec;
+import io.s3cache.files.PrivateFiles;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -56,7 +57,8 @@ public final class LogSetup {
 
   /**
    * The log file of a daemon in the background: {@code log_file}, else {@code logs/s3cache.log}
-   * under {@code cache_dir}, else (cache_dir cannot be created) under the temp dir.
+   * under {@code cache_dir}, else (cache_dir cannot be created) in a fresh private directory (never
+   * a fixed name in a directory others can write: they could plant a symlink there).
    */
   public static Path file(io.s3cache.config.Settings settings) {
     String configured = settings.string(io.s3cache.config.SettingKey.LOG_FILE);
@@ -65,14 +67,18 @@ public final class LogSetup {
     }
     Path dir = Path.of(settings.string(io.s3cache.config.SettingKey.CACHE_DIR)).toAbsolutePath().normalize().resolve("logs");
     try {
-      Files.createDirectories(dir);
+      PrivateFiles.createDirectories(dir);
       if (Files.isWritable(dir)) {
         return dir.resolve("s3cache.log");
       }
     } catch (IOException | SecurityException e) {
-      // fall through to the temp dir
+      // fall through to a private directory
     }
-    return Path.of(System.getProperty("java.io.tmpdir"), "s3cache-logs", "s3cache.log");
+    try {
+      return PrivateFiles.createPrivateTempDirectory("s3cache-logs-").resolve("s3cache.log");
+    } catch (IOException e) {
+      throw new ConfigException("cannot create a private log directory: " + e.getMessage());
+    }
   }
 
   private static OutputStreamAppender<ILoggingEvent> journal(LoggerContext ctx) {
@@ -105,11 +111,16 @@ public final class LogSetup {
   private static OutputStreamAppender<ILoggingEvent> rollingFile(LoggerContext ctx, Path file) {
     Path abs = file.toAbsolutePath().normalize();
     try {
-      Files.createDirectories(abs.getParent());
+      PrivateFiles.createDirectories(abs.getParent());
     } catch (IOException e) {
       throw new ConfigException("cannot create the log directory " + abs.getParent() + ": " + e.getMessage());
     }
-    if (Files.exists(abs) ? !Files.isWritable(abs) : !Files.isWritable(abs.getParent())) {
+    try {
+      PrivateFiles.createFile(abs); // 0600, and never through a symlink planted at its name
+    } catch (IOException e) {
+      throw new ConfigException("cannot write the log file " + abs + ": " + e.getMessage());
+    }
+    if (!Files.isWritable(abs)) {
       throw new ConfigException("cannot write the log file " + abs);
     }
     RollingFileAppender<ILoggingEvent> appender = new RollingFileAppender<>();

@@ -75,6 +75,16 @@ public final class BucketMount implements AutoCloseable {
     }
   }
 
+  /** Whether the SDK found no credentials anywhere (its message lists every provider it tried). */
+  private static boolean noCredentials(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t.getMessage() != null && t.getMessage().startsWith("Unable to load credentials from any of the providers")) {
+        return true;
+      }
+    }
+    return e.getMessage() != null && e.getMessage().contains("Unable to load credentials from any of the providers");
+  }
+
   /**
    * A mount over a shared cache. Checks the mount point and the bucket, then mounts. Every failure
    * is a {@link MountException} with one line a user can act on.
@@ -109,6 +119,10 @@ public final class BucketMount implements AutoCloseable {
       return new BucketMount(spec, opened, fuse, fs, plans, client, runtime);
     } catch (ObjectClientException e) {
       closeAll(opened);
+      if (noCredentials(e)) {
+        throw new MountException("no AWS credentials for s3://" + spec.bucket() + ": set AWS_ACCESS_KEY_ID and "
+            + "AWS_SECRET_ACCESS_KEY (or AWS_PROFILE) where you run mount, or give the daemon a profile or role", e);
+      }
       throw new MountException(e.getMessage(), e);
     } catch (IOException e) {
       closeAll(opened);

@@ -3,6 +3,7 @@ package io.s3cache.mount;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
+import io.s3cache.files.PrivateFiles;
 import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -24,7 +25,7 @@ final class CacheDirectoryLock implements AutoCloseable {
 
   static CacheDirectoryLock acquire(Path dir) throws IOException {
     try {
-      Files.createDirectories(dir);
+      PrivateFiles.createDirectories(dir);
     } catch (IOException e) {
       throw new IOException("cache dir " + dir + " cannot be created: " + describe(e));
     }
@@ -38,7 +39,9 @@ final class CacheDirectoryLock implements AutoCloseable {
     } catch (IOException e) {
       throw new IOException("cache dir " + dir + " is not writable: " + describe(e));
     }
-    FileChannel channel = FileChannel.open(dir.resolve(".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+    FileChannel channel = FileChannel.open(dir.resolve(".lock"), java.util.Set.of(StandardOpenOption.CREATE,
+        StandardOpenOption.WRITE, java.nio.file.LinkOption.NOFOLLOW_LINKS),
+        java.nio.file.attribute.PosixFilePermissions.asFileAttribute(PrivateFiles.FILE_MODE));
     FileLock lock;
     try {
       lock = channel.tryLock();
@@ -56,6 +59,9 @@ final class CacheDirectoryLock implements AutoCloseable {
   private static String describe(IOException e) {
     if (e instanceof java.nio.file.AccessDeniedException) {
       return "permission denied";
+    }
+    if (e instanceof java.nio.file.FileAlreadyExistsException f) {
+      return f.getFile() + " exists and is not a directory";
     }
     if (e instanceof java.nio.file.FileSystemException fse && fse.getReason() != null) {
       return fse.getReason();

@@ -83,6 +83,9 @@ public final class CacheRuntime implements AutoCloseable {
     try {
       if (lock != null) {
         database = CacheDatabase.open(config.cacheDir().resolve("index"));
+        // After RocksDB made its files: whatever an older version (or another umask) left open to
+        // other users becomes owner-only, with one WARN.
+        io.s3cache.files.PrivateFiles.tighten(config.cacheDir());
       }
       return new CacheRuntime(config, readAhead, maxConnections, lock, database, metrics);
     } catch (IOException | RuntimeException e) {

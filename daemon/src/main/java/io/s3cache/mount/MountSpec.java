@@ -42,7 +42,8 @@ public record MountSpec(
     return write != null;
   }
 
-  private static final Pattern BUCKET = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,254}");
+  /** S3's rules, as loosely as its legacy us-east-1 names: 3 to 255 characters, letters or digits at both ends. */
+  private static final Pattern BUCKET = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{1,253}[A-Za-z0-9]");
   /**
    * Generic mount(8) and systemd options that mean nothing to s3cache itself and are accepted
    * silently (besides {@code x-*} and {@code comment=*}). {@code rw} is among them because mount(8)
@@ -228,7 +229,8 @@ public record MountSpec(
     String bucket = slash < 0 ? rest : rest.substring(0, slash);
     String prefix = slash < 0 ? "" : rest.substring(slash + 1);
     if (!BUCKET.matcher(bucket).matches()) {
-      throw new ConfigException("invalid bucket name '" + bucket + "' in " + source);
+      throw new ConfigException("invalid bucket name '" + bucket + "' in " + source + ": S3 bucket names are 3 to "
+          + "63 characters (letters, digits, '.', '-'), beginning and ending with a letter or digit");
     }
     while (prefix.endsWith("/")) {
       prefix = prefix.substring(0, prefix.length() - 1);

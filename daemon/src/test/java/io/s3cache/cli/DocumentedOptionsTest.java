@@ -29,7 +29,7 @@ class DocumentedOptionsTest {
 
   private static final Path DOC = Path.of("..", "docs", "CONFIGURATION.md");
   private static final Set<SettingKey> FREE_TEXT = Set.of(SettingKey.TEMP_NAMES, SettingKey.REGION, SettingKey.CACHE_DIR,
-      SettingKey.LOG_FILE, SettingKey.CONTROL_SOCKET);
+      SettingKey.LOG_FILE, SettingKey.CONTROL_SOCKET, SettingKey.CONTROL_TOKEN_FILE);
 
   @TempDir Path dir;
 

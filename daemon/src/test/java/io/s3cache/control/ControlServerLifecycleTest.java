@@ -138,21 +138,6 @@ class ControlServerLifecycleTest {
     server.close(); // idempotent
   }
 
-  @Test
-  void optionalTcpListener() throws Exception {
-    Path socket = dir.resolve("s3cache.sock");
-    var config = new ControlServerConfig(socket, new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
-    try (ControlServer server = ControlServer.start(api, config)) {
-      InetSocketAddress tcp = server.tcpAddress();
-      HttpClient http = HttpClient.newHttpClient();
-      HttpResponse<String> response = http.send(
-          HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + tcp.getPort() + "/health")).build(),
-          HttpResponse.BodyHandlers.ofString());
-      assertEquals(200, response.statusCode());
-      assertTrue(response.body().contains("\"status\":\"ok\""), response.body());
-    }
-  }
-
   private static boolean onPath(String command) {
     for (String d : System.getenv().getOrDefault("PATH", "").split(":")) {
       if (Files.isExecutable(Path.of(d, command))) {

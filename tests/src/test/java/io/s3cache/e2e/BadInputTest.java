@@ -71,7 +71,7 @@ class BadInputTest {
         .set(SettingKey.DISK_CACHE, "64M").set(SettingKey.BLOCK_SIZE, "1M");
     MetricRegistry metrics = new MetricRegistry();
     daemon = new Daemon(settings, CacheRuntime.open(settings, metrics), metrics, server.credentials());
-    control = ControlServer.start(daemon, new ControlServerConfig(socket, null));
+    control = ControlServer.start(daemon, ControlServerConfig.unixSocket(socket));
     mnt = Files.createDirectories(dir.resolve("mnt"));
     try (ControlClient c = ControlClient.connect(socket)) {
       c.mount(new MountRequest("s3://bad", mnt.toString(), Map.of("metadata_ttl", "0"), List.of()));

@@ -61,7 +61,7 @@ class DaemonTest {
         .set(SettingKey.BLOCK_SIZE, "1M");
     metrics = new MetricRegistry();
     daemon = new Daemon(settings, CacheRuntime.open(settings, metrics), metrics, server.credentials());
-    control = ControlServer.start(daemon, new ControlServerConfig(socket, null));
+    control = ControlServer.start(daemon, ControlServerConfig.unixSocket(socket));
   }
 
   @AfterEach

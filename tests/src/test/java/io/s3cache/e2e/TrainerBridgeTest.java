@@ -76,7 +76,7 @@ class TrainerBridgeTest {
     metrics = new MetricRegistry();
     daemon = new Daemon(settings, CacheRuntime.open(settings, metrics), metrics, server.credentials());
     socket = dir.resolve("s3cache.sock");
-    control = ControlServer.start(daemon, new ControlServerConfig(socket, null));
+    control = ControlServer.start(daemon, ControlServerConfig.unixSocket(socket));
     mnt = Files.createDirectories(dir.resolve("mnt"));
     daemon.mount(new MountRequest("s3://train/ds", mnt.toString(), Map.of(), List.of()));
     localCopy = dir.resolve("local");
