@@ -36,8 +36,11 @@ import java.util.function.Predicate;
  * default: every request passes). {@link #outage} makes the whole upstream unreachable (refused
  * or stalled) until it is set back to {@link Outage#NONE}.
  *
- * <p>One request per connection: forwarded requests carry {@code Connection: close}, so the
- * server closes after answering and the client opens a fresh connection for the next request.
+ * <p>Keep-alive: a request without a body (GET, HEAD, LIST, DELETE) that passes (or only waits
+ * the plan's latency) is forwarded on an upstream connection the client connection keeps, and
+ * its response (Content-Length or chunked) relayed exactly, so the client can send its next
+ * request on the same connection, as it would to S3. Any other request (one with a body, or a
+ * fault) is forwarded with {@code Connection: close} and ends the connection after its answer.
  * The Host header is kept, so SigV4 signatures made for the proxy's address still verify.
  *
  * <p>Threads: one accept loop, one thread per connection (plus one copying any request body
@@ -94,6 +97,7 @@ public final class FaultInjectingProxy implements AutoCloseable {
   private final Set<Socket> open = ConcurrentHashMap.newKeySet();
   private final Set<Socket> stalled = ConcurrentHashMap.newKeySet();
   private final AtomicInteger requests = new AtomicInteger();
+  private final AtomicInteger connections = new AtomicInteger();
   private final Map<Fault, AtomicInteger> injected = new EnumMap<>(Fault.class);
   private final Object lock = new Object();
   private FaultPlan plan = FaultPlan.none(); // guarded by lock
@@ -192,6 +196,11 @@ public final class FaultInjectingProxy implements AutoCloseable {
     }
   }
 
+  /** Client connections accepted so far (a keep-alive client sends many requests on one). */
+  public int connections() {
+    return connections.get();
+  }
+
   /** Requests received so far, faulted or not. */
   public int requests() {
     return requests.get();
@@ -225,6 +234,7 @@ public final class FaultInjectingProxy implements AutoCloseable {
         return; // closed
       }
       open.add(client);
+      connections.incrementAndGet();
       threads.execute(() -> handle(client));
     }
   }
@@ -252,17 +262,43 @@ public final class FaultInjectingProxy implements AutoCloseable {
     Socket server = null;
     try (client) {
       InputStream fromClient = client.getInputStream();
-      byte[] head = readHead(fromClient);
-      if (head == null) {
-        return; // client closed an idle connection
+      byte[] head;
+      Fault fault;
+      while (true) {
+        head = readHead(fromClient);
+        if (head == null) {
+          return; // client closed an idle connection
+        }
+        requests.incrementAndGet();
+        if (outage == Outage.STALL) {
+          hold(client);
+          return;
+        }
+        fault = next(head);
+        injected.get(fault).incrementAndGet();
+        if ((fault != Fault.PASS && fault != Fault.LATENCY) || !withoutBody(head)) {
+          break;
+        }
+        if (fault == Fault.LATENCY) {
+          Thread.sleep(latency().toMillis());
+        }
+        if (server == null) {
+          server = new Socket();
+          open.add(server);
+          server.connect(upstream);
+        }
+        server.getOutputStream().write(head);
+        server.getOutputStream().flush();
+        if (!relayResponse(server.getInputStream(), client.getOutputStream(), isHead(head))
+            || wantsClose(head)) {
+          return;
+        }
       }
-      requests.incrementAndGet();
-      if (outage == Outage.STALL) {
-        hold(client);
-        return;
+      if (server != null) { // this request ends the connection: forward it on a fresh one
+        closeQuietly(server);
+        open.remove(server);
+        server = null;
       }
-      Fault fault = next(head);
-      injected.get(fault).incrementAndGet();
       switch (fault) {
         case SLOW_DOWN -> answer(client.getOutputStream(), SLOW_DOWN);
         case INTERNAL_ERROR -> answer(client.getOutputStream(), INTERNAL_ERROR);
@@ -338,6 +374,110 @@ public final class FaultInjectingProxy implements AutoCloseable {
   private static void answer(OutputStream out, String response) throws IOException {
     out.write(response.getBytes(StandardCharsets.UTF_8));
     out.flush();
+  }
+
+  /** Whether a request head announces no body (neither Content-Length > 0, chunks nor Expect). */
+  private static boolean withoutBody(byte[] head) {
+    for (String line : new String(head, StandardCharsets.ISO_8859_1).split("\r\n")) {
+      String l = line.toLowerCase(Locale.ROOT);
+      if (l.startsWith("transfer-encoding:") || l.startsWith("expect:")
+          || (l.startsWith("content-length:") && !l.substring(15).trim().equals("0"))) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static boolean isHead(byte[] head) {
+    return head.length > 5 && new String(head, 0, 5, StandardCharsets.ISO_8859_1).equals("HEAD ");
+  }
+
+  private static boolean wantsClose(byte[] head) {
+    for (String line : new String(head, StandardCharsets.ISO_8859_1).split("\r\n")) {
+      String l = line.toLowerCase(Locale.ROOT);
+      if (l.startsWith("connection:") && l.contains("close")) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Relays one whole response (head, then a Content-Length or chunked body; none for HEAD, 1xx,
+   * 204, 304). Returns whether the connection can carry another request: false when the server
+   * closes it or the response has neither length (then relayed until the server closes).
+   */
+  private static boolean relayResponse(InputStream fromServer, OutputStream toClient, boolean head)
+      throws IOException {
+    byte[] responseHead = readHead(fromServer);
+    if (responseHead == null) {
+      return false;
+    }
+    toClient.write(responseHead);
+    String text = new String(responseHead, StandardCharsets.ISO_8859_1);
+    int status = Integer.parseInt(text.substring(9, 12));
+    boolean keep = !wantsClose(responseHead);
+    if (head || status / 100 == 1 || status == 204 || status == 304) {
+      toClient.flush();
+      return keep;
+    }
+    long length = contentLength(responseHead);
+    if (length >= 0) {
+      copyExactly(fromServer, toClient, length);
+    } else if (text.toLowerCase(Locale.ROOT).contains("\r\ntransfer-encoding: chunked")) {
+      relayChunks(fromServer, toClient);
+    } else {
+      copy(fromServer, toClient, Long.MAX_VALUE);
+      return false;
+    }
+    toClient.flush();
+    return keep;
+  }
+
+  private static void relayChunks(InputStream in, OutputStream out) throws IOException {
+    while (true) {
+      String sizeLine = readLine(in);
+      out.write((sizeLine + "\r\n").getBytes(StandardCharsets.ISO_8859_1));
+      int semi = sizeLine.indexOf(';');
+      long size = Long.parseLong((semi < 0 ? sizeLine : sizeLine.substring(0, semi)).trim(), 16);
+      if (size == 0) {
+        for (String trailer = readLine(in); ; trailer = readLine(in)) {
+          out.write((trailer + "\r\n").getBytes(StandardCharsets.ISO_8859_1));
+          if (trailer.isEmpty()) {
+            return;
+          }
+        }
+      }
+      copyExactly(in, out, size);
+      String end = readLine(in);
+      out.write((end + "\r\n").getBytes(StandardCharsets.ISO_8859_1));
+    }
+  }
+
+  private static String readLine(InputStream in) throws IOException {
+    ByteArrayOutputStream line = new ByteArrayOutputStream(16);
+    for (int b = in.read(), prev = -1; ; prev = b, b = in.read()) {
+      if (b < 0) {
+        throw new IOException("connection closed inside a chunked body");
+      }
+      if (prev == '\r' && b == '\n') {
+        byte[] bytes = line.toByteArray();
+        return new String(bytes, 0, bytes.length - 1, StandardCharsets.ISO_8859_1);
+      }
+      line.write(b);
+    }
+  }
+
+  private static void copyExactly(InputStream in, OutputStream out, long length) throws IOException {
+    byte[] buf = new byte[64 * 1024];
+    for (long left = length; left > 0; ) {
+      int n = in.read(buf, 0, (int) Math.min(buf.length, left));
+      if (n < 0) {
+        throw new IOException("connection closed inside a body");
+      }
+      out.write(buf, 0, n);
+      left -= n;
+    }
   }
 
   /** Relays the response head (its full Content-Length kept) and {@code share} of the body. */
