@@ -29,7 +29,7 @@ final class PathResolver {
   static List<ObjectMeta> objects(PreloadTarget t) throws ControlException {
     try {
       if (!t.prefix()) {
-        return List.of(t.client().head(t.key()));
+        return List.of(t.meta() != null ? t.meta() : t.client().head(t.key()));
       }
       ListPage all = Listings.listAll(t.client(), t.key(), null);
       return all.objects().stream().filter(o -> !o.key().endsWith("/")).toList();
@@ -108,8 +108,16 @@ final class PathResolver {
       throw ControlException.notFound(path + ": " + e.getMessage());
     }
     String key = prefix + fsPath.substring(1);
-    return attrs.isDirectory() ? new PreloadTarget(mount.client(), key + "/", true)
-        : new PreloadTarget(mount.client(), key, false);
+    if (attrs.isDirectory()) {
+      return new PreloadTarget(mount.client(), key + "/", true);
+    }
+    try {
+      // The mount's metadata (a listing of the directory, mostly) already has size and ETag: no HEAD.
+      ObjectMeta meta = mount.filesystem().resolveFiles(List.of(fsPath)).get(0);
+      return new PreloadTarget(mount.client(), key, false, meta.key().equals(key) ? meta : null);
+    } catch (FsException | RuntimeException e) {
+      return new PreloadTarget(mount.client(), key, false); // a staged file, say: ask S3
+    }
   }
 
   private static PreloadTarget fromUrl(String url, List<BucketMount> mounts) throws ControlException {

@@ -219,6 +219,15 @@ class CliTest {
     Result refill = run(Map.of(), "preload", "--socket", sock, mp.resolve("set").toString());
     assertTrue(refill.stdout.contains("fetched 5.7 MiB from S3"), refill.stdout);
 
+    // Files named one by one: the mount's metadata has their size and ETag, so no HEAD each.
+    run(Map.of(), "evict", "--socket", sock, mp.resolve("set/f1").toString(), mp.resolve("set/f2").toString());
+    long headsBefore = requests(sock, mp).get("head").asLong();
+    Result files = run(Map.of(), "preload", "--socket", sock, mp.resolve("set/f1").toString(),
+        mp.resolve("set/f2").toString());
+    assertEquals(0, files.exit, files.stderr);
+    assertTrue(files.stdout.contains("preloaded 2 of 2 objects"), files.stdout);
+    assertEquals(headsBefore, requests(sock, mp).get("head").asLong(), "no HEAD per named file");
+
     Result badShard = run(Map.of(), "preload", "--socket", sock, "--shard", "4/4", mp.toString());
     assertEquals(2, badShard.exit);
     assertEquals("s3cache: invalid --shard '4/4': expected I/N with 0 <= I < N, e.g. 0/4", badShard.errLine());
@@ -327,5 +336,13 @@ class CliTest {
     Result r = run(Map.of(), "unmount", dir.toString());
     assertEquals(1, r.exit);
     assertEquals("s3cache: " + dir + " is not mounted", r.errLine());
+  }
+
+  /** The mount's S3 requests by kind, from {@code stats --json}. */
+  private com.fasterxml.jackson.databind.JsonNode requests(String sock, Path mp) throws Exception {
+    Result stats = run(Map.of(), "stats", "--socket", sock, "--json", mp.toString());
+    assertEquals(0, stats.exit, stats.stderr);
+    return new com.fasterxml.jackson.databind.ObjectMapper().readTree(stats.stdout).get("mounts").get(0)
+        .get("requests");
   }
 }
