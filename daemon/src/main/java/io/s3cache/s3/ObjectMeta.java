@@ -2,5 +2,33 @@ package io.s3cache.s3;
 
 import java.time.Instant;
 
-/** What a HEAD or a LIST says about one object version. {@code etag} keeps its quotes as S3 sends it. */
-public record ObjectMeta(String key, long size, Instant lastModified, String etag) {}
+/**
+ * What a HEAD or a LIST says about one object version. {@code etag} keeps its quotes as S3 sends it.
+ *
+ * <p>Some S3-compatible stores send no ETag (for example files placed into a filesystem-backed
+ * store). Such an object's version is its size and Last-Modified: its {@code etag} is then a
+ * synthetic {@code s3cache-unversioned:SIZE:MILLIS}, never sent to S3 as {@code If-Match} (see
+ * {@link #unversionedSince}), so blocks are still keyed by version and a changed object never
+ * reads old blocks.
+ */
+public record ObjectMeta(String key, long size, Instant lastModified, String etag) {
+
+  private static final String UNVERSIONED = "s3cache-unversioned:";
+
+  public ObjectMeta {
+    if (etag == null || etag.isEmpty()) {
+      etag = UNVERSIONED + size + ":" + (lastModified == null ? 0 : lastModified.toEpochMilli());
+    }
+  }
+
+  /**
+   * For an ETag made up by {@link ObjectMeta} (the store sent none): the Last-Modified it stands
+   * for, to send as {@code If-Unmodified-Since} instead of {@code If-Match}; null for a real ETag.
+   */
+  public static Instant unversionedSince(String etag) {
+    if (etag == null || !etag.startsWith(UNVERSIONED)) {
+      return null;
+    }
+    return Instant.ofEpochMilli(Long.parseLong(etag.substring(etag.lastIndexOf(':') + 1)));
+  }
+}

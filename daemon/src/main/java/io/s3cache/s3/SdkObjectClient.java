@@ -185,7 +185,14 @@ final class SdkObjectClient implements ObjectClient {
     long last = offset + want - 1;
     GetObjectRequest.Builder request =
         GetObjectRequest.builder().bucket(bucket).key(key).range("bytes=" + offset + "-" + last);
-    if (etag != null) {
+    Instant unversioned = ObjectMeta.unversionedSince(etag);
+    if (unversioned != null) {
+      // The store gave no ETag: Last-Modified is the version. HTTP dates have whole seconds while
+      // a store may keep milliseconds (S3Proxy's filesystem backend answers 412 to the exact
+      // second): allow the rest of that second.
+      request.ifUnmodifiedSince(
+          Instant.ofEpochSecond(Math.floorDiv(unversioned.toEpochMilli(), 1000) + 1));
+    } else if (etag != null) {
       request.ifMatch(etag);
     }
     BodyReader reader = new BodyReader(key, dst, start, want, arrived);
