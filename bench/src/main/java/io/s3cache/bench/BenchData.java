@@ -105,14 +105,6 @@ final class BenchData {
     return shuffled(root, smallFiles);
   }
 
-  long smallBytes() throws IOException {
-    long total = 0;
-    for (String name : smallFiles) {
-      total += Files.size(localRoot.resolve(name));
-    }
-    return total;
-  }
-
   /** Deletes {@code dir} and everything under it; nothing if it does not exist. */
   static void deleteTree(Path dir) throws IOException {
     if (!Files.exists(dir)) {

@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * An s3cache daemon started the way a user starts one: {@code bin/s3cache mount} (which starts the
@@ -21,12 +22,8 @@ import java.util.concurrent.TimeUnit;
  */
 final class DaemonProcess implements AutoCloseable {
 
-  /** How a benchmark mount is set up: the tiers, metadata_ttl, other settings (-o), JVM options; null: the default. */
-  record Config(String ramCache, String diskCache, String metadataTtl, List<String> options, String javaOpts) {
-    Config withJavaOpts(String opts) {
-      return new Config(ramCache, diskCache, metadataTtl, options, opts);
-    }
-  }
+  /** How a benchmark mount is set up: the tiers, metadata_ttl, JVM options; null: the default. */
+  record Config(String ramCache, String diskCache, String metadataTtl, String javaOpts) {}
 
   private final Path cli;
   private final Path socket;
@@ -61,10 +58,6 @@ final class DaemonProcess implements AutoCloseable {
       cmd.add("--metadata-ttl");
       cmd.add(config.metadataTtl());
     }
-    for (String o : config.options()) {
-      cmd.add("-o");
-      cmd.add(o);
-    }
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
         .redirectOutput(dir.resolve("mount.out").toFile());
     pb.environment().put("AWS_ACCESS_KEY_ID", EmbeddedS3Server.ACCESS_KEY);
@@ -87,8 +80,14 @@ final class DaemonProcess implements AutoCloseable {
     DaemonProcess d = new DaemonProcess(cli, socket, mnt, pid);
     if (!done || p.exitValue() != 0 || pid <= 0 || !MountTable.isMounted(mnt)) {
       p.destroyForcibly();
-      d.close();
-      throw new IOException("s3cache mount failed: " + Files.readString(dir.resolve("mount.out")).strip());
+      IOException failed =
+          new IOException("s3cache mount failed: " + Files.readString(dir.resolve("mount.out")).strip());
+      try {
+        d.close();
+      } catch (Exception e) {
+        failed.addSuppressed(e);
+      }
+      throw failed;
     }
     return d;
   }
@@ -134,16 +133,21 @@ final class DaemonProcess implements AutoCloseable {
 
   @Override
   public void close() throws Exception {
-    if (pid > 0) {
-      new ProcessBuilder(cli.toString(), "shutdown", "--socket", socket.toString())
-          .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start().waitFor(2, TimeUnit.MINUTES);
+    if (pid > 0 || Files.exists(socket)) { // a daemon that came up after a failed mount too
+      Process shutdown = new ProcessBuilder(cli.toString(), "shutdown", "--socket", socket.toString())
+          .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+      if (!shutdown.waitFor(2, TimeUnit.MINUTES)) {
+        shutdown.destroyForcibly();
+      }
     }
     Optional<ProcessHandle> h = pid > 0 ? ProcessHandle.of(pid) : Optional.empty();
-    if (h.isPresent() && !h.get().onExit().completeOnTimeout(null, 60, TimeUnit.SECONDS).isDone()) {
-      h.get().destroyForcibly();
-    }
     if (h.isPresent()) {
-      h.get().onExit().get(30, TimeUnit.SECONDS);
+      try {
+        h.get().onExit().get(60, TimeUnit.SECONDS); // let it exit (a JFR recording is written then)
+      } catch (TimeoutException e) {
+        h.get().destroyForcibly();
+        h.get().onExit().get(30, TimeUnit.SECONDS);
+      }
     }
     if (MountTable.isMounted(mountPoint)) {
       new ProcessBuilder("fusermount", "-uz", mountPoint.toString()).start().waitFor(30, TimeUnit.SECONDS);

@@ -17,8 +17,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
-import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 
 /**
  * What the endpoint itself gives, without FUSE: a whole object read by 8 workers issuing 8 MiB
@@ -59,7 +57,11 @@ final class EndpointRate {
         }
       }
       for (Process p : curls) {
-        if (!p.waitFor(10, TimeUnit.MINUTES) || p.exitValue() != 0) {
+        if (!p.waitFor(10, TimeUnit.MINUTES)) {
+          p.destroyForcibly();
+          throw new IOException("curl did not end within 10 minutes");
+        }
+        if (p.exitValue() != 0) {
           throw new IOException("curl failed (status " + p.exitValue() + ")");
         }
       }
@@ -74,8 +76,7 @@ final class EndpointRate {
     S3Config s3 = S3Config.defaults().withEndpoint(endpoint).withPathStyle(true)
         .withChecksumMode(S3Config.ChecksumMode.WHEN_REQUIRED);
     try (ObjectClient client = ObjectClients.create(bucket, s3, new MetricRegistry(),
-        StaticCredentialsProvider.create(AwsBasicCredentials.create(EmbeddedS3Server.ACCESS_KEY,
-            EmbeddedS3Server.SECRET_KEY)))) {
+        EmbeddedS3Server.CREDENTIALS)) {
       ObjectMeta meta = client.head(key);
       PageCache.drop();
       ExecutorService pool = Executors.newFixedThreadPool(8);

@@ -49,7 +49,7 @@ final class ProfileRun {
       String opts = "-XX:StartFlightRecording=filename=" + jfr + ",settings=profile,dumponexit=true";
       out.printf("profiling a %s read with JFR (%s) ...%n", name, jfr);
       try (DaemonProcess d = DaemonProcess.mount(endpoint, bucket, work.resolve("s3cache-profile"),
-          new DaemonProcess.Config(ramCache, diskCache, "indefinite", List.of(), opts))) {
+          new DaemonProcess.Config(ramCache, diskCache, "indefinite", opts))) {
         PageCache.drop();
         double c0 = d.cpuSeconds();
         Measure.Result r = Measure.sequential(d.mountPoint().resolve("big.bin"));

@@ -57,10 +57,6 @@ final class RatioTable {
     rows.add(new Row(what, value, unit, reference, referenceName, goal));
   }
 
-  List<Row> rows() {
-    return rows;
-  }
-
   /** Markdown, one line per row: what | s3cache | reference | ratio | target | met. */
   String format() {
     StringBuilder s = new StringBuilder();

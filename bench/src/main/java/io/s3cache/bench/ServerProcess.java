@@ -72,11 +72,6 @@ final class ServerProcess implements AutoCloseable {
     return client;
   }
 
-  /** Credentials in a form for tools run beside it (s3fs, rclone, curl). */
-  static List<String> credentials() {
-    return List.of(EmbeddedS3Server.ACCESS_KEY, EmbeddedS3Server.SECRET_KEY, EmbeddedS3Server.REGION);
-  }
-
   @Override
   public void close() throws InterruptedException {
     client.close();

@@ -44,6 +44,19 @@ interface CacheTier {
     }
   }
 
+  /** A block held whole in memory: reads copy from its buffer (never mutated; views only). */
+  record Whole(ByteBuffer buffer) implements Block {
+    @Override
+    public int length() {
+      return buffer.capacity();
+    }
+
+    @Override
+    public ByteBuffer readAll() {
+      return buffer;
+    }
+  }
+
   /** The block if this tier holds it with exactly {@code length} bytes, else null. */
   Block lookup(BlockKey key, int length);
 

@@ -24,19 +24,6 @@ final class MemoryTier implements CacheTier {
 
   private static final Logger log = LoggerFactory.getLogger(MemoryTier.class);
 
-  /** A block held in RAM: its stored buffer. */
-  private record Held(ByteBuffer buffer) implements Block {
-    @Override
-    public int length() {
-      return buffer.capacity();
-    }
-
-    @Override
-    public ByteBuffer readAll() {
-      return buffer;
-    }
-  }
-
   private final Cache<BlockKey, ByteBuffer> cache;
 
   /**
@@ -79,7 +66,7 @@ final class MemoryTier implements CacheTier {
       invalidate(key);
       return null;
     }
-    return new Held(block);
+    return new Whole(block);
   }
 
   /**

@@ -42,11 +42,6 @@ final class PageCacheHint {
     }
   }
 
-  /** Whether hints reach the kernel here. */
-  static boolean available() {
-    return LIBC != null;
-  }
-
   /**
    * Starts reading {@code [offset, offset + length)} of {@code file} into the page cache. Returns
    * at once; a missing file (evicted meanwhile) or any failure is ignored: a hint is never needed.

@@ -162,7 +162,8 @@ public final class TieredBlockCache implements BlockCache {
     }
     levels = disk == null
         ? List.of(new Level(memory, ramHits, ramMisses))
-        : List.of(new Level(memory, ramHits, ramMisses), new Level(disk, diskHits, diskMisses));
+        : List.of(new Level(memory, ramHits, ramMisses),
+            new Level(new WriteBehindTier(disk, writes), diskHits, diskMisses));
     ramBytesGauge = memory::bytes;
     diskBytesGauge = () -> disk == null ? 0L : disk.bytes();
     registry.register(MetricNames.CACHE_RAM_BYTES, ramBytesGauge);
@@ -189,10 +190,7 @@ public final class TieredBlockCache implements BlockCache {
       throw new IOException("block cache is closed");
     }
     for (Level level : levels) {
-      ByteBuffer block = unwritten(level, key, length);
-      if (block == null) {
-        block = readAll(level.tier().lookup(key, length));
-      }
+      ByteBuffer block = readAll(level.tier().lookup(key, length));
       if (block != null) {
         level.hits().inc();
         return view(block);
@@ -230,12 +228,6 @@ public final class TieredBlockCache implements BlockCache {
    */
   private boolean readFromTiers(BlockKey key, int length, int offsetInBlock, ByteBuffer dst) {
     for (Level level : levels) {
-      ByteBuffer unwritten = unwritten(level, key, length);
-      if (unwritten != null) {
-        dst.put(unwritten.duplicate().position(offsetInBlock).limit(offsetInBlock + dst.remaining()));
-        level.hits().inc();
-        return true;
-      }
       CacheTier.Block block = level.tier().lookup(key, length);
       if (block != null && block.read(offsetInBlock, dst)) {
         level.hits().inc();
@@ -397,24 +389,9 @@ public final class TieredBlockCache implements BlockCache {
     }
   }
 
-  /**
-   * For the disk tier's level: the block while it waits in the write queue or is being written
-   * (the RAM tier may have refused or evicted it already); counted as the disk tier's.
-   */
-  private ByteBuffer unwritten(Level level, BlockKey key, int length) {
-    if (writes == null || level.tier() != disk) {
-      return null;
-    }
-    ByteBuffer block = writes.unwritten(key);
-    return block != null && block.remaining() == length ? block : null;
-  }
-
   /** Whether any tier holds the block now. */
   @Override
   public boolean isCached(BlockKey key) {
-    if (writes != null && writes.unwritten(key) != null) {
-      return true;
-    }
     for (Level level : levels) {
       if (level.tier().contains(key)) {
         return true;
@@ -483,10 +460,7 @@ public final class TieredBlockCache implements BlockCache {
    */
   private ByteBuffer load(BlockKey key, int length) throws IOException {
     for (Level level : levels) {
-      ByteBuffer block = unwritten(level, key, length);
-      if (block == null) {
-        block = readAll(level.tier().lookup(key, length));
-      }
+      ByteBuffer block = readAll(level.tier().lookup(key, length));
       if (block != null) {
         return block;
       }

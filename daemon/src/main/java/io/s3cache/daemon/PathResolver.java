@@ -29,7 +29,7 @@ final class PathResolver {
   static List<ObjectMeta> objects(PreloadTarget t) throws ControlException {
     try {
       if (!t.prefix()) {
-        return List.of(t.meta() != null ? t.meta() : t.client().head(t.key()));
+        return List.of(t.object());
       }
       ListPage all = Listings.listAll(t.client(), t.key(), null);
       return all.objects().stream().filter(o -> !o.key().endsWith("/")).toList();
@@ -112,11 +112,11 @@ final class PathResolver {
       return new PreloadTarget(mount.client(), key + "/", true);
     }
     try {
-      // The mount's metadata (a listing of the directory, mostly) already has size and ETag: no HEAD.
-      ObjectMeta meta = mount.filesystem().resolveFiles(List.of(fsPath)).get(0);
-      return new PreloadTarget(mount.client(), key, false, meta.key().equals(key) ? meta : null);
-    } catch (FsException | RuntimeException e) {
-      return new PreloadTarget(mount.client(), key, false); // a staged file, say: ask S3
+      // What the getattr above resolved (a listing of the directory, mostly) has size and ETag:
+      // no HEAD. Null for a file only staged so far: then preload asks S3.
+      return new PreloadTarget(mount.client(), key, false, mount.filesystem().storedObject(fsPath));
+    } catch (FsException e) {
+      throw ControlException.notFound(path + ": " + e.getMessage());
     }
   }
 

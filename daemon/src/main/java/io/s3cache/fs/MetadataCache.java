@@ -368,7 +368,7 @@ final class MetadataCache {
         long size = in.readLong();
         Instant modified = Instant.ofEpochSecond(in.readLong(), in.readInt());
         String etag = in.readUTF();
-        return new Node.File(new ObjectMeta(key, size, modified, etag));
+        return new Node.File(ObjectMeta.fromStore(key, size, modified, etag));
       }
       case 'D':
         return new Node.Directory(Instant.ofEpochSecond(in.readLong(), in.readInt()));

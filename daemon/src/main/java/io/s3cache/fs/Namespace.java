@@ -26,7 +26,7 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicLongArray;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -58,6 +58,7 @@ final class Namespace implements NamespacePort {
   private static final int MAX_NAME = 255;
 
   static final int REFRESH_THREADS = 2;
+  private static final int GENERATION_SLOTS = 4096; // a power of two
 
   private final ObjectClient client;
   private final String prefix;
@@ -68,8 +69,7 @@ final class Namespace implements NamespacePort {
   /** Directories and paths being refreshed in the background now. */
   private final Set<String> refreshing = ConcurrentHashMap.newKeySet();
   /** Per directory, bumped by every change this mount makes in it (see the class comment). */
-  private final Map<String, AtomicLong> generations = new ConcurrentHashMap<>();
-  private final AtomicLong revalidations = new AtomicLong();
+  private final AtomicLongArray generations = new AtomicLongArray(GENERATION_SLOTS);
   /** First-page LISTs of never-listed directories running now (see {@link #listSmallDirectory}). */
   private final Map<String, CompletableFuture<Listing>> firstPages = new ConcurrentHashMap<>();
   /** Directories found to have more than one page of entries: looked up path by path. */
@@ -109,11 +109,6 @@ final class Namespace implements NamespacePort {
     if (ownedRefresher != null) {
       ownedRefresher.shutdownNow();
     }
-  }
-
-  /** Background refreshes started so far (answers served stale meanwhile). */
-  long revalidations() {
-    return revalidations.get();
   }
 
   @Override
@@ -238,7 +233,6 @@ final class Namespace implements NamespacePort {
     if (!refreshing.add(task)) {
       return;
     }
-    revalidations.incrementAndGet();
     try {
       refresher.execute(() -> {
         try {
@@ -256,8 +250,16 @@ final class Namespace implements NamespacePort {
   }
 
   private long generation(String dir) {
-    AtomicLong g = generations.get(dir);
-    return g == null ? 0 : g.get();
+    return generations.get(slot(dir));
+  }
+
+  /**
+   * Generations are striped over a fixed array so they take no memory per path written; two
+   * directories sharing a slot only make a re-list of one of them be dropped (the next use of its
+   * stale answer starts another).
+   */
+  private static int slot(String dir) {
+    return dir.hashCode() & (GENERATION_SLOTS - 1);
   }
 
   /**
@@ -265,10 +267,9 @@ final class Namespace implements NamespacePort {
    * directory, or of itself as a directory, running now is not applied.
    */
   private void changed(String path) {
-    generations.computeIfAbsent(path, d -> new AtomicLong()).incrementAndGet();
+    generations.incrementAndGet(slot(path));
     if (!path.equals("/")) {
-      String dir = MetadataCache.parentAndName(path).get(0);
-      generations.computeIfAbsent(dir, d -> new AtomicLong()).incrementAndGet();
+      generations.incrementAndGet(slot(MetadataCache.parentAndName(path).get(0)));
     }
   }
 

@@ -409,6 +409,14 @@ public final class S3Filesystem implements Filesystem {
    *
    * @throws FsException ENOENT naming the first path that does not exist, EISDIR for a directory
    */
+  /**
+   * The object a path is in S3 as the metadata cache knows it (after a {@link #getattr} of it, no
+   * request), or null when it is not an object (a directory, absent).
+   */
+  public ObjectMeta storedObject(String path) throws FsException {
+    return namespace.resolve(path) instanceof Node.File f ? f.meta() : null;
+  }
+
   public List<ObjectMeta> resolveFiles(List<String> paths) throws FsException {
     return namespace.resolveFiles(paths);
   }

@@ -1,6 +1,7 @@
 package io.s3cache.preload;
 
 import io.s3cache.s3.ObjectClient;
+import io.s3cache.s3.ObjectClientException;
 import io.s3cache.s3.ObjectMeta;
 
 /**
@@ -14,5 +15,10 @@ public record PreloadTarget(ObjectClient client, String key, boolean prefix, Obj
 
   public PreloadTarget(ObjectClient client, String key, boolean prefix) {
     this(client, key, prefix, null);
+  }
+
+  /** The single object: as known ({@code meta}), else a HEAD. */
+  public ObjectMeta object() throws ObjectClientException {
+    return meta != null ? meta : client.head(key);
   }
 }

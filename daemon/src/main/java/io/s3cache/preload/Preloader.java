@@ -112,7 +112,7 @@ public final class Preloader {
       for (PreloadTarget t : targets) {
         if (!t.prefix()) {
           try {
-            add(found, new Item(t, t.meta() != null ? t.meta() : t.client().head(t.key())), shard, p);
+            add(found, new Item(t, t.object()), shard, p);
           } catch (ObjectClientException e) {
             throw new ControlException(e.kind() == ObjectClientException.Kind.NOT_FOUND ? 404 : 502,
                 "cannot preload s3://" + t.client().bucket() + "/" + t.key() + ": " + e.getMessage());

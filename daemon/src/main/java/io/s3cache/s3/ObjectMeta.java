@@ -7,18 +7,20 @@ import java.time.Instant;
  *
  * <p>Some S3-compatible stores send no ETag (for example files placed into a filesystem-backed
  * store). Such an object's version is its size and Last-Modified: its {@code etag} is then a
- * synthetic {@code s3cache-unversioned:SIZE:MILLIS}, never sent to S3 as {@code If-Match} (see
- * {@link #unversionedSince}), so blocks are still keyed by version and a changed object never
- * reads old blocks.
+ * synthetic {@code s3cache-unversioned:SIZE:MILLIS} ({@link #fromStore}, for what a LIST or HEAD
+ * answered), never sent to S3 as {@code If-Match} (see {@link #unversionedSince}), so blocks are
+ * still keyed by version and a changed object never reads old blocks.
  */
 public record ObjectMeta(String key, long size, Instant lastModified, String etag) {
 
   private static final String UNVERSIONED = "s3cache-unversioned:";
 
-  public ObjectMeta {
+  /** What a LIST or HEAD said; an ETag made up from size and Last-Modified when it had none. */
+  public static ObjectMeta fromStore(String key, long size, Instant lastModified, String etag) {
     if (etag == null || etag.isEmpty()) {
       etag = UNVERSIONED + size + ":" + (lastModified == null ? 0 : lastModified.toEpochMilli());
     }
+    return new ObjectMeta(key, size, lastModified, etag);
   }
 
   /**

@@ -12,10 +12,6 @@ public record RequestCounts(long get, long head, long list, long put, long copy,
 
   public static final RequestCounts NONE = new RequestCounts(0, 0, 0, 0, 0, 0, 0);
 
-  public long total() {
-    return get + head + list + put + copy + delete + other;
-  }
-
   public RequestCounts plus(RequestCounts o) {
     return new RequestCounts(get + o.get, head + o.head, list + o.list, put + o.put,
         copy + o.copy, delete + o.delete, other + o.other);

@@ -139,7 +139,7 @@ final class SdkObjectClient implements ObjectClient {
       }
       List<ObjectMeta> objects =
           response.contents().stream()
-              .map(o -> new ObjectMeta(o.key(), o.size(), o.lastModified(), o.eTag()))
+              .map(o -> ObjectMeta.fromStore(o.key(), o.size(), o.lastModified(), o.eTag()))
               .toList();
       List<String> prefixes = response.commonPrefixes().stream().map(CommonPrefix::prefix).toList();
       String next = Boolean.TRUE.equals(response.isTruncated()) ? response.nextContinuationToken() : null;
@@ -153,7 +153,7 @@ final class SdkObjectClient implements ObjectClient {
   public ObjectMeta head(String key) throws ObjectClientException {
     try (Timer.Context ignored = headTimer.time()) {
       HeadObjectResponse r = s3.headObject(HeadObjectRequest.builder().bucket(bucket).key(key).build());
-      return new ObjectMeta(key, r.contentLength(), r.lastModified(), r.eTag());
+      return ObjectMeta.fromStore(key, r.contentLength(), r.lastModified(), r.eTag());
     } catch (SdkException | UncheckedIOException e) {
       throw fail(Operation.HEAD, key, e);
     }

@@ -32,6 +32,9 @@ public final class EmbeddedS3Server implements AutoCloseable {
 
   public static final String ACCESS_KEY = "s3cache";
   public static final String SECRET_KEY = "s3cache-secret";
+  /** {@link #ACCESS_KEY} and {@link #SECRET_KEY} for an SDK client (also one in another process's tools). */
+  public static final AwsCredentialsProvider CREDENTIALS =
+      StaticCredentialsProvider.create(AwsBasicCredentials.create(ACCESS_KEY, SECRET_KEY));
   public static final String REGION = "us-east-1";
 
   private final S3Proxy proxy;
@@ -130,7 +133,7 @@ public final class EmbeddedS3Server implements AutoCloseable {
 
   /** Static credentials matching the server's configured identity. */
   public AwsCredentialsProvider credentials() {
-    return StaticCredentialsProvider.create(AwsBasicCredentials.create(ACCESS_KEY, SECRET_KEY));
+    return CREDENTIALS;
   }
 
   /** Creates a bucket (a directory under {@link #dataDir()}). */
@@ -159,7 +162,7 @@ public final class EmbeddedS3Server implements AutoCloseable {
         .endpointOverride(endpoint)
         .region(Region.of(REGION))
         .forcePathStyle(true)
-        .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(ACCESS_KEY, SECRET_KEY)))
+        .credentialsProvider(CREDENTIALS)
         .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
         .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED)
         .build();

@@ -1,0 +1,54 @@
+package io.s3cache.cache;
+
+import java.nio.ByteBuffer;
+
+/**
+ * The disk tier as the block cache sees it: the {@link DiskTier} plus the blocks still in its
+ * {@link DiskWriteQueue} (queued or being written). The RAM tier may refuse or evict a fetched
+ * block before its background write lands; a look-up then finds the queue's copy instead of
+ * missing and fetching the block again. Everything else is the disk tier's.
+ */
+final class WriteBehindTier implements CacheTier {
+
+  private final DiskTier disk;
+  private final DiskWriteQueue writes;
+
+  WriteBehindTier(DiskTier disk, DiskWriteQueue writes) {
+    this.disk = disk;
+    this.writes = writes;
+  }
+
+  @Override
+  public Block lookup(BlockKey key, int length) {
+    ByteBuffer unwritten = writes.unwritten(key);
+    if (unwritten != null && unwritten.remaining() == length) {
+      return new Whole(unwritten);
+    }
+    return disk.lookup(key, length);
+  }
+
+  @Override
+  public boolean insert(BlockKey key, ByteBuffer block) {
+    return disk.insert(key, block);
+  }
+
+  @Override
+  public boolean invalidate(BlockKey key) {
+    return disk.invalidate(key);
+  }
+
+  @Override
+  public boolean contains(BlockKey key) {
+    return writes.unwritten(key) != null || disk.contains(key);
+  }
+
+  @Override
+  public long bytes() {
+    return disk.bytes();
+  }
+
+  @Override
+  public long blockCount() {
+    return disk.blockCount();
+  }
+}
