@@ -248,9 +248,14 @@ class WriteMountTest {
     String out = runFailing(dir, "dd", "if=/dev/zero", "of=" + m.mountPoint().resolve("huge.bin"), "bs=1M", "count=80");
     assertTrue(out.contains("No space left on device"), out);
     assertFalse(keys().contains("huge.bin"), "no partial upload: " + fx.s3().listObjectsV2(b -> b.bucket("wbk")).contents());
-    // Freed at release, which the kernel sends after dd's close returned: wait for it (bounded).
-    for (long end = System.nanoTime() + 30_000_000_000L; stagedData(tmpfs.resolve("cache")) > 0; Thread.sleep(20)) {
-      assertTrue(System.nanoTime() < end, "the failed file's staged bytes were not freed within 30 s");
+    // Freed at release, which the kernel sends after dd's close returned, and once the part uploads
+    // of the broken-off streaming upload that were running have settled (each reads the staged file
+    // through its own descriptor, which holds the deleted file's space): wait for both (bounded).
+    java.nio.file.FileStore store = Files.getFileStore(tmpfs);
+    for (long end = System.nanoTime() + 30_000_000_000L;
+        stagedData(tmpfs.resolve("cache")) > 0 || store.getUsableSpace() < 32 * MIB; Thread.sleep(20)) {
+      assertTrue(System.nanoTime() < end, "the failed file's staged bytes were not freed within 30 s ("
+          + store.getUsableSpace() + " bytes free)");
     }
     Files.writeString(m.mountPoint().resolve("small.txt"), "fits");
     assertEquals(List.of("small.txt"), keys());
