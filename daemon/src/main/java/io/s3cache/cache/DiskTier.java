@@ -122,7 +122,7 @@ final class DiskTier implements CacheTier {
   private final long indexReserve;
   private final long minFree;
   private final java.util.function.LongSupplier freeSpace; // bytes free for us; may throw UncheckedIOException
-  private long indexExtra; // measured index bytes beyond indexReserve; under admission
+  private volatile long indexExtra; // measured index bytes beyond indexReserve; written under admission
   /** Bytes admitted but maybe not on disk yet: free space does not show them, the floor must. */
   private final AtomicLong writing = new AtomicLong();
   private int writesSinceMeasure; // under admission
@@ -281,9 +281,20 @@ final class DiskTier implements CacheTier {
     return true;
   }
 
-  /** Bytes charged against the cap now (directories, files and writes in progress). */
+  /**
+   * Bytes the tier occupies on disk now: its directories, block files (rounded to 4 KiB, plus
+   * their entries), writes in progress and the index database as measured. Not {@link #charged}:
+   * admission charges the index its whole reserve up front, which would over-report a small index
+   * by up to 256 MiB.
+   */
   @Override
   public long bytes() {
+    long index = db == null ? 0 : db.diskBytes();
+    return used.get() - indexReserve - indexExtra + index;
+  }
+
+  /** Bytes charged against the cap now: {@link #bytes} with the index's reserve in place of its size. */
+  long charged() {
     return used.get();
   }
 

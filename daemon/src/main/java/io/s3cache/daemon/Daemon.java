@@ -298,7 +298,7 @@ public final class Daemon implements ControlApi, AutoCloseable {
     }
     List<PlannedFile> files = new ArrayList<>(fsPaths.size());
     try {
-      List<ObjectMeta> metas = mount.filesystem().resolveFiles(fsPaths);
+      List<ObjectMeta> metas = mount.filesystem().resolveFiles(fsPaths, request.paths());
       for (int i = 0; i < fsPaths.size(); i++) {
         files.add(new PlannedFile(fsPaths.get(i), metas.get(i)));
       }

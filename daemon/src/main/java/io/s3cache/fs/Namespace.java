@@ -446,20 +446,22 @@ final class Namespace implements NamespacePort {
   }
 
   /** See {@link S3Filesystem#resolveFiles}: each parent directory is listed once. */
-  List<ObjectMeta> resolveFiles(List<String> paths) throws FsException {
+  List<ObjectMeta> resolveFiles(List<String> paths, List<String> shownAs) throws FsException {
     Map<String, Map<String, Node>> listings = new HashMap<>();
     List<ObjectMeta> files = new ArrayList<>(paths.size());
-    for (String path : paths) {
+    for (int i = 0; i < paths.size(); i++) {
+      String path = paths.get(i);
+      String shown = shownAs.get(i);
       int slash = path.lastIndexOf('/');
       if (!path.startsWith("/") || slash == path.length() - 1) {
-        throw new FsException(Errno.EINVAL, "not a file path: " + path);
+        throw new FsException(Errno.EINVAL, "not a file path: " + shown);
       }
       String parent = slash == 0 ? "/" : path.substring(0, slash);
       Map<String, Node> children = listings.get(parent);
       if (children == null) {
         Node dir = resolve(parent);
         if (!(dir instanceof Node.Directory)) {
-          throw FsException.notFound(path);
+          throw FsException.notFound(shown);
         }
         children = list(parent).children();
         listings.put(parent, children);
@@ -468,9 +470,9 @@ final class Namespace implements NamespacePort {
       if (node instanceof Node.File f) {
         files.add(f.meta());
       } else if (node instanceof Node.Directory) {
-        throw new FsException(Errno.EISDIR, path + " is a directory");
+        throw new FsException(Errno.EISDIR, shown + " is a directory");
       } else {
-        throw FsException.notFound(path);
+        throw FsException.notFound(shown);
       }
     }
     return files;

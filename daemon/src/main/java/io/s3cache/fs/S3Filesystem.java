@@ -403,13 +403,6 @@ public final class S3Filesystem implements Filesystem {
   public record RefreshOutcome(int dropped, List<String> rootNames) {}
 
   /**
-   * The current metadata of the files at {@code paths} (paths inside the mount, "/a/b.jpg"), in
-   * order. Each parent directory is listed once (through the metadata cache), so a plan of many
-   * files in few directories costs few LISTs.
-   *
-   * @throws FsException ENOENT naming the first path that does not exist, EISDIR for a directory
-   */
-  /**
    * The object a path is in S3 as the metadata cache knows it (after a {@link #getattr} of it, no
    * request), or null when it is not an object (a directory, absent).
    */
@@ -417,8 +410,17 @@ public final class S3Filesystem implements Filesystem {
     return namespace.resolve(path) instanceof Node.File f ? f.meta() : null;
   }
 
-  public List<ObjectMeta> resolveFiles(List<String> paths) throws FsException {
-    return namespace.resolveFiles(paths);
+  /**
+   * The current metadata of the files at {@code paths} (paths inside the mount, "/a/b.jpg"), in
+   * order. Each parent directory is listed once (through the metadata cache), so a plan of many
+   * files in few directories costs few LISTs.
+   *
+   * @param shownAs how the caller named each path (the same length as {@code paths}), for messages
+   * @throws FsException ENOENT naming (as shown) the first path that does not exist, EISDIR for a
+   *     directory
+   */
+  public List<ObjectMeta> resolveFiles(List<String> paths, List<String> shownAs) throws FsException {
+    return namespace.resolveFiles(paths, shownAs);
   }
 
   /** Open handles right now (for tests and stats). */

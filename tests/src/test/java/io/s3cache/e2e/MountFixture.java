@@ -64,6 +64,11 @@ final class MountFixture implements AutoCloseable {
     return registries.stream().mapToLong(r -> r.timer(MetricNames.S3_GET).getCount()).sum();
   }
 
+  /** The disk tier's {@code cache.disk.bytes} gauge of the {@code i}-th mount of this fixture. */
+  long diskBytes(int i) {
+    return (Long) registries.get(i).getGauges().get(MetricNames.CACHE_DISK_BYTES).getValue();
+  }
+
   @Override
   public void close() {
     for (BucketMount m : mounts) {

@@ -268,7 +268,7 @@ class TrainerBridgeTest {
     Files.write(file, List.of(order.get(0), mnt.resolve("class_00/nope.png").toString()));
     Result missing = cli("preload", "--order", file.toString(), "--socket", socket.toString());
     assertEquals(1, missing.exit());
-    assertEquals("s3cache: plan: no such file or directory: /class_00/nope.png", missing.stderr().strip());
+    assertEquals("s3cache: plan: no such file or directory: " + mnt.resolve("class_00/nope.png"), missing.stderr().strip());
 
     Files.write(file, List.of(dir.resolve("local/class_00/img_000000.png").toString()));
     Result outside = cli("preload", "--order", file.toString(), "--socket", socket.toString());
