@@ -13,6 +13,7 @@ import io.s3cache.readahead.Prefetcher;
 import io.s3cache.readahead.ReadAheadState;
 import io.s3cache.s3.ObjectClientException;
 import io.s3cache.s3.ObjectMeta;
+import io.s3cache.s3.ReadGrants;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.Map;
@@ -49,9 +50,11 @@ final class ObjectReads {
   private final Counter bytesRead;
   private final Counter blocksRead;
   private final Counter blocksFetched;
+  private final ReadGrants grants; // null: every cached block is this mount's to serve
 
   ObjectReads(String bucket, BlockCache blocks, Prefetcher prefetcher, Namespace namespace, ReadObserver observer,
-      Attributes attributes, MetricRegistry metrics) {
+      Attributes attributes, MetricRegistry metrics, ReadGrants grants) {
+    this.grants = grants;
     this.bucket = bucket;
     this.blocks = blocks;
     this.prefetcher = prefetcher;
@@ -67,7 +70,7 @@ final class ObjectReads {
   /** A handle numbered {@code id} on the version {@code meta} of the object at {@code path}. */
   ReadHandle open(long id, String path, ObjectMeta meta) {
     ReadAheadState readAhead = prefetcher == null ? null
-        : prefetcher.open(bucket, meta.key(), meta.etag(), meta.size());
+        : prefetcher.open(bucket, meta.key(), meta.etag(), meta.size(), blocks);
     boolean[] keep = new boolean[1];
     boolean[] direct = new boolean[1];
     pageCacheReaders.compute(path, (p, open) -> {
@@ -124,6 +127,11 @@ final class ObjectReads {
           dst.limit(limit);
         }
         pos += n;
+      }
+      if (grants != null && !grants.granted(meta.key(), meta.etag())) {
+        // The bytes came from blocks another mount (or an earlier run) fetched: hand them over
+        // only if S3 lets this mount's credentials read this version (one HEAD per version).
+        grants.confirm(meta.key(), meta.etag());
       }
     } catch (ObjectClientException e) {
       if (e.kind() == ObjectClientException.Kind.PRECONDITION_FAILED) {
