@@ -13,7 +13,6 @@ import io.s3cache.readahead.Prefetcher;
 import io.s3cache.readahead.ReadAheadState;
 import io.s3cache.s3.ObjectClientException;
 import io.s3cache.s3.ObjectMeta;
-import io.s3cache.s3.ReadGrants;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.Map;
@@ -50,11 +49,9 @@ final class ObjectReads {
   private final Counter bytesRead;
   private final Counter blocksRead;
   private final Counter blocksFetched;
-  private final ReadGrants grants; // null: every cached block is this mount's to serve
 
   ObjectReads(String bucket, BlockCache blocks, Prefetcher prefetcher, Namespace namespace, ReadObserver observer,
-      Attributes attributes, MetricRegistry metrics, ReadGrants grants) {
-    this.grants = grants;
+      Attributes attributes, MetricRegistry metrics) {
     this.bucket = bucket;
     this.blocks = blocks;
     this.prefetcher = prefetcher;
@@ -127,11 +124,6 @@ final class ObjectReads {
           dst.limit(limit);
         }
         pos += n;
-      }
-      if (grants != null && !grants.granted(meta.key(), meta.etag())) {
-        // The bytes came from blocks another mount (or an earlier run) fetched: hand them over
-        // only if S3 lets this mount's credentials read this version (one HEAD per version).
-        grants.confirm(meta.key(), meta.etag());
       }
     } catch (ObjectClientException e) {
       if (e.kind() == ObjectClientException.Kind.PRECONDITION_FAILED) {

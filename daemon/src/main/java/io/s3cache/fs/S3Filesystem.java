@@ -74,7 +74,6 @@ public final class S3Filesystem implements Filesystem {
     private Prefetcher prefetcher;
     private CacheDatabase metadataDb;
     private ReadObserver observer = ReadObserver.NONE;
-    private io.s3cache.s3.ReadGrants grants;
     private Ticker ticker = Ticker.systemTicker();
     private Clock wallClock = Clock.systemUTC();
 
@@ -97,16 +96,6 @@ public final class S3Filesystem implements Filesystem {
      */
     public Builder metadataDb(CacheDatabase metadataDb) {
       this.metadataDb = metadataDb;
-      return this;
-    }
-
-    /**
-     * What this mount's credentials have read: cached blocks of a version they have not read are
-     * served only after S3 says they may (see {@link io.s3cache.s3.ReadGrants}). Null (the
-     * default): every cached block is served, for a cache no other credentials fill.
-     */
-    public Builder grants(io.s3cache.s3.ReadGrants grants) {
-      this.grants = grants;
       return this;
     }
 
@@ -142,8 +131,7 @@ public final class S3Filesystem implements Filesystem {
         new MetadataCache(config.metadataTtl(), config.metadataMaxStale(), 1_000_000, b.ticker,
             b.metadataDb, config.bucket(), config.prefix(), b.wallClock), Instant.now());
     this.attributes = new Attributes(config);
-    this.reads = new ObjectReads(config.bucket(), blocks, b.prefetcher, namespace, observer, attributes, b.metrics,
-        b.grants);
+    this.reads = new ObjectReads(config.bucket(), blocks, b.prefetcher, namespace, observer, attributes, b.metrics);
   }
 
   @Override

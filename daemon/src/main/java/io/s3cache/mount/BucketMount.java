@@ -120,11 +120,11 @@ public final class BucketMount implements AutoCloseable {
       client.checkBucket();
       runtime.register(spec.bucket(), spec.s3().endpointLabel());
       opened.push(() -> runtime.unregister(spec.bucket()));
-      // This mount's view of the shared cache: the blocks it misses come through its own client.
-      BlockCache blocks = runtime.cache().through(new MountSource(client));
+      // This mount's view of the shared cache: the blocks it misses come through its own client,
+      // and cached ones reach it only once its own credentials may read them.
+      BlockCache blocks = new GrantedBlocks(runtime.cache().through(new MountSource(client)), grants);
       PlanSlot plans = new PlanSlot(metrics.counter(MetricNames.PLAN_ONDEMAND_GETS));
       S3Filesystem fs = S3Filesystem.builder(spec.fs(), client, blocks, metrics)
-          .grants(grants)
           .prefetcher(runtime.prefetcher())
           .metadataDb(runtime.database())
           .readObserver(plans)

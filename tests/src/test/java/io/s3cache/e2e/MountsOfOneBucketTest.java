@@ -3,6 +3,7 @@ package io.s3cache.e2e;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.codahale.metrics.MetricRegistry;
 import io.s3cache.config.SettingKey;
@@ -72,10 +73,15 @@ class MountsOfOneBucketTest {
 
   private BucketMount mount(String name, String endpoint, Map<SettingKey, String> overrides,
       MountCredentialsProvider credentials) throws Exception {
+    return mount(name, endpoint, overrides, credentials, List.of());
+  }
+
+  private BucketMount mount(String name, String endpoint, Map<SettingKey, String> overrides,
+      MountCredentialsProvider credentials, List<String> options) throws Exception {
     Settings settings = fx.settings("shared").set(SettingKey.ENDPOINT, endpoint);
     overrides.forEach(settings::set);
     Path mnt = Files.createDirectories(dir.resolve("mnt-" + name));
-    MountSpec spec = MountSpec.from("s3://shared/data", mnt, settings, List.of()).withCache(runtime.config());
+    MountSpec spec = MountSpec.from("s3://shared/data", mnt, settings, options).withCache(runtime.config());
     BucketMount m = BucketMount.attach(spec, runtime, metrics, credentials);
     mounts.add(m);
     return m;
@@ -94,7 +100,8 @@ class MountsOfOneBucketTest {
     fx.server.acceptKeys("bob", "bob-secret");
     String endpoint = fx.server.endpoint().toString();
     BucketMount alice = mount("alice", endpoint, Map.of(), MountCredentialsProvider.keys("alice", "alice-secret", null));
-    BucketMount bob = mount("bob", endpoint, Map.of(), MountCredentialsProvider.keys("bob", "bob-secret", null));
+    BucketMount bob = mount("bob", endpoint, Map.of(), MountCredentialsProvider.keys("bob", "bob-secret", null),
+        List.of("rw"));
     try (var names = Files.list(bob.mountPoint())) {
       assertEquals(1, names.count()); // bob knows the file (its metadata is cached) before he is refused
     }
@@ -105,6 +112,11 @@ class MountsOfOneBucketTest {
     IOException refused = assertThrows(IOException.class, () -> Files.readAllBytes(bob.mountPoint().resolve("secret.bin")),
         "the blocks are cached, but S3 refuses bob");
     assertEquals("Permission denied", refused.getMessage(), "EACCES: " + refused);
+    // Nor through the staged copy that writing into the existing file starts from.
+    IOException appended = assertThrows(IOException.class, () -> Files.write(bob.mountPoint().resolve("secret.bin"),
+        new byte[] {'!'}, java.nio.file.StandardOpenOption.APPEND));
+    assertTrue(appended instanceof java.nio.file.AccessDeniedException || "Permission denied".equals(appended.getMessage()),
+        "EACCES: " + appended);
     assertArrayEquals(secret, Files.readAllBytes(alice.mountPoint().resolve("secret.bin")));
 
     fx.server.acceptKeys("bob", "bob-secret");
@@ -129,15 +141,19 @@ class MountsOfOneBucketTest {
     new Random(8).nextBytes(uncached);
     fx.put("shared", "data/cached.bin", cached);
     fx.put("shared", "data/uncached.bin", uncached);
+    fx.put("shared", "data/uncached-too.bin", uncached);
     proxy = FaultInjectingProxy.start(fx.server.endpoint());
     String endpoint = proxy.endpoint().toString();
     // Mounted first, with the default request_timeout and max_attempts: its client was used for every block GET.
-    mount("defaults", endpoint, Map.of(), MountCredentialsProvider.shared(fx.server.credentials(), "the test's keys"));
+    BucketMount defaults = mount("defaults", endpoint, Map.of(),
+        MountCredentialsProvider.shared(fx.server.credentials(), "the test's keys"));
     BucketMount quick = mount("quick", endpoint,
         Map.of(SettingKey.REQUEST_TIMEOUT, "1s", SettingKey.MAX_ATTEMPTS, "2", SettingKey.CONNECT_TIMEOUT, "1s"),
         MountCredentialsProvider.shared(fx.server.credentials(), "the test's keys"));
-    try (var names = Files.list(quick.mountPoint())) {
-      assertEquals(2, names.count());
+    for (BucketMount m : List.of(quick, defaults)) {
+      try (var names = Files.list(m.mountPoint())) {
+        assertEquals(3, names.count());
+      }
     }
     assertArrayEquals(cached, Files.readAllBytes(quick.mountPoint().resolve("cached.bin")));
 
@@ -150,5 +166,15 @@ class MountsOfOneBucketTest {
     assertEquals("Input/output error", e.getMessage(), "EIO: " + e);
     assertEquals(2, proxy.requests() - before, "max_attempts=2 of the reading mount, once: " + millis + " ms");
     assertArrayEquals(cached, Files.readAllBytes(quick.mountPoint().resolve("cached.bin")), "cached reads go on");
+
+    // The defaults (request_timeout 9s, max_attempts 3): 3 attempts, within 27.3 s (was 5 x 30 s).
+    before = proxy.requests();
+    start = System.nanoTime();
+    IOException d = assertThrows(IOException.class,
+        () -> Files.readAllBytes(defaults.mountPoint().resolve("uncached-too.bin")));
+    millis = (System.nanoTime() - start) / 1_000_000;
+    System.out.println("stalled read with the defaults failed after " + millis + " ms (bound 27.3 s): " + d);
+    assertEquals("Input/output error", d.getMessage(), "EIO: " + d);
+    assertEquals(3, proxy.requests() - before, "the default max_attempts, once: " + millis + " ms");
   }
 }
