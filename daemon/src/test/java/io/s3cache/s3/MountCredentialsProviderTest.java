@@ -177,6 +177,37 @@ class MountCredentialsProviderTest {
     server.revokeKeys("rot-2");
   }
 
+  /**
+   * role_arn (with source_profile), web identity and SSO profiles are resolved by providers the
+   * SDK loads from its sts, sso and ssooidc modules: without them on the class path such a
+   * profile fails with "... module must be on the class path". Here the providers exist and fail
+   * only for want of an STS endpoint or an SSO login.
+   */
+  @Test
+  void roleWebIdentityAndSsoProfilesHaveTheirProvidersOnTheClassPath() throws Exception {
+    Path config = dir.resolve("config");
+    Files.writeString(config, String.join("\n",
+        "[profile base]", "aws_access_key_id = base", "aws_secret_access_key = base-secret",
+        "[profile role]", "role_arn = arn:aws:iam::123456789012:role/train", "source_profile = base",
+        "region = us-east-1", "endpoint_url = http://127.0.0.1:1",
+        "[profile web]", "role_arn = arn:aws:iam::123456789012:role/train",
+        "web_identity_token_file = " + dir.resolve("token"), "region = us-east-1", "endpoint_url = http://127.0.0.1:1",
+        "[profile sso]", "sso_session = corp", "sso_account_id = 123456789012", "sso_role_name = train",
+        "region = us-east-1",
+        "[sso-session corp]", "sso_start_url = https://corp.awsapps.com/start", "sso_region = us-east-1", ""));
+    Files.writeString(dir.resolve("token"), "a-web-identity-token");
+    System.setProperty("aws.configFile", config.toString());
+    System.setProperty("aws.sharedCredentialsFile", dir.resolve("no-credentials").toString());
+    for (String profile : List.of("role", "web", "sso")) {
+      try (MountCredentialsProvider p = MountCredentialsProvider.profile(profile)) {
+        SdkClientException e = assertThrows(SdkClientException.class, p::resolveCredentials, profile);
+        String all = String.valueOf(e.getMessage()) + " / " + e.getCause();
+        assertTrue(!all.contains("must be on the class path") && all.contains("profile '" + profile + "'"),
+            profile + ": " + all);
+      }
+    }
+  }
+
   /** A GET of the test object (an error body with S3's code comes back); its length. */
   private static int get(ObjectClient c) throws ObjectClientException {
     java.nio.ByteBuffer dst = java.nio.ByteBuffer.allocate(5);
