@@ -105,11 +105,11 @@ public final class BucketMount implements AutoCloseable {
    */
   public static BucketMount attach(MountSpec spec, CacheRuntime runtime, MetricRegistry metrics,
       AwsCredentialsProvider credentials) throws MountException {
-    FuseMount.checkMountPoint(spec.mountPoint());
     Deque<AutoCloseable> opened = new ArrayDeque<>();
     try {
       MountCredentialsProvider signer = signer(spec, credentials);
-      opened.push(signer);
+      opened.push(signer); // closed on every failure below, a bad mount point too
+      FuseMount.checkMountPoint(spec.mountPoint());
       signer.attach(spec.mountPoint().toString(), metrics.counter(MetricNames.S3_CREDENTIALS_REFUSED));
       CountingObjectClient counted =
           new CountingObjectClient(ObjectClients.create(spec.bucket(), spec.s3(), metrics, signer));
