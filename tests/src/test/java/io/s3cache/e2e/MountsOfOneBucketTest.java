@@ -120,7 +120,10 @@ class MountsOfOneBucketTest {
     assertArrayEquals(secret, Files.readAllBytes(alice.mountPoint().resolve("secret.bin")));
 
     fx.server.acceptKeys("bob", "bob-secret");
+    long heads = bob.requests().head();
     assertArrayEquals(secret, Files.readAllBytes(bob.mountPoint().resolve("secret.bin")));
+    assertArrayEquals(secret, Files.readAllBytes(bob.mountPoint().resolve("secret.bin")));
+    assertEquals(heads + 1, bob.requests().head(), "one HEAD asks S3 for bob, once per version");
     assertEquals(gets, metrics.timer(MetricNames.S3_GET).getCount(), "blocks stay shared: no GET for bob");
     assertEquals(0, bob.requests().get());
     fx.server.revokeKeys("alice");
