@@ -40,7 +40,9 @@ import org.slf4j.LoggerFactory;
  * A failed fill hands its exception to every reader past the watermark, is kept nowhere, and the
  * next read fetches again. A leader interrupted while waiting for a permit starts nothing, and its
  * waiters retry. Preload's {@link #loadToDisk} goes through the same flights and fills (its fills
- * skip RAM). A {@link Semaphore} of {@code maxConcurrentFetches} permits bounds fills across all
+ * skip RAM). Each mount reads through its own {@link #through} view, so the fill a caller starts
+ * fetches with that caller's mount's client; a caller that joins a running fill waits for it,
+ * whoever started it. A {@link Semaphore} of {@code maxConcurrentFetches} permits bounds fills across all
  * blocks.
  *
  * <p><b>Admission rule.</b> A fetched block goes into RAM and (in the background) to disk. A hit
@@ -61,6 +63,7 @@ public final class TieredBlockCache implements BlockCache {
   private record Level(CacheTier tier, Counter hits, Counter misses) {}
 
   private final int blockSize;
+  /** Where callers of this object (not of a {@link #through} view) fetch from. */
   private final BlockSource source;
   private final MetricRegistry registry;
   private final MemoryTier memory;
@@ -182,6 +185,61 @@ public final class TieredBlockCache implements BlockCache {
 
   @Override
   public ByteBuffer get(BlockKey key, int length, Runnable onSourceFetch) throws IOException {
+    return get(key, length, onSourceFetch, source);
+  }
+
+  /**
+   * This cache as seen by one mount: the same tiers and blocks, but a block this view's callers
+   * fetch comes from {@code via} (that mount's client, timeouts and credentials). A caller that
+   * joins a fetch another view started waits for that fetch.
+   */
+  public BlockCache through(BlockSource via) {
+    java.util.Objects.requireNonNull(via, "via");
+    return new BlockCache() {
+      @Override
+      public int blockSize() {
+        return blockSize;
+      }
+
+      @Override
+      public ByteBuffer get(BlockKey key, int length) throws IOException {
+        return TieredBlockCache.this.get(key, length, NO_CALLBACK, via);
+      }
+
+      @Override
+      public ByteBuffer get(BlockKey key, int length, Runnable onSourceFetch) throws IOException {
+        return TieredBlockCache.this.get(key, length, onSourceFetch, via);
+      }
+
+      @Override
+      public void read(BlockKey key, int length, int offsetInBlock, ByteBuffer dst, Runnable onSourceFetch)
+          throws IOException {
+        TieredBlockCache.this.read(key, length, offsetInBlock, dst, onSourceFetch, via);
+      }
+
+      @Override
+      public boolean isCached(BlockKey key) {
+        return TieredBlockCache.this.isCached(key);
+      }
+
+      @Override
+      public void willRead(BlockKey key) {
+        TieredBlockCache.this.willRead(key);
+      }
+
+      @Override
+      public void fill(BlockKey key, ByteBuffer block) {
+        TieredBlockCache.this.fill(key, block);
+      }
+
+      @Override
+      public void close() {
+        // a view: the shared cache closes with its owner
+      }
+    };
+  }
+
+  private ByteBuffer get(BlockKey key, int length, Runnable onSourceFetch, BlockSource via) throws IOException {
     if (length < 1 || length > blockSize) {
       throw new IllegalArgumentException(
           "block length must be in [1, " + blockSize + "], got " + length);
@@ -197,12 +255,17 @@ public final class TieredBlockCache implements BlockCache {
       }
       level.misses().inc();
     }
-    return view(loadOrJoin(key, length, onSourceFetch).awaitAll());
+    return view(loadOrJoin(key, length, onSourceFetch, via).awaitAll());
   }
 
   @Override
   public void read(BlockKey key, int length, int offsetInBlock, ByteBuffer dst,
       Runnable onSourceFetch) throws IOException {
+    read(key, length, offsetInBlock, dst, onSourceFetch, source);
+  }
+
+  private void read(BlockKey key, int length, int offsetInBlock, ByteBuffer dst,
+      Runnable onSourceFetch, BlockSource via) throws IOException {
     if (length < 1 || length > blockSize) {
       throw new IllegalArgumentException(
           "block length must be in [1, " + blockSize + "], got " + length);
@@ -217,7 +280,7 @@ public final class TieredBlockCache implements BlockCache {
     if (readFromTiers(key, length, offsetInBlock, dst)) {
       return;
     }
-    readMiss(key, length, offsetInBlock, dst, onSourceFetch);
+    loadOrJoin(key, length, onSourceFetch, via).read(offsetInBlock, dst);
   }
 
   /**
@@ -238,18 +301,12 @@ public final class TieredBlockCache implements BlockCache {
     return false;
   }
 
-  /** No tier served the range: load the block (lower tiers, else the source) once for all callers. */
-  private void readMiss(BlockKey key, int length, int offsetInBlock, ByteBuffer dst,
-      Runnable onSourceFetch) throws IOException {
-    loadOrJoin(key, length, onSourceFetch).read(offsetInBlock, dst);
-  }
-
   /**
    * The block from a lower tier, or the fill of it in progress (joined, or started by this call):
    * one caller per block at a time decides which, the others wait for its decision, then each
    * waits on the fill for just the bytes it needs.
    */
-  private FillingBlock loadOrJoin(BlockKey key, int length, Runnable onSourceFetch)
+  private FillingBlock loadOrJoin(BlockKey key, int length, Runnable onSourceFetch, BlockSource via)
       throws IOException {
     FillingBlock block = flights.load(key, () -> {
       FillingBlock running = join(key);
@@ -257,7 +314,7 @@ public final class TieredBlockCache implements BlockCache {
         return running;
       }
       ByteBuffer held = load(key, length);
-      return held != null ? FillingBlock.complete(held) : startFill(key, length, onSourceFetch, true);
+      return held != null ? FillingBlock.complete(held) : startFill(key, length, onSourceFetch, true, via);
     });
     if (block.length() != length) { // a waiter on a load of another length
       throw new IOException("block " + key + " has " + block.length()
@@ -294,6 +351,11 @@ public final class TieredBlockCache implements BlockCache {
    * @throws IOException when the fetch fails, or the disk tier has no room for the block
    */
   public long loadToDisk(BlockKey key, int length) throws IOException {
+    return loadToDisk(key, length, source);
+  }
+
+  /** {@link #loadToDisk(BlockKey, int)} fetching through {@code via} (the preloading mount's client). */
+  public long loadToDisk(BlockKey key, int length, BlockSource via) throws IOException {
     if (disk == null) {
       throw new IOException("preload needs the disk tier (disk_cache > 0)");
     }
@@ -312,7 +374,7 @@ public final class TieredBlockCache implements BlockCache {
           return running;
         }
         led[0] = true;
-        return startFill(key, length, NO_CALLBACK, false);
+        return startFill(key, length, NO_CALLBACK, false, via);
       }).awaitAll();
     }
     long fetched = led[0] ? length : 0;
@@ -474,8 +536,8 @@ public final class TieredBlockCache implements BlockCache {
    * {@code filling} until it ends, so later callers join it; {@code keep}: a complete block goes
    * into RAM and to the disk tier's queue before it leaves {@code filling}.
    */
-  private FillingBlock startFill(BlockKey key, int length, Runnable onSourceFetch, boolean keep)
-      throws IOException {
+  private FillingBlock startFill(BlockKey key, int length, Runnable onSourceFetch, boolean keep,
+      BlockSource via) throws IOException {
     fetches.inc();
     try {
       fetchPermits.acquire();
@@ -488,7 +550,7 @@ public final class TieredBlockCache implements BlockCache {
       fill = FillingBlock.empty(length);
       filling.put(key, fill);
       onSourceFetch.run();
-      fillThreads.execute(() -> runFill(key, fill, keep));
+      fillThreads.execute(() -> runFill(key, fill, keep, via));
     } catch (RuntimeException | Error e) {
       filling.remove(key);
       fetchPermits.release();
@@ -505,11 +567,11 @@ public final class TieredBlockCache implements BlockCache {
    * permit is freed, and only then is it complete, so a caller that got the whole block finds it
    * in RAM (or starts over, as when RAM refuses a block).
    */
-  private void runFill(BlockKey key, FillingBlock fill, boolean keep) {
+  private void runFill(BlockKey key, FillingBlock fill, boolean keep, BlockSource via) {
     Throwable failure = null;
     try {
       ByteBuffer dst = fill.target();
-      source.fetch(key, key.index() * (long) blockSize, dst, fill::arrived);
+      via.fetch(key, key.index() * (long) blockSize, dst, fill::arrived);
       if (dst.position() != fill.length() || fill.received() != fill.length()) {
         throw new IOException("source returned " + dst.position() + " of " + fill.length()
             + " bytes for " + key);

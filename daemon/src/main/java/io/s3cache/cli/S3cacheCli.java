@@ -22,7 +22,7 @@ import picocli.CommandLine.Command;
     versionProvider = S3cacheCli.Version.class,
     description = "Mount an S3 bucket as a local directory, backed by a RAM/disk block cache.",
     subcommands = {MountCommand.class, UnmountCommand.class, DaemonCommand.class, PreloadCommand.class,
-        StatsCommand.class, EvictCommand.class, RefreshCommand.class, ShutdownCommand.class},
+        StatsCommand.class, EvictCommand.class, RefreshCommand.class, CredentialsCommand.class, ShutdownCommand.class},
     footer = {"", "demo, bench, bench-index, bench-write and gen-dataset run from a source checkout only "
         + "(bin/s3cache after 'mvn -DskipTests package'); the installed package does not carry them."})
 public final class S3cacheCli {

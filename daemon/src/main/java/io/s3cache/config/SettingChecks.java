@@ -42,6 +42,11 @@ public final class SettingChecks {
         }
       }
       case METADATA_TTL, METADATA_MAX_STALE -> s.duration(key);
+      case PROFILE -> {
+        if (!v.isEmpty() && !v.matches("[A-Za-z0-9._@+=,/-]+")) {
+          throw new ConfigException("invalid profile '" + v + "': a profile name of the AWS config files");
+        }
+      }
       case RAM_CACHE -> {
         long ram = s.size(key);
         long physical = physicalMemory();

@@ -51,6 +51,12 @@ public interface ControlApi {
    */
   RefreshResult refresh(RefreshRequest request) throws ControlException;
 
+  /**
+   * Replaces a live mount's credentials (its requests sign with them from the next one on); 404 when
+   * nothing of ours is mounted there, 400 without usable credentials.
+   */
+  CredentialsResult credentials(CredentialsRequest request) throws ControlException;
+
   Health health();
 
   /** The registry behind GET /metrics. */

@@ -180,6 +180,11 @@ public final class ControlClient implements AutoCloseable {
     return call(HttpMethod.POST, "/refresh", request, RefreshResult.class);
   }
 
+  /** POST /credentials: the mount signs with these credentials from now on. */
+  public CredentialsResult credentials(CredentialsRequest request) throws IOException, ControlException {
+    return call(HttpMethod.POST, "/credentials", request, CredentialsResult.class);
+  }
+
   /** GET /metrics: Prometheus text exposition format 0.0.4. */
   public String metricsText() throws IOException, ControlException {
     return ControlJson.utf8(exchange(HttpMethod.GET, "/metrics", null));

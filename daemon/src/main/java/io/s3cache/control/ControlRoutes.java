@@ -101,6 +101,10 @@ final class ControlRoutes {
         return method.equals("POST")
             ? Reply.json(200, api.refresh(ControlJson.readRequest(body, RefreshRequest.class)))
             : notAllowed(method, path, "POST");
+      case "/credentials":
+        return method.equals("POST")
+            ? Reply.json(200, api.credentials(ControlJson.readRequest(body, CredentialsRequest.class)))
+            : notAllowed(method, path, "POST");
       case "/metrics":
         return method.equals("GET") ? metrics() : notAllowed(method, path, "GET");
       case "/shutdown":

@@ -46,11 +46,10 @@ import java.util.concurrent.CountDownLatch;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import io.s3cache.control.MountCredentials;
-import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import io.s3cache.control.CredentialsRequest;
+import io.s3cache.control.CredentialsResult;
+import io.s3cache.s3.MountCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
-import software.amazon.awssdk.auth.credentials.AwsSessionCredentials;
-import software.amazon.awssdk.auth.credentials.ProfileCredentialsProvider;
-import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 
 /**
  * The host daemon: one shared cache, any number of mounts, the operations of the control API.
@@ -113,12 +112,10 @@ public final class Daemon implements ControlApi, AutoCloseable {
       }
       spec = MountSpec.from(request.source(), Path.of(request.mountPoint()), settings, request.options());
       // Every mount shares the daemon's cache: its cache config is the daemon's.
-      spec = new MountSpec(spec.bucket(), spec.prefix(), spec.mountPoint(), spec.s3(), runtime.config(), spec.fs(),
-          spec.fuseOptions(), spec.kernelReadAhead(), spec.mountTimeout(), spec.readAhead(), spec.write());
+      spec = spec.withCache(runtime.config());
     } catch (ConfigException | IllegalArgumentException e) {
       throw ControlException.badRequest(e.getMessage());
     }
-    AwsCredentialsProvider mountCredentials = credentialsFor(request.credentials());
     // Claim the mount point, then mount without holding the monitor: checking a bucket through
     // retries and starting FUSE can take seconds, and other mounts, unmounts and shutdown must not
     // wait for that.
@@ -132,7 +129,7 @@ public final class Daemon implements ControlApi, AutoCloseable {
     }
     BucketMount mount;
     try {
-      mount = BucketMount.attach(spec, runtime, metrics, mountCredentials);
+      mount = BucketMount.attach(spec, runtime, metrics, credentialsFor(spec, request.credentials()));
     } catch (MountException e) {
       throw ControlException.conflict(e.getMessage());
     } finally {
@@ -167,20 +164,48 @@ public final class Daemon implements ControlApi, AutoCloseable {
     }
   }
 
-  /** The caller's credentials when the request carries them, else the daemon's. */
-  private AwsCredentialsProvider credentialsFor(MountCredentials c) throws ControlException {
+  /**
+   * What a mount signs with: the profile its settings name (the SDK keeps it fresh), else the
+   * credentials its request carries (keys, or a profile), else the daemon's own. Never another
+   * mount's.
+   */
+  private MountCredentialsProvider credentialsFor(MountSpec spec, MountCredentials c) throws ControlException {
+    if (spec.profile() != null) {
+      return MountCredentialsProvider.profile(spec.profile());
+    }
     if (c == null || (c.accessKeyId() == null && c.profile() == null)) {
-      return credentials;
+      return credentials == null ? MountCredentialsProvider.defaultChain()
+          : MountCredentialsProvider.shared(credentials, "the daemon's credentials");
     }
     if (c.accessKeyId() != null) {
       if (c.secretAccessKey() == null) {
         throw ControlException.badRequest("AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not");
       }
-      return StaticCredentialsProvider.create(c.sessionToken() == null
-          ? AwsBasicCredentials.create(c.accessKeyId(), c.secretAccessKey())
-          : AwsSessionCredentials.create(c.accessKeyId(), c.secretAccessKey(), c.sessionToken()));
+      return MountCredentialsProvider.keys(c.accessKeyId(), c.secretAccessKey(), c.sessionToken());
     }
-    return ProfileCredentialsProvider.create(c.profile());
+    return MountCredentialsProvider.profile(c.profile());
+  }
+
+  @Override
+  public CredentialsResult credentials(CredentialsRequest request) throws ControlException {
+    if (request.mountPoint() == null) {
+      throw ControlException.badRequest("credentials needs a mount point");
+    }
+    BucketMount mount = mountAt(request.mountPoint());
+    MountCredentials c = request.credentials();
+    if (c != null && c.accessKeyId() != null) {
+      if (c.secretAccessKey() == null) {
+        throw ControlException.badRequest("AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not");
+      }
+      mount.credentials().replaceWithKeys(c.accessKeyId(), c.secretAccessKey(), c.sessionToken(),
+          "keys " + c.accessKeyId() + " from s3cache credentials");
+    } else if (c != null && c.profile() != null) {
+      mount.credentials().replaceWithProfile(c.profile());
+    } else {
+      throw ControlException.badRequest("no credentials given: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
+          + "(and AWS_SESSION_TOKEN), or name a profile");
+    }
+    return new CredentialsResult(mount.mountPoint().toString(), mount.credentials().describe());
   }
 
   private void dropIfGone(BucketMount mount) {
@@ -307,7 +332,8 @@ public final class Daemon implements ControlApi, AutoCloseable {
           : ControlException.badRequest("plan: " + e.getMessage());
     }
     EpochPlan plan = new EpochPlan(mount.mountPoint().toString(), mount.spec().bucket(), request.epoch(), files,
-        runtime.cache().blockSize(), limits, runtime.prefetcher()::start,
+        runtime.cache().blockSize(), limits,
+        (key, length, done) -> runtime.prefetcher().start(key, length, mount.blocks(), done), // its own client
         metrics.counter(MetricNames.PLAN_PREFETCH_BLOCKS), metrics.counter(MetricNames.PLAN_PREFETCH_BYTES));
     mount.plans().install(plan);
     metrics.counter(MetricNames.PLAN_PLANS).inc();

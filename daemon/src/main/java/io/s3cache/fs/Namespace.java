@@ -438,11 +438,15 @@ final class Namespace implements NamespacePort {
   static FsException s3Failure(String op, String path, ObjectClientException e) {
     Errno errno = switch (e.kind()) {
       case NOT_FOUND, NO_SUCH_BUCKET -> Errno.ENOENT;
-      case ACCESS_DENIED -> Errno.EACCES;
+      case ACCESS_DENIED, CREDENTIALS -> Errno.EACCES;
       case PRECONDITION_FAILED -> Errno.ESTALE;
       default -> Errno.EIO;
     };
-    return new FsException(errno, FsException.Level.WARN, op + " " + path + ": " + e.getMessage(), e);
+    // Refused credentials fail every request until renewed: the mount's credentials provider logs
+    // that once a minute, with the fix, instead of a line per operation.
+    FsException.Level level = e.kind() == ObjectClientException.Kind.CREDENTIALS ? FsException.Level.DEBUG
+        : FsException.Level.WARN;
+    return new FsException(errno, level, op + " " + path + ": " + e.getMessage(), e);
   }
 
   /** See {@link S3Filesystem#resolveFiles}: each parent directory is listed once. */

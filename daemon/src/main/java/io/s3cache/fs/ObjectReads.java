@@ -67,7 +67,7 @@ final class ObjectReads {
   /** A handle numbered {@code id} on the version {@code meta} of the object at {@code path}. */
   ReadHandle open(long id, String path, ObjectMeta meta) {
     ReadAheadState readAhead = prefetcher == null ? null
-        : prefetcher.open(bucket, meta.key(), meta.etag(), meta.size());
+        : prefetcher.open(bucket, meta.key(), meta.etag(), meta.size(), blocks);
     boolean[] keep = new boolean[1];
     boolean[] direct = new boolean[1];
     pageCacheReaders.compute(path, (p, open) -> {

@@ -15,6 +15,11 @@ public final class MetricNames {
   public static final String S3_ERRORS = "s3.requests.errors";
   /** Counter: HTTP attempts sent to S3, retries included (compare with the Timers' counts). */
   public static final String S3_ATTEMPTS = "s3.requests.attempts";
+  /**
+   * Requests that failed for their credentials (none could be had, or S3 refused them as expired,
+   * unknown or wrongly signed); each mount also logs one WARN a minute while it happens.
+   */
+  public static final String S3_CREDENTIALS_REFUSED = "s3.requests.credentials_refused";
   public static final String S3_PUT = "s3.requests.put";
   public static final String S3_PUT_PART = "s3.requests.put_part";
   public static final String S3_COPY = "s3.requests.copy";

@@ -8,7 +8,10 @@ import io.s3cache.fuse.MountException;
 import io.s3cache.metrics.MetricNames;
 import io.s3cache.metrics.MetricsObserver;
 import io.s3cache.plan.PlanSlot;
+import io.s3cache.cache.BlockCache;
 import io.s3cache.s3.CountingObjectClient;
+import io.s3cache.s3.MountCredentialsProvider;
+import io.s3cache.s3.ReadGrants;
 import io.s3cache.s3.ObjectClient;
 import io.s3cache.s3.ObjectClientException;
 import io.s3cache.s3.ObjectClients;
@@ -36,12 +39,19 @@ public final class BucketMount implements AutoCloseable {
   private final FuseMount fuse;
   private final S3Filesystem filesystem;
   private final PlanSlot plans;
-  private final CountingObjectClient client;
+  private final CountingObjectClient counted;
+  private final ObjectClient client;
+  private final BlockCache blocks;
+  private final MountCredentialsProvider credentials;
   private final CacheRuntime runtime;
 
   private BucketMount(MountSpec spec, Deque<AutoCloseable> resources, FuseMount fuse, S3Filesystem filesystem,
-      PlanSlot plans, CountingObjectClient client, CacheRuntime runtime) {
+      PlanSlot plans, CountingObjectClient counted, ObjectClient client, BlockCache blocks,
+      MountCredentialsProvider credentials, CacheRuntime runtime) {
     this.spec = spec;
+    this.counted = counted;
+    this.blocks = blocks;
+    this.credentials = credentials;
     this.resources = resources;
     this.fuse = fuse;
     this.filesystem = filesystem;
@@ -88,20 +98,33 @@ public final class BucketMount implements AutoCloseable {
   /**
    * A mount over a shared cache. Checks the mount point and the bucket, then mounts. Every failure
    * is a {@link MountException} with one line a user can act on.
+   *
+   * @param credentials what the mount signs with: a {@link MountCredentialsProvider} becomes the
+   *     mount's (closed with it); any other provider is used as given (not closed); null means the
+   *     spec's profile if it names one, else the SDK's default chain
    */
   public static BucketMount attach(MountSpec spec, CacheRuntime runtime, MetricRegistry metrics,
       AwsCredentialsProvider credentials) throws MountException {
-    FuseMount.checkMountPoint(spec.mountPoint());
     Deque<AutoCloseable> opened = new ArrayDeque<>();
     try {
-      CountingObjectClient client =
-          new CountingObjectClient(ObjectClients.create(spec.bucket(), spec.s3(), metrics, credentials));
-      opened.push(client);
+      MountCredentialsProvider signer = signer(spec, credentials);
+      opened.push(signer); // closed on every failure below, a bad mount point too
+      FuseMount.checkMountPoint(spec.mountPoint());
+      signer.attach(spec.mountPoint().toString(), metrics.counter(MetricNames.S3_CREDENTIALS_REFUSED));
+      CountingObjectClient counted =
+          new CountingObjectClient(ObjectClients.create(spec.bucket(), spec.s3(), metrics, signer));
+      opened.push(counted);
+      // Every request of the mount goes through grants' client, so what its credentials read is known.
+      ReadGrants grants = new ReadGrants(counted, 1_000_000);
+      ObjectClient client = grants.client();
       client.checkBucket();
-      runtime.register(spec.bucket(), spec.s3().endpointLabel(), client);
-      opened.push(() -> runtime.unregister(spec.bucket(), client));
+      runtime.register(spec.bucket(), spec.s3().endpointLabel());
+      opened.push(() -> runtime.unregister(spec.bucket()));
+      // This mount's view of the shared cache: the blocks it misses come through its own client,
+      // and cached ones reach it only once its own credentials may read them.
+      BlockCache blocks = new GrantedBlocks(runtime.cache().through(new MountSource(client)), grants);
       PlanSlot plans = new PlanSlot(metrics.counter(MetricNames.PLAN_ONDEMAND_GETS));
-      S3Filesystem fs = S3Filesystem.builder(spec.fs(), client, runtime.cache(), metrics)
+      S3Filesystem fs = S3Filesystem.builder(spec.fs(), client, blocks, metrics)
           .prefetcher(runtime.prefetcher())
           .metadataDb(runtime.database())
           .readObserver(plans)
@@ -116,7 +139,7 @@ public final class BucketMount implements AutoCloseable {
       if (spec.kernelReadAhead() > 0) {
         fuse.setKernelReadAhead(spec.kernelReadAhead());
       }
-      return new BucketMount(spec, opened, fuse, fs, plans, client, runtime);
+      return new BucketMount(spec, opened, fuse, fs, plans, counted, client, blocks, signer, runtime);
     } catch (ObjectClientException e) {
       closeAll(opened);
       if (noCredentials(e)) {
@@ -131,6 +154,17 @@ public final class BucketMount implements AutoCloseable {
       closeAll(opened);
       throw e;
     }
+  }
+
+  private static MountCredentialsProvider signer(MountSpec spec, AwsCredentialsProvider given) {
+    if (given instanceof MountCredentialsProvider m) {
+      return m;
+    }
+    if (given != null) {
+      return MountCredentialsProvider.shared(given, "the credentials the mount was given");
+    }
+    return spec.profile() != null ? MountCredentialsProvider.profile(spec.profile())
+        : MountCredentialsProvider.defaultChain();
   }
 
   /**
@@ -192,13 +226,24 @@ public final class BucketMount implements AutoCloseable {
     return plans;
   }
 
+  /** This mount's client: its endpoint, settings and credentials. */
   public ObjectClient client() {
     return client;
   }
 
+  /** The shared cache as this mount reads it: blocks it misses are fetched through {@link #client()}. */
+  public BlockCache blocks() {
+    return blocks;
+  }
+
+  /** What this mount signs its requests with; {@code s3cache credentials} replaces it. */
+  public MountCredentialsProvider credentials() {
+    return credentials;
+  }
+
   /** The S3 requests this mount has sent since it was mounted. */
   public RequestCounts requests() {
-    return client.counts();
+    return counted.counts();
   }
 
   /**

@@ -1,7 +1,6 @@
 package io.s3cache.mount;
 
 import com.codahale.metrics.MetricRegistry;
-import io.s3cache.cache.BlockKey;
 import io.s3cache.cache.BlockSource;
 import io.s3cache.cache.CacheDatabase;
 import io.s3cache.cache.CacheConfig;
@@ -10,28 +9,24 @@ import io.s3cache.config.SettingKey;
 import io.s3cache.config.Settings;
 import io.s3cache.readahead.Prefetcher;
 import io.s3cache.readahead.ReadAheadConfig;
-import io.s3cache.s3.ObjectClient;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.IntConsumer;
 
 /**
  * The cache every mount of one process shares: one budget per tier, one locked cache directory.
- * Blocks are fetched through the object client of whichever mount registered the block's bucket.
- * Two mounts of one bucket through different endpoints are refused: their blocks would share keys.
+ * Each mount reads through its own view of the cache ({@link TieredBlockCache#through}), so the
+ * blocks it misses are fetched with its own client. Two mounts of one bucket through different
+ * endpoints are refused: their blocks would share keys.
  */
 public final class CacheRuntime implements AutoCloseable {
 
-  /** The clients of every live mount of one bucket (all through one endpoint); any one will do. */
-  private record Source(String endpoint, List<ObjectClient> clients) {}
+  /** The live mounts of one bucket, all through one endpoint. */
+  private record Source(String endpoint, int mounts) {}
 
   private final CacheConfig config;
   private final CacheDirectoryLock lock;
@@ -53,7 +48,7 @@ public final class CacheRuntime implements AutoCloseable {
       t.setDaemon(true);
       return t;
     });
-    this.cache = new TieredBlockCache(config, new Fetches(), metrics, diskWriter, database);
+    this.cache = new TieredBlockCache(config, NO_MOUNT, metrics, diskWriter, database);
     if (readAhead.enabled()) {
       // One prefetcher for every mount: prefetch_memory bounds all of them together.
       int threads = Math.min(32, Math.min(maxConnections, config.maxConcurrentFetches()));
@@ -139,58 +134,36 @@ public final class CacheRuntime implements AutoCloseable {
     return staging;
   }
 
-  /** Routes fetches of {@code bucket}'s blocks through {@code client} while a mount uses it. */
-  synchronized void register(String bucket, String endpoint, ObjectClient client) throws IOException {
+  /** A mount of {@code bucket} through {@code endpoint} is starting: refused if another endpoint serves it. */
+  synchronized void register(String bucket, String endpoint) throws IOException {
     Source current = sources.get(bucket);
     if (current != null && !current.endpoint().equals(endpoint)) {
       throw new IOException("bucket '" + bucket + "' is already mounted from " + current.endpoint()
           + "; one daemon serves a bucket name from one endpoint");
     }
-    List<ObjectClient> clients = new ArrayList<>(current == null ? List.of() : current.clients());
-    clients.add(client);
-    sources.put(bucket, new Source(endpoint, List.copyOf(clients)));
+    sources.put(bucket, new Source(endpoint, current == null ? 1 : current.mounts() + 1));
   }
 
-  /** The mount that registered {@code client} is going away (its client is about to close). */
-  synchronized void unregister(String bucket, ObjectClient client) {
+  /** A mount of {@code bucket} is going away. */
+  synchronized void unregister(String bucket) {
     Source current = sources.get(bucket);
     if (current != null) {
-      List<ObjectClient> clients = new ArrayList<>(current.clients());
-      clients.remove(client);
-      if (clients.isEmpty()) {
+      if (current.mounts() <= 1) {
         sources.remove(bucket);
       } else {
-        sources.put(bucket, new Source(current.endpoint(), List.copyOf(clients)));
+        sources.put(bucket, new Source(current.endpoint(), current.mounts() - 1));
       }
     }
   }
 
-  /** A client fetching {@code bucket}'s blocks, if a mount of it is live. */
-  public ObjectClient client(String bucket) {
-    Source s = sources.get(bucket);
-    return s == null ? null : s.clients().get(0);
-  }
-
-  private final class Fetches implements BlockSource {
-    @Override
-    public void fetch(BlockKey key, long offset, ByteBuffer dst) throws IOException {
-      clientFor(key).getRange(key.key(), key.etag(), offset, dst);
-    }
-
-    @Override
-    public void fetch(BlockKey key, long offset, ByteBuffer dst, IntConsumer arrived)
-        throws IOException {
-      clientFor(key).getRange(key.key(), key.etag(), offset, dst, arrived);
-    }
-
-    private ObjectClient clientFor(BlockKey key) throws IOException {
-      ObjectClient client = client(key.bucket());
-      if (client == null) {
-        throw new IOException("no mount of bucket '" + key.bucket() + "' is live");
-      }
-      return client;
-    }
-  }
+  /**
+   * The shared cache's own source: every fetch goes through a mount's view, with that mount's
+   * client, so a fetch that reaches this one is a bug, reported as such rather than served with
+   * credentials nobody chose for it.
+   */
+  private static final BlockSource NO_MOUNT = (key, offset, dst) -> {
+    throw new IOException("block " + key + " was fetched without a mount's client");
+  };
 
   @Override
   public void close() throws IOException {

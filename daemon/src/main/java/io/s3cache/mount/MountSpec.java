@@ -35,7 +35,22 @@ public record MountSpec(
     long kernelReadAhead,
     Duration mountTimeout,
     ReadAheadConfig readAhead,
-    WriteConfig write) {
+    WriteConfig write,
+    String profile) {
+
+  /** Everything but the profile: the mount signs with the credentials its caller gives. */
+  public MountSpec(String bucket, String prefix, Path mountPoint, S3Config s3, CacheConfig cache, FsConfig fs,
+      List<String> fuseOptions, long kernelReadAhead, Duration mountTimeout, ReadAheadConfig readAhead,
+      WriteConfig write) {
+    this(bucket, prefix, mountPoint, s3, cache, fs, fuseOptions, kernelReadAhead, mountTimeout, readAhead, write,
+        null);
+  }
+
+  /** A copy that shares {@code cache} (a daemon's). */
+  public MountSpec withCache(CacheConfig cache) {
+    return new MountSpec(bucket, prefix, mountPoint, s3, cache, fs, fuseOptions, kernelReadAhead, mountTimeout,
+        readAhead, write, profile);
+  }
 
   /** Whether the mount takes writes ({@code -o rw}); read-only otherwise. */
   public boolean writable() {
@@ -124,7 +139,8 @@ public record MountSpec(
     Duration mountTimeout = positive(settings, SettingKey.MOUNT_TIMEOUT);
     return new MountSpec(bucket, fs.prefix(), mountPoint.toAbsolutePath().normalize(), s3, cache, fs,
         List.copyOf(fuse), settings.size(SettingKey.KERNEL_READ_AHEAD), mountTimeout,
-        readAhead(settings, cache.blockSize()), writable ? writeConfig(settings) : null);
+        readAhead(settings, cache.blockSize()), writable ? writeConfig(settings) : null,
+        settings.string(SettingKey.PROFILE).isEmpty() ? null : settings.string(SettingKey.PROFILE));
   }
 
   // ---- the write path (-o rw) ----

@@ -10,6 +10,7 @@ import io.s3cache.control.ControlException;
 import io.s3cache.control.PreloadProgress;
 import io.s3cache.metrics.MetricNames;
 import io.s3cache.s3.ListPage;
+import io.s3cache.s3.ObjectClient;
 import io.s3cache.s3.ObjectClientException;
 import io.s3cache.s3.ObjectMeta;
 import java.io.IOException;
@@ -204,7 +205,9 @@ public final class Preloader {
               continue;
             }
             try {
-              long fetched = cache.loadToDisk(key(item, next[1]), length(item, next[1]));
+              ObjectClient via = item.target().client(); // the preloading mount's client and credentials
+              long fetched = cache.loadToDisk(key(item, next[1]), length(item, next[1]),
+                  (k, offset, dst) -> via.getRange(k.key(), k.etag(), offset, dst));
               fetchedBytes.inc(fetched);
               p.bytesFetched.addAndGet(fetched);
               p.bytesDone.addAndGet(length(item, next[1]));

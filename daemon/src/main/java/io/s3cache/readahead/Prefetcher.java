@@ -89,7 +89,15 @@ public final class Prefetcher implements AutoCloseable {
 
   /** Read-ahead state for a newly opened handle of one object version. */
   public ReadAheadState open(String bucket, String key, String etag, long size) {
-    return new ReadAheadState(this, bucket, key, etag, size, cache.blockSize(),
+    return open(bucket, key, etag, size, cache);
+  }
+
+  /**
+   * Read-ahead state for a handle whose blocks are fetched through {@code via}: its mount's view
+   * of the shared cache, so prefetches use that mount's client (the budget stays shared).
+   */
+  public ReadAheadState open(String bucket, String key, String etag, long size, BlockCache via) {
+    return new ReadAheadState(this, via, bucket, key, etag, size, cache.blockSize(),
         new SequentialDetector(cache.blockSize(), config.maxWindowBytes()));
   }
 
@@ -111,6 +119,11 @@ public final class Prefetcher implements AutoCloseable {
    * {@code completion} hears the end of a STARTED fetch only, on a prefetch thread.
    */
   public Outcome start(BlockKey key, int length, Completion completion) {
+    return start(key, length, cache, completion);
+  }
+
+  /** {@link #start(BlockKey, int, Completion)} fetching through {@code via} (a mount's view of the cache). */
+  public Outcome start(BlockKey key, int length, BlockCache via, Completion completion) {
     if (closed.get()) {
       return Outcome.REFUSED;
     }
@@ -128,7 +141,7 @@ public final class Prefetcher implements AutoCloseable {
       return Outcome.NO_BUDGET;
     }
     try {
-      executor.execute(() -> fetch(key, length, completion));
+      executor.execute(() -> fetch(key, length, via, completion));
       return Outcome.STARTED;
     } catch (RejectedExecutionException e) {
       log.debug("prefetch of {} refused: {}", key, e.toString());
@@ -142,11 +155,11 @@ public final class Prefetcher implements AutoCloseable {
     unusedBytes.inc(n);
   }
 
-  private void fetch(BlockKey key, int length, Completion completion) {
+  private void fetch(BlockKey key, int length, BlockCache via, Completion completion) {
     boolean ok = false;
     try {
       if (!closed.get()) {
-        cache.get(key, length);
+        via.get(key, length);
         bytes.inc(length);
         ok = true;
       }

@@ -14,6 +14,7 @@ import java.util.concurrent.ConcurrentHashMap;
 public final class ReadAheadState {
 
   private final Prefetcher prefetcher;
+  private final io.s3cache.cache.BlockCache via;
   private final String bucket;
   private final String key;
   private final String etag;
@@ -26,9 +27,10 @@ public final class ReadAheadState {
   /** Guarded by this: the highest block index this stream has already asked for. */
   private long requestedThrough = -1;
 
-  ReadAheadState(Prefetcher prefetcher, String bucket, String key, String etag, long size,
+  ReadAheadState(Prefetcher prefetcher, io.s3cache.cache.BlockCache via, String bucket, String key, String etag, long size,
       int blockSize, SequentialDetector detector) {
     this.prefetcher = prefetcher;
+    this.via = via;
     this.bucket = bucket;
     this.key = key;
     this.etag = etag;
@@ -63,7 +65,7 @@ public final class ReadAheadState {
         int blockLength = (int) Math.min(blockSize, size - i * blockSize);
         unread.add(i); // before the start: a fast failure's prefetchDone must find it
         Prefetcher.Outcome outcome = prefetcher.start(new BlockKey(bucket, key, etag, i),
-            blockLength, this::prefetchDone);
+            blockLength, via, this::prefetchDone);
         if (outcome != Prefetcher.Outcome.STARTED) {
           unread.remove(i);
         }

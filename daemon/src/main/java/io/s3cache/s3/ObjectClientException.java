@@ -11,8 +11,13 @@ public final class ObjectClientException extends IOException {
     NOT_FOUND,
     /** The bucket does not exist. */
     NO_SUCH_BUCKET,
-    /** 403: credentials missing, wrong or not allowed. */
+    /** 403: the credentials are valid but not allowed this (bucket policy, IAM). */
     ACCESS_DENIED,
+    /**
+     * The credentials themselves: none could be had (a profile that fails, a credential_process
+     * that exits non-zero), or S3 refused them as expired, unknown or wrongly signed.
+     */
+    CREDENTIALS,
     /** 412: the object changed since its ETag was read. */
     PRECONDITION_FAILED,
     /** The endpoint could not be reached (DNS, connection refused, timeouts) after retries. */

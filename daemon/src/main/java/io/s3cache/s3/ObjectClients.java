@@ -35,7 +35,8 @@ public final class ObjectClients {
    * A client for {@code bucket}.
    *
    * @param credentials the credentials to sign with, or null for the SDK's default chain; a
-   *     provider passed in is not closed by the client
+   *     provider passed in is not closed by the client. A {@link MountCredentialsProvider} hears of
+   *     every request refused for its credentials.
    */
   public static ObjectClient create(
       String bucket, S3Config config, MetricRegistry metrics, AwsCredentialsProvider credentials) {
@@ -50,7 +51,9 @@ public final class ObjectClients {
       credentials = owned;
     }
     S3Client s3 = buildSdkClient(config, credentials, metrics.counter(MetricNames.S3_ATTEMPTS));
-    return new SdkObjectClient(s3, bucket, config.endpointLabel(), metrics, owned, config.maxAttempts());
+    java.util.function.Consumer<String> refused = credentials instanceof MountCredentialsProvider m
+        ? m::refused : reason -> {};
+    return new SdkObjectClient(s3, bucket, config.endpointLabel(), metrics, owned, config.maxAttempts(), refused);
   }
 
   /**

@@ -85,7 +85,10 @@ public record S3Config(
     }
   }
 
-  /** AWS S3 in us-east-1, virtual-hosted addressing, SDK checksum defaults, 5 attempts. */
+  /**
+   * AWS S3 in us-east-1, virtual-hosted addressing, SDK checksum defaults, 3 attempts of at most 9 s
+   * each: a stalled store fails a request within {@link #worstCase()} = 27.3 s.
+   */
   public static S3Config defaults() {
     return new S3Config(
         null,
@@ -94,10 +97,28 @@ public record S3Config(
         ChecksumMode.WHEN_SUPPORTED,
         64,
         Duration.ofSeconds(5),
-        Duration.ofSeconds(30),
-        5,
+        Duration.ofSeconds(9),
+        3,
         Duration.ofMillis(100),
         Duration.ofSeconds(5));
+  }
+
+  /**
+   * The longest one request can take before it fails, when the store accepts connections and then
+   * answers nothing: every attempt cut off at {@code requestTimeout} (connect included), plus the
+   * longest backoff before each retry ({@code baseBackoff} doubling, capped at {@code maxBackoff};
+   * the jitter only shortens it). docs/CONFIGURATION.md states it for the defaults.
+   */
+  public Duration worstCase() {
+    Duration total = requestTimeout.multipliedBy(maxAttempts);
+    Duration backoff = baseBackoff;
+    for (int retry = 1; retry < maxAttempts; retry++) {
+      total = total.plus(backoff.compareTo(maxBackoff) > 0 ? maxBackoff : backoff);
+      if (backoff.compareTo(maxBackoff) < 0) {
+        backoff = backoff.multipliedBy(2);
+      }
+    }
+    return total;
   }
 
   /** What messages call the store: the endpoint URI, or AWS S3 and its region. */

@@ -61,6 +61,18 @@ final class S3ErrorMapper {
       return new ObjectClientException(
           Kind.NOT_FOUND, "object '" + key + "' not found in bucket '" + bucket + "'", e);
     }
+    // A HEAD's error has no body, so no code: S3 answers 400 to one signed with an expired session
+    // token, where nothing else about a plain HEAD can be malformed.
+    boolean headWithoutCode = (code == null || code.isEmpty()) && status == 400
+        && (op == Operation.HEAD || op == Operation.CHECK_BUCKET);
+    if ((code != null && CREDENTIAL_CODES.contains(code)) || headWithoutCode) {
+      return new ObjectClientException(
+          Kind.CREDENTIALS,
+          endpoint + " refused the credentials (" + (headWithoutCode ? "400 to a HEAD" : code) + ") for " + op.verb
+              + " " + target
+              + ": renew them (s3cache credentials MOUNTPOINT, or a profile the SDK refreshes)",
+          e);
+    }
     if (status == 403) {
       return new ObjectClientException(
           Kind.ACCESS_DENIED,
@@ -94,6 +106,14 @@ final class S3ErrorMapper {
   }
 
   private ObjectClientException mapClient(Operation op, String key, RuntimeException e) {
+    MountCredentialsProvider.Unavailable none = findCause(e, MountCredentialsProvider.Unavailable.class);
+    if (none != null || isNoCredentials(e)) {
+      return new ObjectClientException(
+          Kind.CREDENTIALS,
+          "no credentials for " + op.verb + " " + target(op, key) + ": "
+              + oneLine(none != null ? e.getMessage() : firstLine(e.getMessage())),
+          e);
+    }
     String attempts = attempts(e);
     String unreachable = unreachableReason(e);
     if (unreachable != null) {
@@ -110,6 +130,35 @@ final class S3ErrorMapper {
     }
     return new ObjectClientException(
         Kind.OTHER, op.verb + " " + target(op, key) + " at " + endpoint + " failed: " + oneLine(String.valueOf(e.getMessage())), e);
+  }
+
+  /**
+   * Error codes that say the credentials themselves are bad, whatever the status (S3 answers 400
+   * to an expired session token, 403 to an unknown key or a bad signature).
+   */
+  private static final java.util.Set<String> CREDENTIAL_CODES = java.util.Set.of("ExpiredToken",
+      "ExpiredTokenException", "InvalidToken", "TokenRefreshRequired", "InvalidAccessKeyId",
+      "SignatureDoesNotMatch", "InvalidClientTokenId", "InvalidSecurity");
+
+  /** The SDK's own "no provider in the chain had credentials". */
+  private static boolean isNoCredentials(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t.getMessage() != null && t.getMessage().contains("Unable to load credentials from any of the providers")) {
+        return true;
+      }
+      if (t.getCause() == t) {
+        break;
+      }
+    }
+    return false;
+  }
+
+  private static String firstLine(String s) {
+    if (s == null) {
+      return "";
+    }
+    int nl = s.indexOf('\n');
+    return nl < 0 ? s : s.substring(0, nl);
   }
 
   /** Null when the failure does not look like "could not talk to the endpoint at all". */

@@ -59,6 +59,7 @@ final class SdkObjectClient implements ObjectClient {
   private final int listAttempts;
   private final String bucket;
   private final AutoCloseable ownedResource;
+  private final java.util.function.Consumer<String> credentialsRefused;
   private final S3ErrorMapper errors;
   private final Timer getTimer;
   private final Timer headTimer;
@@ -80,6 +81,13 @@ final class SdkObjectClient implements ObjectClient {
    */
   SdkObjectClient(S3Client s3, String bucket, String endpointLabel, MetricRegistry metrics,
       AutoCloseable ownedResource, int listAttempts) {
+    this(s3, bucket, endpointLabel, metrics, ownedResource, listAttempts, reason -> {});
+  }
+
+  /** @param credentialsRefused told (one line) of every request that failed for its credentials */
+  SdkObjectClient(S3Client s3, String bucket, String endpointLabel, MetricRegistry metrics,
+      AutoCloseable ownedResource, int listAttempts, java.util.function.Consumer<String> credentialsRefused) {
+    this.credentialsRefused = credentialsRefused;
     this.listAttempts = listAttempts;
     this.s3 = s3;
     this.bucket = bucket;
@@ -461,6 +469,9 @@ final class SdkObjectClient implements ObjectClient {
     ObjectClientException mapped = errors.map(op, key, e);
     if (mapped.kind() != ObjectClientException.Kind.NOT_FOUND) {
       failures.inc(); // a missing key is an answer (every negative lookup), not a failed request
+    }
+    if (mapped.kind() == ObjectClientException.Kind.CREDENTIALS) {
+      credentialsRefused.accept(mapped.getMessage());
     }
     return mapped;
   }

@@ -100,6 +100,30 @@ class TieredBlockCacheTest {
     assertEquals(1, source.fetches.get());
   }
 
+  /**
+   * Issue 15 item 6 (block GETs always used the first mount's client for a bucket): a mount's view
+   * fetches what it misses through its own source; blocks stay shared between views.
+   */
+  @Test
+  void eachViewFetchesItsMissesThroughItsOwnSourceAndSharesWhatIsCached() throws IOException {
+    TieredBlockCache cache = cache(config(1 << 20, 4 << 20), registry);
+    FakeBlockSource first = new FakeBlockSource();
+    FakeBlockSource second = new FakeBlockSource();
+    BlockCache a = cache.through(first);
+    BlockCache b = cache.through(second);
+
+    assertEquals(expected(key(1), BLOCK), a.get(key(1), BLOCK));
+    ByteBuffer dst = ByteBuffer.allocate(100);
+    b.read(key(2), BLOCK, 10, dst, () -> {});
+    assertEquals(expected(key(2), BLOCK).position(10).limit(110), dst.flip());
+    assertEquals(1, first.fetches.get());
+    assertEquals(1, second.fetches.get(), "the second view's miss went through its own source");
+
+    assertEquals(expected(key(1), BLOCK), b.get(key(1), BLOCK));
+    assertEquals(1, second.fetches.get(), "a block the first view fetched is shared");
+    assertEquals(0, source.fetches.get(), "the cache's own source is not used by views");
+  }
+
   @Test
   void ramHitReturnsIndependentReadOnlyViews() throws IOException {
     TieredBlockCache cache = cache(config(1 << 20, 4 << 20), registry);

@@ -115,6 +115,11 @@ final class FakeControlApi implements ControlApi {
   }
 
   @Override
+  public CredentialsResult credentials(CredentialsRequest request) throws ControlException {
+    throw ControlException.notFound(request.mountPoint() + " is not mounted by this s3cache daemon");
+  }
+
+  @Override
   public Health health() {
     crashIfAsked();
     calls.add("health");

@@ -19,11 +19,27 @@ class S3ConfigTest {
     assertEquals(S3Config.ChecksumMode.WHEN_SUPPORTED, c.checksumMode());
     assertEquals(64, c.maxConnections());
     assertEquals(Duration.ofSeconds(5), c.connectTimeout());
-    assertEquals(Duration.ofSeconds(30), c.requestTimeout());
-    assertEquals(5, c.maxAttempts());
+    assertEquals(Duration.ofSeconds(9), c.requestTimeout());
+    assertEquals(3, c.maxAttempts());
     assertEquals(Duration.ofMillis(100), c.baseBackoff());
     assertEquals(Duration.ofSeconds(5), c.maxBackoff());
     assertEquals("AWS S3 (us-east-1)", c.endpointLabel());
+  }
+
+  /** Issue 15 item 7: with defaults, a stalled store fails a request within 30 s (was 151 s). */
+  @Test
+  void defaultWorstCaseOfAStalledRequestIsAtMostThirtySeconds() {
+    assertEquals(Duration.ofMillis(27_300), S3Config.defaults().worstCase()); // 3 x 9 s + 0.1 s + 0.2 s
+    assertTrue(S3Config.defaults().worstCase().compareTo(Duration.ofSeconds(30)) <= 0);
+  }
+
+  @Test
+  void worstCaseAddsEveryAttemptAndTheLongestBackoffBeforeEachRetry() {
+    S3Config c = S3Config.defaults().withTimeouts(Duration.ofSeconds(1), Duration.ofSeconds(2)).withMaxAttempts(2);
+    assertEquals(Duration.ofMillis(4_100), c.worstCase());
+    // Backoff doubles from 100 ms and is capped at 5 s: 0.1 + 0.2 + 0.4 + 0.8 + 1.6 + 3.2 + 5 + 5 + 5.
+    assertEquals(Duration.ofMillis(10 * 1_000 + 21_300), c.withTimeouts(Duration.ofSeconds(1), Duration.ofSeconds(1))
+        .withMaxAttempts(10).worstCase());
   }
 
   @Test

@@ -6,7 +6,10 @@ import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.Properties;
+import java.util.concurrent.ConcurrentHashMap;
+import org.gaul.s3proxy.AccessGrant;
 import org.gaul.s3proxy.BlobStores;
 import org.gaul.s3proxy.S3Proxy;
 import org.gaul.s3proxy.blobstore.BlobStore;
@@ -42,12 +45,30 @@ public final class EmbeddedS3Server implements AutoCloseable {
   private final Path dataDir;
   private final URI endpoint;
   private S3Client client; // guarded by this
+  /** Access key id to secret of every key pair the server accepts now. */
+  private final Map<String, String> keys = new ConcurrentHashMap<>(Map.of(ACCESS_KEY, SECRET_KEY));
 
   private EmbeddedS3Server(S3Proxy proxy, BlobStore blobStore, Path dataDir, URI endpoint) {
     this.proxy = proxy;
     this.blobStore = blobStore;
     this.dataDir = dataDir;
     this.endpoint = endpoint;
+    // Every request is checked against the key pairs accepted at that moment: an unknown or
+    // revoked key id gets S3's 403 InvalidAccessKeyId, as rotated or expired keys do.
+    proxy.setBlobStoreLocator((identity, container, blob) -> {
+      String secret = identity == null ? null : keys.get(identity);
+      return secret == null ? null : new AccessGrant(secret, blobStore);
+    });
+  }
+
+  /** From now on the server also accepts this key pair (for tests of rotating credentials). */
+  public void acceptKeys(String accessKeyId, String secretAccessKey) {
+    keys.put(accessKeyId, secretAccessKey);
+  }
+
+  /** From now on requests signed with this key id are refused (403 InvalidAccessKeyId). */
+  public void revokeKeys(String accessKeyId) {
+    keys.remove(accessKeyId);
   }
 
   /** Starts a server on 127.0.0.1 on an ephemeral port, storing buckets under {@code dataDir}. */
