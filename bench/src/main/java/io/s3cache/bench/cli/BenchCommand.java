@@ -68,7 +68,8 @@ final class BenchCommand implements Callable<Integer> {
   int repeat;
 
   @Option(names = "--profile", paramLabel = "DIR", description = "Also read the big file cold and warm from disk "
-      + "through daemons under JFR, keep the recordings in DIR and print CPU by stage")
+      + "through daemons under JFR, keep the recordings in DIR and print CPU by stage (with a big-file group); "
+      + "the daemon of the plan rows records to DIR/plan.jfr")
   Path profile;
 
   @Option(names = "--keep", description = "Keep the work dir (about 4 GiB) afterwards")
