@@ -49,7 +49,7 @@ final class ThreadCpu {
           continue; // the thread ended meanwhile
         }
         visitor.visit(task.getFileName().toString(), stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')')),
-            CpuTime.parse(stat));
+            CpuTime.parseOwn(stat));
       }
       return true;
     } catch (IOException e) {

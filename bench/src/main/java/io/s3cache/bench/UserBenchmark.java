@@ -36,8 +36,9 @@ public final class UserBenchmark {
 
   /** What to run. */
   public record Options(Path workDir, long bigSize, int smallFiles, List<String> peers, Set<String> only,
-      String ramCache, String fitRamCache, String diskCache, int planObjects, int epochFiles, int latencyMillis,
-      String epochTtl, int fioSeconds, int repeat, Path profileDir) {}
+      String ramCache, String fitRamCache, String diskCache, int planObjects, int planPasses, int epochFiles,
+      int latencyMillis,
+      String epochTtl, int fioSeconds, int repeat, Path profileDir, String daemonJavaOpts) {}
 
   private static final String BUCKET = "bench";
 
@@ -95,7 +96,8 @@ public final class UserBenchmark {
         epochs(server, epoch, work);
       }
       if (o.profileDir() != null && big) {
-        new ProfileRun(server.endpoint(), BUCKET, o.ramCache(), o.diskCache(), work, o.profileDir(), out).run();
+        new ProfileRun(server.endpoint(), BUCKET, o.ramCache(), o.diskCache(), work, o.profileDir(),
+            o.daemonJavaOpts(), out).run();
       }
     }
     report();
@@ -133,7 +135,7 @@ public final class UserBenchmark {
     Measure.Result smallWarm = null;
     Measure.Fio[] fio = new Measure.Fio[2];
     try (DaemonProcess d = DaemonProcess.mount(server.endpoint(), BUCKET, work.resolve("s3cache-small-ram"),
-        new DaemonProcess.Config(o.ramCache(), o.diskCache(), "indefinite", null))) {
+        new DaemonProcess.Config(o.ramCache(), o.diskCache(), "indefinite", javaOpts(null)))) {
       Path mnt = d.mountPoint();
       RequestCounts before = d.requests();
       PageCache.drop();
@@ -238,7 +240,7 @@ public final class UserBenchmark {
     Measure.Result localCached = best(() -> Measure.sequential(bigLocal));
     out.printf("s3cache fits in RAM: --ram-cache %s ...%n", o.fitRamCache());
     try (DaemonProcess d = DaemonProcess.mount(server.endpoint(), BUCKET, work.resolve("s3cache-fit"),
-        new DaemonProcess.Config(o.fitRamCache(), o.diskCache(), "indefinite", null))) {
+        new DaemonProcess.Config(o.fitRamCache(), o.diskCache(), "indefinite", javaOpts(null)))) {
       Path big = d.mountPoint().resolve("big.bin");
       RequestCounts before = d.requests();
       dropped(() -> Measure.sequential(big));
@@ -273,21 +275,23 @@ public final class UserBenchmark {
     // without the relay's CPU.
     java.net.URI endpoint = o.latencyMillis() == 0 ? server.endpoint() : server.proxy();
     try (DaemonProcess d = DaemonProcess.mount(endpoint, BUCKET, work.resolve("s3cache-plan"),
-        new DaemonProcess.Config(o.ramCache(), o.diskCache(), "indefinite", jfr))) {
+        new DaemonProcess.Config(o.ramCache(), o.diskCache(), "indefinite", javaOpts(jfr)))) {
       List<String> preloadKeys = plan.subList(0, o.planObjects());
       List<String> planKeys = plan.subList(o.planObjects(), plan.size());
-      planAndPreloadPass(d, server, preloadKeys, planKeys, "");
+      planAndPreloadPass(d, server, preloadKeys, planKeys, 0, "");
       // The same again in the same daemon, its cache of them evicted: the first pass pays for the
-      // fresh daemon's JIT compilation (most of its CPU), this one shows the daemon warm.
-      try (ControlClient c = ControlClient.connect(d.socket())) {
-        c.evict(new io.s3cache.control.EvictRequest(List.of(d.mountPoint().resolve("plan").toString())));
+      // fresh daemon's JIT compilation (most of its CPU), later ones show the daemon warmer.
+      for (int pass = 2; pass <= o.planPasses(); pass++) {
+        try (ControlClient c = ControlClient.connect(d.socket())) {
+          c.evict(new io.s3cache.control.EvictRequest(List.of(d.mountPoint().resolve("plan").toString())));
+        }
+        planAndPreloadPass(d, server, preloadKeys, planKeys, pass - 1, ", pass " + pass + " (JIT warmer)");
       }
-      planAndPreloadPass(d, server, preloadKeys, planKeys, ", 2nd pass (JIT warm)");
     }
   }
 
   private void planAndPreloadPass(DaemonProcess d, ServerProcess server, List<String> preloadKeys,
-      List<String> planKeys, String pass) throws Exception {
+      List<String> planKeys, long epoch, String pass) throws Exception {
     Path mnt = d.mountPoint();
     RequestCounts before = d.requests();
     double[] cpu = cpu(d, server);
@@ -311,14 +315,18 @@ public final class UserBenchmark {
       cpu = cpu(d, server);
       threads = new ThreadCpu.Sampler(d.pid());
       start = System.nanoTime();
-      c.plan(new PlanRequest(pass.isEmpty() ? 0 : 1, planKeys.stream().map(k -> mnt.resolve(k).toString()).toList(),
+      c.plan(new PlanRequest(epoch, planKeys.stream().map(k -> mnt.resolve(k).toString()).toList(),
           planKeys.size(), (long) planKeys.size() << 20, null));
       long deadline = start + TimeUnit.MINUTES.toNanos(30);
       // The prefetch runs in the daemon: the plan's own status shows progress (until every block
       // is in, or all were issued and none is in flight: a failed one would never come in).
+      long polls = 0;
+      long inflight = 0;
       for (io.s3cache.control.PlanStatus st = c.planStatus(mnt.toString());
           st.prefetchedBlocks() < planKeys.size() && !(st.inflightBlocks() == 0 && st.issuedThrough() >= st.files())
               && System.nanoTime() < deadline; st = c.planStatus(mnt.toString())) {
+        polls++;
+        inflight += st.inflightBlocks(); // the concurrency the prefetch reached
         Thread.sleep(50); // each poll costs the daemon a control request: not too often
       }
       double planSeconds = (System.nanoTime() - start) / 1e9;
@@ -338,17 +346,25 @@ public final class UserBenchmark {
           planned.get() + " GETs in " + String.format(Locale.ROOT, "%.1f s", planSeconds),
           RatioTable.Goal.valueAtLeast(1000));
       notes.add(cpuNote("preload" + pass, preloadCpu, preloadThreads, preload.get()));
-      notes.add(cpuNote("plan prefetch" + pass, planCpu, threads.groups(ThreadCpu::daemonGroup), planned.get()));
+      notes.add(cpuNote("plan prefetch" + pass, planCpu, threads.groups(ThreadCpu::daemonGroup), planned.get())
+          + String.format(Locale.ROOT, "; on average %.0f blocks issued and not done (queued for the prefetch "
+              + "threads or fetching: above their number, all of them were busy)",
+              polls == 0 ? 0.0 : inflight / (double) polls));
     }
   }
 
-  /**
-   * CPU seconds so far: the daemon, its JIT compiler threads, its GC threads, S3Proxy (the server
-   * process but its proxy), the fault proxy.
-   */
+  /** The daemons' JVM options: {@code --daemon-java-opts}, then {@code extra}; null for none. */
+  private String javaOpts(String extra) {
+    return join(o.daemonJavaOpts(), extra);
+  }
+
+  static String join(String a, String b) {
+    return a == null ? b : b == null ? a : a + " " + b;
+  }
+
+  /** CPU seconds so far: the daemon, S3Proxy (the server process but its proxy), the fault proxy. */
   private static double[] cpu(DaemonProcess d, ServerProcess server) {
-    return new double[] {d.cpuSeconds(), ThreadCpu.seconds(d.pid(), ThreadCpu::jit),
-        ThreadCpu.seconds(d.pid(), ThreadCpu::gc), ThreadCpu.seconds(server.pid(), n -> !ThreadCpu.proxy(n)),
+    return new double[] {d.cpuSeconds(), ThreadCpu.seconds(server.pid(), n -> !ThreadCpu.proxy(n)),
         ThreadCpu.seconds(server.pid(), ThreadCpu::proxy)};
   }
 
@@ -366,9 +382,8 @@ public final class UserBenchmark {
     daemonThreads.entrySet().stream().sorted(Map.Entry.<String, Double>comparingByValue().reversed())
         .forEach(e -> byThread.append(byThread.length() == 0 ? "" : ", ")
             .append(String.format(Locale.ROOT, "%s %.2f", e.getKey(), e.getValue() * ms)));
-    return String.format(Locale.ROOT, "%s: CPU per GET: daemon %.2f ms (of which JIT compiler %.2f, GC %.2f; "
-        + "by thread: %s), S3Proxy %.2f ms, fault proxy %.2f ms (%d GETs)", what, cpu[0] * ms, cpu[1] * ms,
-        cpu[2] * ms, byThread, cpu[3] * ms, cpu[4] * ms, gets);
+    return String.format(Locale.ROOT, "%s: CPU per GET: daemon %.2f ms (by thread: %s), S3Proxy %.2f ms, "
+        + "fault proxy %.2f ms (%d GETs)", what, cpu[0] * ms, byThread, cpu[1] * ms, cpu[2] * ms, gets);
   }
 
   /** Two epochs of many small files through the proxy, default settings but metadata_ttl; epoch 2 vs local disk. */
@@ -377,7 +392,7 @@ public final class UserBenchmark {
     out.printf("two epochs of %d small files, default settings, metadata_ttl=%s, +%d ms proxy ...%n", epoch.size(),
         o.epochTtl(), o.latencyMillis());
     try (DaemonProcess d = DaemonProcess.mount(server.proxy(), BUCKET, work.resolve("s3cache-epoch"),
-        new DaemonProcess.Config(null, null, o.epochTtl(), null))) {
+        new DaemonProcess.Config(null, null, o.epochTtl(), javaOpts(null)))) {
       List<Path> files = BenchData.shuffled(d.mountPoint(), epoch);
       RequestCounts before = d.requests();
       Measure.Result first = dropped(() -> Measure.files(files));
