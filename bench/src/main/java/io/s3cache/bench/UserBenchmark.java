@@ -151,7 +151,10 @@ public final class UserBenchmark {
         before = phase("cold small files", d, before);
       }
       if (any("warm", "random")) {
+        double warm0 = d.cpuSeconds();
         warm = best(() -> dropped(() -> Measure.sequential(mnt.resolve("big.bin"))));
+        notes.add(String.format(Locale.ROOT, "s3cache warm %s sequential from the disk tier: %.2f daemon CPU-s/GiB",
+            size, (d.cpuSeconds() - warm0) / gib / o.repeat()));
         before = phase("warm " + size + " sequential x" + o.repeat(), d, before);
       }
       if (any("warm")) {
