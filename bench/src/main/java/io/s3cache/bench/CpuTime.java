@@ -34,12 +34,24 @@ final class CpuTime {
    * parentheses and may hold spaces or parentheses itself, so fields are counted after the last ')'.
    */
   static double parse(String stat) {
+    return ticks(stat, 17) / TICKS_PER_SECOND;
+  }
+
+  /**
+   * Fields 14–15 (utime, stime) only: for a thread's {@code /proc/PID/task/TID/stat}, whose
+   * cutime and cstime are its whole process's waited-for children, counted again in every thread.
+   */
+  static double parseOwn(String stat) {
+    return ticks(stat, 15) / TICKS_PER_SECOND;
+  }
+
+  private static long ticks(String stat, int lastField) {
     String[] f = stat.substring(stat.lastIndexOf(')') + 2).trim().split(" ");
     // f[0] is field 3 (state): field n is f[n - 3]
     long ticks = 0;
-    for (int field = 14; field <= 17; field++) {
+    for (int field = 14; field <= lastField; field++) {
       ticks += Long.parseLong(f[field - 3]);
     }
-    return ticks / TICKS_PER_SECOND;
+    return ticks;
   }
 }

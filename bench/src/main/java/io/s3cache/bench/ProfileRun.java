@@ -25,9 +25,12 @@ final class ProfileRun {
   private final String diskCache;
   private final Path work;
   private final Path dir;
+  private final String javaOpts;
   private final PrintStream out;
 
-  ProfileRun(URI endpoint, String bucket, String ramCache, String diskCache, Path work, Path dir, PrintStream out) {
+  ProfileRun(URI endpoint, String bucket, String ramCache, String diskCache, Path work, Path dir, String javaOpts,
+      PrintStream out) {
+    this.javaOpts = javaOpts;
     this.endpoint = endpoint;
     this.bucket = bucket;
     this.ramCache = ramCache;
@@ -49,7 +52,7 @@ final class ProfileRun {
       String opts = "-XX:StartFlightRecording=filename=" + jfr + ",settings=profile,dumponexit=true";
       out.printf("profiling a %s read with JFR (%s) ...%n", name, jfr);
       try (DaemonProcess d = DaemonProcess.mount(endpoint, bucket, work.resolve("s3cache-profile"),
-          new DaemonProcess.Config(ramCache, diskCache, "indefinite", opts))) {
+          new DaemonProcess.Config(ramCache, diskCache, "indefinite", UserBenchmark.join(javaOpts, opts)))) {
         PageCache.drop();
         double c0 = d.cpuSeconds();
         Measure.Result r = Measure.sequential(d.mountPoint().resolve("big.bin"));

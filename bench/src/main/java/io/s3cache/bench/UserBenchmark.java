@@ -36,8 +36,9 @@ public final class UserBenchmark {
 
   /** What to run. */
   public record Options(Path workDir, long bigSize, int smallFiles, List<String> peers, Set<String> only,
-      String ramCache, String fitRamCache, String diskCache, int planObjects, int epochFiles, int latencyMillis,
-      String epochTtl, int fioSeconds, int repeat, Path profileDir) {}
+      String ramCache, String fitRamCache, String diskCache, int planObjects, int planPasses, int epochFiles,
+      int latencyMillis,
+      String epochTtl, int fioSeconds, int repeat, Path profileDir, String daemonJavaOpts) {}
 
   private static final String BUCKET = "bench";
 
@@ -64,7 +65,7 @@ public final class UserBenchmark {
   public void run() throws Exception {
     Path work = WorkDir.prepare(o.workDir());
     Path local = work.resolve("local");
-    boolean big = any("cold", "warm", "small", "random", "fit") || o.profileDir() != null;
+    boolean big = any("cold", "warm", "small", "random", "fit");
     out.printf("generating %d MiB + %d small files, %d plan objects, %d epoch files under %s%n",
         big ? o.bigSize() >> 20 : 0, o.smallFiles(), any("plan") ? 2 * o.planObjects() : 0,
         any("epoch") ? o.epochFiles() : 0, local);
@@ -94,8 +95,9 @@ public final class UserBenchmark {
       if (any("epoch")) {
         epochs(server, epoch, work);
       }
-      if (o.profileDir() != null) {
-        new ProfileRun(server.endpoint(), BUCKET, o.ramCache(), o.diskCache(), work, o.profileDir(), out).run();
+      if (o.profileDir() != null && big) {
+        new ProfileRun(server.endpoint(), BUCKET, o.ramCache(), o.diskCache(), work, o.profileDir(),
+            o.daemonJavaOpts(), out).run();
       }
     }
     report();
@@ -133,7 +135,7 @@ public final class UserBenchmark {
     Measure.Result smallWarm = null;
     Measure.Fio[] fio = new Measure.Fio[2];
     try (DaemonProcess d = DaemonProcess.mount(server.endpoint(), BUCKET, work.resolve("s3cache-small-ram"),
-        new DaemonProcess.Config(o.ramCache(), o.diskCache(), "indefinite", null))) {
+        new DaemonProcess.Config(o.ramCache(), o.diskCache(), "indefinite", javaOpts(null)))) {
       Path mnt = d.mountPoint();
       RequestCounts before = d.requests();
       PageCache.drop();
@@ -149,7 +151,10 @@ public final class UserBenchmark {
         before = phase("cold small files", d, before);
       }
       if (any("warm", "random")) {
+        double warm0 = d.cpuSeconds();
         warm = best(() -> dropped(() -> Measure.sequential(mnt.resolve("big.bin"))));
+        notes.add(String.format(Locale.ROOT, "s3cache warm %s sequential from the disk tier: %.2f daemon CPU-s/GiB",
+            size, (d.cpuSeconds() - warm0) / gib / o.repeat()));
         before = phase("warm " + size + " sequential x" + o.repeat(), d, before);
       }
       if (any("warm")) {
@@ -251,7 +256,7 @@ public final class UserBenchmark {
     Measure.Result localCached = best(() -> Measure.sequential(bigLocal));
     out.printf("s3cache fits in RAM: --ram-cache %s ...%n", o.fitRamCache());
     try (DaemonProcess d = DaemonProcess.mount(server.endpoint(), BUCKET, work.resolve("s3cache-fit"),
-        new DaemonProcess.Config(o.fitRamCache(), o.diskCache(), "indefinite", null))) {
+        new DaemonProcess.Config(o.fitRamCache(), o.diskCache(), "indefinite", javaOpts(null)))) {
       Path big = d.mountPoint().resolve("big.bin");
       RequestCounts before = d.requests();
       dropped(() -> Measure.sequential(big));
@@ -265,55 +270,136 @@ public final class UserBenchmark {
     }
   }
 
-  /** Preload of one half of the 100 KiB objects, then an epoch plan's prefetch of the other half, via the proxy. */
+  /**
+   * Preload of one half of the 100 KiB objects, then an epoch plan's prefetch of the other half, via
+   * the proxy. The preload is asked over the control socket from this JVM and timed from the request
+   * to its final report, so no CLI JVM start is in it; beside each rate, the CPU per GET of the
+   * daemon, of S3Proxy and of the fault proxy (the latter two share the server process: told apart
+   * by thread names), so what bounds the rate is visible on a machine with few cores.
+   */
   private void planAndPreload(ServerProcess server, List<String> plan, Path work) throws Exception {
-    out.printf("preload and plan prefetch of %d x 100 KiB objects each through the +%d ms proxy ...%n",
-        o.planObjects(), o.latencyMillis());
-    try (DaemonProcess d = DaemonProcess.mount(server.proxy(), BUCKET, work.resolve("s3cache-plan"),
-        new DaemonProcess.Config(o.ramCache(), o.diskCache(), "indefinite", null))) {
-      Path mnt = d.mountPoint();
+    out.printf("preload and plan prefetch of %d x 100 KiB objects each %s ...%n", o.planObjects(),
+        o.latencyMillis() == 0 ? "straight from S3Proxy" : "through the +" + o.latencyMillis() + " ms proxy");
+    String jfr = null;
+    if (o.profileDir() != null) { // the daemon's recording, for where its CPU per GET goes
+      Path file = Files.createDirectories(o.profileDir()).resolve("plan.jfr").toAbsolutePath();
+      Files.deleteIfExists(file);
+      jfr = "-XX:StartFlightRecording=filename=" + file + ",settings=profile,dumponexit=true";
+      out.printf("the daemon of the preload and plan rows records to %s%n", file);
+    }
+    // With no latency to add, the daemon talks to S3Proxy directly: the rate of the product alone,
+    // without the relay's CPU.
+    java.net.URI endpoint = o.latencyMillis() == 0 ? server.endpoint() : server.proxy();
+    try (DaemonProcess d = DaemonProcess.mount(endpoint, BUCKET, work.resolve("s3cache-plan"),
+        new DaemonProcess.Config(o.ramCache(), o.diskCache(), "indefinite", javaOpts(jfr)))) {
       List<String> preloadKeys = plan.subList(0, o.planObjects());
       List<String> planKeys = plan.subList(o.planObjects(), plan.size());
-      RequestCounts before = d.requests();
-      long start = System.nanoTime();
-      List<String> cmd = new ArrayList<>(List.of(DaemonProcess.cliPath().toString(), "preload", "--socket",
-          d.socket().toString(), "--parallel", "32"));
-      preloadKeys.forEach(k -> cmd.add(mnt.resolve(k).toString()));
-      Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(work.resolve("preload.out").toFile())
-          .start();
-      if (!p.waitFor(30, TimeUnit.MINUTES)) {
-        p.destroyForcibly();
-        throw new IllegalStateException("s3cache preload did not end within 30 minutes");
-      }
-      if (p.exitValue() != 0) {
-        throw new IllegalStateException("s3cache preload failed: " + Files.readString(work.resolve("preload.out")));
-      }
-      double preloadSeconds = (System.nanoTime() - start) / 1e9;
-      RequestCounts afterPreload = phase("preload " + o.planObjects() + " objects", d, before);
-      RequestCounts preload = afterPreload.minus(before);
-      before = afterPreload;
-      try (ControlClient c = ControlClient.connect(d.socket())) {
-        start = System.nanoTime();
-        c.plan(new PlanRequest(0, planKeys.stream().map(k -> mnt.resolve(k).toString()).toList(), planKeys.size(),
-            (long) planKeys.size() << 20, null));
-        long deadline = start + TimeUnit.MINUTES.toNanos(30);
-        while (d.requests().minus(before).get() < planKeys.size() && System.nanoTime() < deadline) {
-          Thread.sleep(20); // the prefetch runs in the daemon: its request count is what shows progress
+      planAndPreloadPass(d, server, preloadKeys, planKeys, 0, "");
+      // The same again in the same daemon, its cache of them evicted: the first pass pays for the
+      // fresh daemon's JIT compilation (most of its CPU), later ones show the daemon warmer.
+      for (int pass = 2; pass <= o.planPasses(); pass++) {
+        try (ControlClient c = ControlClient.connect(d.socket())) {
+          c.evict(new io.s3cache.control.EvictRequest(List.of(d.mountPoint().resolve("plan").toString())));
         }
-        double planSeconds = (System.nanoTime() - start) / 1e9;
-        if (System.nanoTime() >= deadline) {
-          notes.add("plan prefetch: the 30-minute deadline passed before every planned object was fetched");
-        }
-        c.endPlan(mnt.toString());
-        RequestCounts planned = phase("plan prefetch " + planKeys.size() + " objects", d, before).minus(before);
-        table.add("preload of 100 KiB objects, +" + o.latencyMillis() + " ms/request", preload.get() / preloadSeconds,
-            "GET/s", Double.NaN, preload.get() + " GETs in " + String.format(Locale.ROOT, "%.1f s", preloadSeconds),
-            RatioTable.Goal.valueAtLeast(1000));
-        table.add("plan prefetch of 100 KiB objects, +" + o.latencyMillis() + " ms/request", planned.get() / planSeconds,
-            "GET/s", Double.NaN, planned.get() + " GETs in " + String.format(Locale.ROOT, "%.1f s", planSeconds),
-            RatioTable.Goal.valueAtLeast(1000));
+        planAndPreloadPass(d, server, preloadKeys, planKeys, pass - 1, ", pass " + pass + " (JIT warmer)");
       }
     }
+  }
+
+  private void planAndPreloadPass(DaemonProcess d, ServerProcess server, List<String> preloadKeys,
+      List<String> planKeys, long epoch, String pass) throws Exception {
+    Path mnt = d.mountPoint();
+    RequestCounts before = d.requests();
+    double[] cpu = cpu(d, server);
+    ThreadCpu.Sampler threads = new ThreadCpu.Sampler(d.pid());
+    long start = System.nanoTime();
+    try (ControlClient c = ControlClient.connect(d.socket())) {
+      io.s3cache.control.PreloadProgress done = c.preload(new io.s3cache.control.PreloadRequest(
+          preloadKeys.stream().map(k -> mnt.resolve(k).toString()).toList(), 32, null, null, false), p -> {});
+      if (done.error() != null || !done.failed().isEmpty()) {
+        throw new IllegalStateException("s3cache preload failed: " + done.error() + " " + done.failed());
+      }
+    }
+    double preloadSeconds = (System.nanoTime() - start) / 1e9;
+    double[] preloadCpu = minus(cpu(d, server), cpu);
+    threads.close();
+    Map<String, Double> preloadThreads = threads.groups(ThreadCpu::daemonGroup);
+    RequestCounts afterPreload = phase("preload " + preloadKeys.size() + " objects" + pass, d, before);
+    RequestCounts preload = afterPreload.minus(before);
+    before = afterPreload;
+    try (ControlClient c = ControlClient.connect(d.socket())) {
+      cpu = cpu(d, server);
+      threads = new ThreadCpu.Sampler(d.pid());
+      start = System.nanoTime();
+      c.plan(new PlanRequest(epoch, planKeys.stream().map(k -> mnt.resolve(k).toString()).toList(),
+          planKeys.size(), (long) planKeys.size() << 20, null));
+      long deadline = start + TimeUnit.MINUTES.toNanos(30);
+      // The prefetch runs in the daemon: the plan's own status shows progress (until every block
+      // is in, or all were issued and none is in flight: a failed one would never come in).
+      long polls = 0;
+      long inflight = 0;
+      for (io.s3cache.control.PlanStatus st = c.planStatus(mnt.toString());
+          st.prefetchedBlocks() < planKeys.size() && !(st.inflightBlocks() == 0 && st.issuedThrough() >= st.files())
+              && System.nanoTime() < deadline; st = c.planStatus(mnt.toString())) {
+        polls++;
+        inflight += st.inflightBlocks(); // the concurrency the prefetch reached
+        Thread.sleep(50); // each poll costs the daemon a control request: not too often
+      }
+      double planSeconds = (System.nanoTime() - start) / 1e9;
+      double[] planCpu = minus(cpu(d, server), cpu);
+      threads.close();
+      if (System.nanoTime() >= deadline) {
+        notes.add("plan prefetch: the 30-minute deadline passed before every planned object was fetched");
+      }
+      c.endPlan(mnt.toString());
+      RequestCounts planned = phase("plan prefetch " + planKeys.size() + " objects" + pass, d, before).minus(before);
+      table.add("preload of 100 KiB objects, +" + o.latencyMillis() + " ms/request" + pass,
+          preload.get() / preloadSeconds, "GET/s", Double.NaN,
+          preload.get() + " GETs in " + String.format(Locale.ROOT, "%.1f s", preloadSeconds),
+          RatioTable.Goal.valueAtLeast(1000));
+      table.add("plan prefetch of 100 KiB objects, +" + o.latencyMillis() + " ms/request" + pass,
+          planned.get() / planSeconds, "GET/s", Double.NaN,
+          planned.get() + " GETs in " + String.format(Locale.ROOT, "%.1f s", planSeconds),
+          RatioTable.Goal.valueAtLeast(1000));
+      notes.add(cpuNote("preload" + pass, preloadCpu, preloadThreads, preload.get()));
+      notes.add(cpuNote("plan prefetch" + pass, planCpu, threads.groups(ThreadCpu::daemonGroup), planned.get())
+          + String.format(Locale.ROOT, "; on average %.0f blocks issued and not done (queued for the prefetch "
+              + "threads or fetching: above their number, all of them were busy)",
+              polls == 0 ? 0.0 : inflight / (double) polls));
+    }
+  }
+
+  /** The daemons' JVM options: {@code --daemon-java-opts}, then {@code extra}; null for none. */
+  private String javaOpts(String extra) {
+    return join(o.daemonJavaOpts(), extra);
+  }
+
+  static String join(String a, String b) {
+    return a == null ? b : b == null ? a : a + " " + b;
+  }
+
+  /** CPU seconds so far: the daemon, S3Proxy (the server process but its proxy), the fault proxy. */
+  private static double[] cpu(DaemonProcess d, ServerProcess server) {
+    return new double[] {d.cpuSeconds(), ThreadCpu.seconds(server.pid(), n -> !ThreadCpu.proxy(n)),
+        ThreadCpu.seconds(server.pid(), ThreadCpu::proxy)};
+  }
+
+  private static double[] minus(double[] a, double[] b) {
+    double[] d = new double[a.length];
+    for (int i = 0; i < a.length; i++) {
+      d[i] = a[i] - b[i];
+    }
+    return d;
+  }
+
+  private static String cpuNote(String what, double[] cpu, Map<String, Double> daemonThreads, long gets) {
+    double ms = 1e3 / gets;
+    StringBuilder byThread = new StringBuilder();
+    daemonThreads.entrySet().stream().sorted(Map.Entry.<String, Double>comparingByValue().reversed())
+        .forEach(e -> byThread.append(byThread.length() == 0 ? "" : ", ")
+            .append(String.format(Locale.ROOT, "%s %.2f", e.getKey(), e.getValue() * ms)));
+    return String.format(Locale.ROOT, "%s: CPU per GET: daemon %.2f ms (by thread: %s), S3Proxy %.2f ms, "
+        + "fault proxy %.2f ms (%d GETs)", what, cpu[0] * ms, byThread, cpu[1] * ms, cpu[2] * ms, gets);
   }
 
   /** Two epochs of many small files through the proxy, default settings but metadata_ttl; epoch 2 vs local disk. */
@@ -322,7 +408,7 @@ public final class UserBenchmark {
     out.printf("two epochs of %d small files, default settings, metadata_ttl=%s, +%d ms proxy ...%n", epoch.size(),
         o.epochTtl(), o.latencyMillis());
     try (DaemonProcess d = DaemonProcess.mount(server.proxy(), BUCKET, work.resolve("s3cache-epoch"),
-        new DaemonProcess.Config(null, null, o.epochTtl(), null))) {
+        new DaemonProcess.Config(null, null, o.epochTtl(), javaOpts(null)))) {
       List<Path> files = BenchData.shuffled(d.mountPoint(), epoch);
       RequestCounts before = d.requests();
       Measure.Result first = dropped(() -> Measure.files(files));

@@ -15,6 +15,12 @@ class CpuTimeTest {
   }
 
   @Test
+  void aThreadsOwnTimeLeavesOutItsProcesssChildren() {
+    String stat = "4242 (java) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 50 7 3 20 0 30 0 12345 0 0";
+    assertEquals(3.00, CpuTime.parseOwn(stat), 1e-9);
+  }
+
+  @Test
   void commandNamesWithSpacesAndParenthesesDoNotShiftTheFields() {
     String stat = "7 (a b) (c)) R 1 7 7 0 -1 0 0 0 0 0 100 0 0 0 20 0 1 0 1 0 0";
     assertEquals(1.0, CpuTime.parse(stat), 1e-9);

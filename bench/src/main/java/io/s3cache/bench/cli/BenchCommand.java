@@ -48,6 +48,10 @@ final class BenchCommand implements Callable<Integer> {
       + "prefetched by a plan (default ${DEFAULT-VALUE})")
   int planObjects;
 
+  @Option(names = "--plan-passes", defaultValue = "2", description = "Passes of the preload and plan rows in one "
+      + "daemon, its cache of them evicted in between; the first is a fresh daemon's (default ${DEFAULT-VALUE})")
+  int planPasses;
+
   @Option(names = "--epoch-files", defaultValue = "10000", description = "Small files read in two epochs "
       + "(default ${DEFAULT-VALUE})")
   int epochFiles;
@@ -68,8 +72,13 @@ final class BenchCommand implements Callable<Integer> {
   int repeat;
 
   @Option(names = "--profile", paramLabel = "DIR", description = "Also read the big file cold and warm from disk "
-      + "through daemons under JFR, keep the recordings in DIR and print CPU by stage")
+      + "through daemons under JFR, keep the recordings in DIR and print CPU by stage (with a big-file group); "
+      + "the daemon of the plan rows records to DIR/plan.jfr")
   Path profile;
+
+  @Option(names = "--daemon-java-opts", paramLabel = "OPTS", description = "JVM options of every s3cache daemon "
+      + "the benchmark starts (its S3CACHE_JAVA_OPTS), e.g. -XX:TieredStopAtLevel=1")
+  String daemonJavaOpts;
 
   @Option(names = "--keep", description = "Keep the work dir (about 4 GiB) afterwards")
   boolean keep;
@@ -89,6 +98,7 @@ final class BenchCommand implements Callable<Integer> {
       throw new ConfigException("--faults must be a rate from 0 to 1, got " + faults);
     }
     positive("--plan-objects", planObjects);
+    positive("--plan-passes", planPasses);
     positive("--epoch-files", epochFiles);
     positive("--fio-seconds", fioSeconds);
     positive("--repeat", repeat);
@@ -103,7 +113,9 @@ final class BenchCommand implements Callable<Integer> {
     }
     UserBenchmark.Options options = new UserBenchmark.Options(workDir, ByteSize.parse("--size", size), smallFiles,
         chosen, checkedGroups(only), checkedSize("--ram-cache", ramCache), checkedSize("--fit-ram-cache", fitRamCache),
-        checkedSize("--disk-cache", diskCache), planObjects, epochFiles, latency, epochTtl, fioSeconds, repeat, profile);
+        checkedSize("--disk-cache", diskCache), planObjects, planPasses, epochFiles, latency, epochTtl, fioSeconds,
+        repeat, profile,
+        daemonJavaOpts);
     try {
       if (faults != null) {
         new FaultBenchmark(new FaultBenchmark.Options(workDir, ByteSize.parse("--size", size), smallFiles, faults,
