@@ -103,4 +103,52 @@ final class EndpointRate {
       return new Measure.Result(1, bytes.get(), System.nanoTime() - start);
     }
   }
+
+  /**
+   * The endpoint alone for small objects: {@code workers} threads of this JVM GET each of {@code
+   * keys} whole (with If-Match) through the SDK client s3cache uses, no daemon, no cache, no disk
+   * write. Run twice, the first pass warming this JVM's JIT; the second pass's rate is returned, with
+   * its CPU per GET of this JVM in {@code cpuMillisPerGet[0]}. What a preload or plan prefetch of the
+   * same objects through the same endpoint could reach at most on this machine.
+   */
+  static Measure.Result smallGets(URI endpoint, String bucket, List<String> keys, int workers, double[] cpuMillisPerGet)
+      throws Exception {
+    S3Config s3 = S3Config.defaults().withEndpoint(endpoint).withPathStyle(true)
+        .withChecksumMode(S3Config.ChecksumMode.WHEN_REQUIRED).withMaxConnections(workers);
+    try (ObjectClient client = ObjectClients.create(bucket, s3, new MetricRegistry(),
+        EmbeddedS3Server.CREDENTIALS)) {
+      java.util.Map<String, ObjectMeta> metas = new java.util.HashMap<>();
+      for (String key : keys) {
+        metas.put(key, client.head(key));
+      }
+      Measure.Result last = null;
+      for (int pass = 0; pass < 2; pass++) {
+        ExecutorService pool = Executors.newFixedThreadPool(workers);
+        AtomicLong bytes = new AtomicLong();
+        double cpu0 = CpuTime.self();
+        long start = System.nanoTime();
+        try {
+          List<Future<?>> gets = new ArrayList<>();
+          ThreadLocal<ByteBuffer> buffers = ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(1 << 20));
+          for (String key : keys) {
+            ObjectMeta meta = metas.get(key);
+            gets.add(pool.submit(() -> {
+              ByteBuffer dst = buffers.get().clear().limit((int) meta.size());
+              client.getRange(key, meta.etag(), 0, dst);
+              bytes.addAndGet(dst.position());
+              return null;
+            }));
+          }
+          for (Future<?> f : gets) {
+            f.get();
+          }
+        } finally {
+          pool.shutdownNow();
+        }
+        last = new Measure.Result(keys.size(), bytes.get(), System.nanoTime() - start);
+        cpuMillisPerGet[0] = (CpuTime.self() - cpu0) * 1e3 / keys.size();
+      }
+      return last;
+    }
+  }
 }
