@@ -69,8 +69,7 @@ final class S3ErrorMapper {
       return new ObjectClientException(
           Kind.CREDENTIALS,
           endpoint + " refused the credentials (" + (headWithoutCode ? "400 to a HEAD" : code) + ") for " + op.verb
-              + " " + target
-              + ": renew them (s3cache credentials MOUNTPOINT, or a profile the SDK refreshes)",
+              + " " + target + ": they are expired, revoked or wrong",
           e);
     }
     if (status == 403) {
