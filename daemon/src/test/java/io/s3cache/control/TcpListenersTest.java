@@ -79,7 +79,10 @@ class TcpListenersTest {
       client.mount(new MountRequest("s3://bucket", "/mnt/x", java.util.Map.of(), List.of()));
       client.shutdown(); // a POST without a body still declares JSON
     }
-    assertTrue(api.calls.contains("shutdown"), api.calls.toString());
+    // The daemon shuts down after the reply has gone out, on a thread of its own: wait for it (bounded).
+    for (long end = System.nanoTime() + 10_000_000_000L; !api.calls.contains("shutdown"); Thread.sleep(10)) {
+      assertTrue(System.nanoTime() < end, "shutdown not called within 10 s: " + api.calls);
+    }
   }
 
   @Test
