@@ -146,7 +146,7 @@ public final class Prefetcher implements AutoCloseable {
     boolean ok = false;
     try {
       if (!closed.get()) {
-        cache.get(key, length);
+        cache.load(key, length);
         bytes.inc(length);
         ok = true;
       }
