@@ -18,6 +18,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 final class BlockBuffer {
 
+  private final ByteBuffer origin; // the pool's buffer, handed back as it came
   private final ByteBuffer buffer; // position 0, limit = length; never moved
   private final int length;
   private final BufferPool pool; // null: unpooled, freed by the garbage collector
@@ -27,6 +28,7 @@ final class BlockBuffer {
     if (!buffer.isDirect()) {
       throw new IllegalArgumentException("blocks live in direct buffers");
     }
+    this.origin = buffer;
     this.buffer = buffer.duplicate().clear().limit(length);
     this.length = length;
     this.pool = pool;
@@ -70,7 +72,7 @@ final class BlockBuffer {
     int r = refs.decrementAndGet();
     if (r == 0) {
       if (pool != null) {
-        pool.giveBack(buffer);
+        pool.giveBack(origin);
       }
     } else if (r < 0) {
       throw new IllegalStateException("block buffer released more often than retained");

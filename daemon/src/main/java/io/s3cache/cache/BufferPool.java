@@ -30,8 +30,12 @@ import java.util.concurrent.locks.ReentrantLock;
  * then evicts one. So the wait ends. As a safety net a fill that waited {@code maxWaitNanos} takes
  * an unpooled buffer instead (counted in {@code cache.buffers.fallbacks}) rather than wait on.
  *
+ * <p>Memory: {@link BlockMemory#HUGE_PAGES} (native memory advised for transparent huge pages, not
+ * zero-filled), freed when the pool drops a buffer after close; outside the JVM's direct-memory
+ * limit, and bounded by the pool instead.
+ *
  * <p>Concurrency: {@code free}, {@code allocated} and {@code closed} under {@code lock}; the
- * allocation itself (zero-filling a new buffer) runs outside it.
+ * allocation itself runs outside it.
  */
 final class BufferPool implements AutoCloseable {
 
@@ -58,6 +62,7 @@ final class BufferPool implements AutoCloseable {
   private final int maxBuffers;
   private final long maxWaitNanos;
   private final Events events;
+  private final BlockMemory memory;
   private final ReentrantLock lock = new ReentrantLock();
   private final Condition returned = lock.newCondition();
   private final ArrayDeque<ByteBuffer> free = new ArrayDeque<>();
@@ -68,6 +73,11 @@ final class BufferPool implements AutoCloseable {
    * @param maxBuffers most buffers in existence at once (0: nothing pooled, every block unpooled)
    */
   BufferPool(int blockSize, int maxBuffers, long maxWaitNanos, Events events) {
+    this(blockSize, maxBuffers, maxWaitNanos, events, BlockMemory.HUGE_PAGES);
+  }
+
+  /** @param memory where pooled buffers come from, and go back to after close */
+  BufferPool(int blockSize, int maxBuffers, long maxWaitNanos, Events events, BlockMemory memory) {
     if (blockSize <= 0 || maxBuffers < 0 || maxWaitNanos < 0) {
       throw new IllegalArgumentException("block size " + blockSize + ", " + maxBuffers
           + " buffers, wait " + maxWaitNanos + " ns");
@@ -76,6 +86,7 @@ final class BufferPool implements AutoCloseable {
     this.maxBuffers = maxBuffers;
     this.maxWaitNanos = maxWaitNanos;
     this.events = events;
+    this.memory = memory;
   }
 
   /**
@@ -132,9 +143,7 @@ final class BufferPool implements AutoCloseable {
     }
     try {
       // Aligned, so the disk tier can write the block with O_DIRECT straight from it.
-      ByteBuffer aligned = ByteBuffer.allocateDirect(blockSize + BlockFileFormat.ALIGNMENT)
-          .alignedSlice(BlockFileFormat.ALIGNMENT);
-      return new BlockBuffer(aligned, length, this);
+      return new BlockBuffer(memory.allocate(blockSize), length, this);
     } catch (OutOfMemoryError e) {
       forget();
       throw e;
@@ -147,6 +156,7 @@ final class BufferPool implements AutoCloseable {
     try {
       if (closed) {
         allocated--;
+        memory.free(buffer); // its last holder is gone: nothing can read it any more
         return;
       }
       free.addFirst(buffer); // most recently used first: its pages are still resident
@@ -200,6 +210,7 @@ final class BufferPool implements AutoCloseable {
     try {
       closed = true;
       allocated -= free.size();
+      free.forEach(memory::free);
       free.clear();
       returned.signalAll();
     } finally {

@@ -130,6 +130,23 @@ class BufferPoolTest {
     assertEquals(0, pool.allocatedBytes());
   }
 
+  /** Both allocators give aligned direct buffers of the size asked (O_DIRECT writes need it). */
+  @Test
+  void pooledBuffersAreAlignedDirectBuffersOfTheBlockSize() throws IOException {
+    for (BlockMemory memory : new BlockMemory[] {BlockMemory.HUGE_PAGES, BlockMemory.JVM}) {
+      BufferPool pool = new BufferPool(BLOCK, 2, 0, new BufferPool.Events() {}, memory);
+      BlockBuffer b = pool.acquire(BLOCK);
+      assertTrue(b.buffer().isDirect());
+      assertEquals(BLOCK, b.buffer().remaining());
+      assertEquals(0, b.buffer().alignmentOffset(0, BlockFileFormat.ALIGNMENT));
+      fill(b, (byte) 7);
+      assertEquals(7, b.buffer().get(BLOCK - 1));
+      b.release();
+      pool.close(); // frees the buffer it got back
+      assertEquals(0, pool.allocatedBytes());
+    }
+  }
+
   @Test
   void shorterBlocksAreNotPooled() throws IOException {
     BufferPool pool = pool(4, 0, null);
