@@ -33,6 +33,16 @@ public interface BlockCache extends AutoCloseable {
   }
 
   /**
+   * Makes sure a tier holds the block, fetching it if none does, without handing its bytes out
+   * (read-ahead); returns once the block is complete. The default gets the block and drops it.
+   *
+   * @throws IOException when the block is not cached and the source fails
+   */
+  default void load(BlockKey key, int length) throws IOException {
+    get(key, length);
+  }
+
+  /**
    * Copies {@code [offsetInBlock, offsetInBlock + dst.remaining())} of one block into {@code dst}
    * (advancing its position): what a FUSE read needs, without handing out the whole block. A tier
    * may serve the range without reading the rest of the block, and a fill may hand it over as soon

@@ -14,7 +14,7 @@ import java.util.zip.CRC32C;
  * <pre>
  * offset size  field (big-endian)
  *  0      4    magic 0x53334342 ("S3CB")
- *  4      2    format version (3)
+ *  4      2    format version (4)
  *  6      2    flags (0)
  *  8      4    header length H: bytes from offset 0 to the payload, header CRC included
  * 12      4    payload length L (at most the block size)
@@ -26,9 +26,15 @@ import java.util.zip.CRC32C;
  *  ..     2+n  key     (ditto)
  *  ..     2+n  etag    (ditto)
  *  ..     4*N  CRC32C of each chunk, N = ceil(L / C) (the last chunk may be shorter)
+ *  ..     pad  zeros up to H-4, so that H is the smallest multiple of 4096 that fits the header
  * H-4     4    CRC32C of header bytes [0, H-4)
  * H       L    payload
  * </pre>
+ *
+ * The payload starts at a multiple of {@link #ALIGNMENT} so that a whole block can be written
+ * with {@code O_DIRECT} straight from its (aligned) buffer: no copy into the page cache, which
+ * costs more CPU than anything else on a cold read (docs/BENCHMARKS.md). The padding costs nothing
+ * on disk: a file's size is rounded up to 4 KiB there anyway.
  *
  * The file name is the SHA-256 (hex) of the block's identity (bucket, key, etag, each length
  * prefixed, then block index and block size), under a subdirectory named by its first two hex
@@ -44,12 +50,15 @@ import java.util.zip.CRC32C;
  * reads and checks only the chunks it touches; the header, table included, is read and checked
  * once per open of the file.
  *
- * <p>Version 1 (no block size field) and version 2 (one CRC32C over the whole payload) files are
- * refused like any unknown version and deleted at start-up.
+ * <p>Version 1 (no block size field), version 2 (one CRC32C over the whole payload) and version 3
+ * (payload right after the checksum table, unaligned) files are refused like any unknown version
+ * and deleted at start-up.
  */
 final class BlockFileFormat {
   static final int MAGIC = 0x53334342;
-  static final short VERSION = 3;
+  static final short VERSION = 4;
+  /** The header's length is a multiple of this: the payload starts aligned for direct I/O. */
+  static final int ALIGNMENT = 4096;
   /** Bytes before the variable-length identity fields. */
   static final int FIXED_PREFIX = 36;
   /** Chunk size of the files this code writes (it reads any power of two the header names). */
@@ -57,8 +66,8 @@ final class BlockFileFormat {
   private static final int MIN_CHUNK_SIZE = 4 << 10;
   /** Bytes read first to learn the header length. */
   static final int LENGTH_PREFIX = 12;
-  static final int MAX_HEADER =
-      FIXED_PREFIX + 3 * (2 + 0xFFFF) + 4 * (CacheConfig.MAX_BLOCK_SIZE / MIN_CHUNK_SIZE) + 4;
+  static final int MAX_HEADER = align(
+      FIXED_PREFIX + 3 * (2 + 0xFFFF) + 4 * (CacheConfig.MAX_BLOCK_SIZE / MIN_CHUNK_SIZE) + 4);
   static final String BLOCK_SUFFIX = ".blk";
   static final String TEMP_SUFFIX = ".tmp";
 
@@ -126,7 +135,12 @@ final class BlockFileFormat {
    * 65535 bytes of UTF-8.
    */
   static int headerLength(BlockKey key, int length) {
-    return FIXED_PREFIX + identityLength(key) + 4 * chunkCount(length, CHUNK_SIZE) + 4;
+    return align(FIXED_PREFIX + identityLength(key) + 4 * chunkCount(length, CHUNK_SIZE) + 4);
+  }
+
+  /** {@code n} rounded up to a multiple of {@link #ALIGNMENT}. */
+  static int align(int n) {
+    return (n + ALIGNMENT - 1) / ALIGNMENT * ALIGNMENT;
   }
 
   static int chunkCount(int length, int chunkSize) {
@@ -182,6 +196,7 @@ final class BlockFileFormat {
     for (int c : sums.chunkCrcs()) {
       buf.putInt(c);
     }
+    buf.position(buf.capacity() - 4); // the padding stays zero
     buf.putInt(crc(buf.duplicate().flip()));
     return buf.flip();
   }
@@ -234,7 +249,8 @@ final class BlockFileFormat {
       String etag = getString(in, headerLength - 4);
       if (payloadLength < 0 || index < 0 || blockSize <= 0 || payloadLength > blockSize
           || chunkSize < MIN_CHUNK_SIZE || Integer.bitCount(chunkSize) != 1
-          || in.position() + 4L * chunkCount(payloadLength, chunkSize) != headerLength - 4) {
+          || in.position() + 4L * chunkCount(payloadLength, chunkSize) + 4 > headerLength
+          || align(in.position() + 4 * chunkCount(payloadLength, chunkSize) + 4) != headerLength) {
         throw new CorruptBlockFileException("inconsistent header fields");
       }
       int[] chunkCrcs = new int[chunkCount(payloadLength, chunkSize)];

@@ -16,8 +16,12 @@ interface BlockFileIo {
   /** Opens an existing file for reading; NoSuchFileException when it is gone. */
   FileChannel openRead(Path file) throws IOException;
 
-  /** Creates a new file for writing (fails if it exists). */
-  FileChannel createWrite(Path file) throws IOException;
+  /**
+   * Creates a new file for writing (fails if it exists); with {@code direct}, opened with {@code
+   * O_DIRECT} (writes then need aligned buffers, positions and lengths), which fails where the
+   * filesystem does not allow it.
+   */
+  FileChannel createWrite(Path file, boolean direct) throws IOException;
 
   /** Renames {@code from} to {@code to} atomically, replacing {@code to}. */
   void moveAtomic(Path from, Path to) throws IOException;
@@ -33,8 +37,11 @@ interface BlockFileIo {
         }
 
         @Override
-        public FileChannel createWrite(Path file) throws IOException {
-          return FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        public FileChannel createWrite(Path file, boolean direct) throws IOException {
+          return direct
+              ? FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
+                  com.sun.nio.file.ExtendedOpenOption.DIRECT)
+              : FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
         }
 
         @Override

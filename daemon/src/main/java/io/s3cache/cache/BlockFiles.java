@@ -6,6 +6,8 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Reads and writes one block file (layout in {@link BlockFileFormat}) through the {@link
@@ -14,26 +16,62 @@ import java.nio.file.Path;
  */
 final class BlockFiles {
 
+  private static final Logger log = LoggerFactory.getLogger(BlockFiles.class);
+
   /** What a committed write left on disk. */
   record Written(int length, int crc, long fileLength) {}
+
+  /** Per writer thread: an aligned buffer for headers written with O_DIRECT. */
+  private static final ThreadLocal<ByteBuffer> HEADER_BUFFERS = new ThreadLocal<>();
 
   private final BlockFileIo io;
   private final int blockSize;
   private final boolean fsync;
+  /** Whether aligned blocks are written with O_DIRECT; off for good after the first refusal. */
+  private volatile boolean direct;
 
-  BlockFiles(BlockFileIo io, int blockSize, boolean fsync) {
+  /**
+   * @param direct write aligned blocks with {@code O_DIRECT}: the kernel then takes the bytes from
+   *     the block's buffer for the device without copying them into the page cache (the
+   *     filesystem's block size must divide {@link BlockFileFormat#ALIGNMENT})
+   */
+  BlockFiles(BlockFileIo io, int blockSize, boolean fsync, boolean direct) {
     this.io = io;
     this.blockSize = blockSize;
     this.fsync = fsync;
+    this.direct = direct;
   }
 
-  /** The header at the start of an open block file (positional reads: the channel stays put). */
+  /** Whether writes of aligned blocks still go around the page cache. */
+  boolean direct() {
+    return direct;
+  }
+
+  /** Bytes read at once from a file's start: the whole header of any usual block file. */
+  private static final int HEADER_READ = 4096;
+
+  /**
+   * The header at the start of an open block file (positional reads: the channel stays put), in
+   * one read for any header up to {@link #HEADER_READ} bytes.
+   */
   static Header readHeader(FileChannel ch) throws IOException {
-    ByteBuffer prefix = ByteBuffer.allocate(BlockFileFormat.LENGTH_PREFIX);
-    readFully(ch, prefix, 0);
-    ByteBuffer headerBytes = ByteBuffer.allocate(BlockFileFormat.announcedHeaderLength(prefix.flip()));
-    readFully(ch, headerBytes, 0);
-    return BlockFileFormat.decodeHeader(headerBytes.flip());
+    ByteBuffer buf = ByteBuffer.allocate(HEADER_READ);
+    while (buf.position() < BlockFileFormat.LENGTH_PREFIX) {
+      if (ch.read(buf, buf.position()) < 0) {
+        throw new CorruptBlockFileException("truncated header");
+      }
+    }
+    int headerLength = BlockFileFormat.announcedHeaderLength(buf.duplicate().flip());
+    if (headerLength > buf.capacity()) {
+      buf = ByteBuffer.allocate(headerLength).put(buf.flip());
+    }
+    if (buf.position() > headerLength) {
+      buf.limit(buf.position()).position(headerLength); // read past the header: cut it there
+    } else {
+      buf.limit(headerLength);
+      readFully(ch, buf, buf.position());
+    }
+    return BlockFileFormat.decodeHeader(buf.flip());
   }
 
   /**
@@ -109,8 +147,12 @@ final class BlockFiles {
 
   /**
    * Writes the block's remaining bytes (the buffer is not moved) with its header into {@code
-   * temp}, forces it to the device if so configured, and renames it onto {@code file}. On failure
-   * either name may be left behind: the caller deletes both.
+   * temp}, forces it to the device if so configured, and renames it onto {@code file}. A block in
+   * an aligned direct buffer whose length is a multiple of {@link BlockFileFormat#ALIGNMENT} (a
+   * whole pooled block) is written with {@code O_DIRECT}; if that fails, direct writes are turned
+   * off for good (logged once: a filesystem that refuses them, such as some tmpfs) and this block
+   * is written again through the page cache. On failure either name may be left behind: the
+   * caller deletes both.
    */
   Written write(Path temp, Path file, BlockKey key, ByteBuffer block) throws IOException {
     ByteBuffer payload = block.duplicate();
@@ -118,17 +160,58 @@ final class BlockFiles {
     BlockFileFormat.Checksums sums = BlockFileFormat.checksums(payload);
     ByteBuffer header = BlockFileFormat.encodeHeader(key, blockSize, length, sums);
     long fileLength = header.remaining() + (long) length;
-    try (FileChannel ch = io.createWrite(temp)) {
-      ByteBuffer[] parts = {header, payload};
-      for (long written = 0; written < fileLength; ) {
-        written += ch.write(parts);
+    boolean written = false;
+    if (direct && aligned(payload)) {
+      try {
+        writeDirect(temp, header.duplicate(), payload.duplicate());
+        written = true;
+      } catch (IOException | RuntimeException e) {
+        direct = false;
+        log.info("disk tier: direct writes of block files failed ({}); writing through the page "
+            + "cache from now on", e.toString());
+        io.delete(temp);
+      }
+    }
+    if (!written) {
+      try (FileChannel ch = io.createWrite(temp, false)) {
+        ByteBuffer[] parts = {header, payload};
+        for (long n = 0; n < fileLength; ) {
+          n += ch.write(parts);
+        }
+        if (fsync) {
+          ch.force(false);
+        }
+      }
+    }
+    io.moveAtomic(temp, file);
+    return new Written(length, sums.payloadCrc(), fileLength);
+  }
+
+  private static boolean aligned(ByteBuffer payload) {
+    return payload.isDirect() && payload.remaining() % BlockFileFormat.ALIGNMENT == 0
+        && payload.alignmentOffset(payload.position(), BlockFileFormat.ALIGNMENT) == 0;
+  }
+
+  private void writeDirect(Path temp, ByteBuffer header, ByteBuffer payload) throws IOException {
+    ByteBuffer h = HEADER_BUFFERS.get();
+    if (h == null || h.capacity() < header.remaining()) {
+      h = ByteBuffer.allocateDirect(header.remaining() + BlockFileFormat.ALIGNMENT)
+          .alignedSlice(BlockFileFormat.ALIGNMENT);
+      HEADER_BUFFERS.set(h);
+    }
+    h.clear();
+    h.put(header).flip();
+    try (FileChannel ch = io.createWrite(temp, true)) {
+      while (h.hasRemaining()) {
+        ch.write(h);
+      }
+      while (payload.hasRemaining()) {
+        ch.write(payload);
       }
       if (fsync) {
         ch.force(false);
       }
     }
-    io.moveAtomic(temp, file);
-    return new Written(length, sums.payloadCrc(), fileLength);
   }
 
   private static void readFully(FileChannel ch, ByteBuffer dst, long position) throws IOException {

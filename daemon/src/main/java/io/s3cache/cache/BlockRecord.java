@@ -8,7 +8,7 @@ import java.nio.charset.StandardCharsets;
  * {@code blocks}, keyed by the raw SHA-256 that also names the block file). Stateless.
  *
  * <pre>
- * 1  record version (2: block files of format 3)
+ * 1  record version (3: block files of format 4)
  * 4  block size
  * 4  payload length
  * 4  payload checksum (CRC32C of the file's chunk checksum table)
@@ -23,18 +23,23 @@ final class BlockRecord {
    * Bumped with the block file format: a record of an older version is not read, so its file is
    * treated as unknown at start-up, its header checked and, being of another format, deleted.
    */
-  static final byte VERSION = 2;
+  static final byte VERSION = 3;
 
   private BlockRecord() {}
 
   static byte[] encode(BlockKey key, int blockSize, DiskTier.Entry entry) {
+    return encode(key, blockSize, entry, entry.lastAccess);
+  }
+
+  /** The record with {@code lastAccess} as its access (the entry's may move meanwhile). */
+  static byte[] encode(BlockKey key, int blockSize, DiskTier.Entry entry, long lastAccess) {
     byte[] bucket = key.bucket().getBytes(StandardCharsets.UTF_8);
     byte[] name = key.key().getBytes(StandardCharsets.UTF_8);
     byte[] etag = key.etag().getBytes(StandardCharsets.UTF_8);
     ByteBuffer buf = ByteBuffer.allocate(1 + 4 + 4 + 4 + 8 + 8 + 8 + 6 + bucket.length
         + name.length + etag.length);
     buf.put(VERSION).putInt(blockSize).putInt(entry.length).putInt(entry.crc)
-        .putLong(entry.fileLength).putLong(entry.lastAccess).putLong(key.index());
+        .putLong(entry.fileLength).putLong(lastAccess).putLong(key.index());
     for (byte[] s : new byte[][] {bucket, name, etag}) {
       buf.putShort((short) s.length).put(s);
     }

@@ -20,6 +20,11 @@ import java.nio.file.Path;
  * @param diskMinFreeBytes free-space floor on the cache directory's filesystem: the disk tier
  *     writes a block only if at least this much stays free afterwards (evicting its own blocks
  *     to keep it so); 0 means no floor
+ * @param fillBufferBytes direct memory for whole blocks outside the RAM tier (fills running,
+ *     blocks waiting for their disk write, free buffers), reused from block to block: the block
+ *     buffer pool holds at most {@code ramCacheBytes / blockSize + fillBufferBytes / blockSize}
+ *     buffers; a fill waits for one when all are in use. 0 turns the pool off (every fill
+ *     allocates, and the garbage collector frees)
  */
 public record CacheConfig(
     int blockSize,
@@ -29,7 +34,8 @@ public record CacheConfig(
     int maxConcurrentFetches,
     long maxPendingDiskWriteBytes,
     boolean fsyncDiskWrites,
-    long diskMinFreeBytes) {
+    long diskMinFreeBytes,
+    long fillBufferBytes) {
 
   public static final int MIN_BLOCK_SIZE = 64 << 10;
   public static final int MAX_BLOCK_SIZE = 64 << 20;
@@ -38,6 +44,11 @@ public record CacheConfig(
   public static final long DEFAULT_DISK_CACHE_BYTES = 10L << 30;
   public static final int DEFAULT_MAX_CONCURRENT_FETCHES = 64;
   public static final long DEFAULT_MAX_PENDING_DISK_WRITE_BYTES = 256L << 20;
+  /**
+   * 16 blocks of 8 MiB: twice the default read-ahead window of one reader in flight, while the
+   * daemon's resident memory beyond {@code ram_cache} stays near 300 MiB on a cold read.
+   */
+  public static final long DEFAULT_FILL_BUFFER_BYTES = 128L << 20;
   /**
    * Smallest non-zero disk cap: the directory tree alone ({@code blocks/} and its 256 fan-out
    * subdirectories) takes about 1 MiB.
@@ -73,6 +84,17 @@ public record CacheConfig(
     if (diskMinFreeBytes < 0) {
       throw new IllegalArgumentException("diskMinFreeBytes must be >= 0, got " + diskMinFreeBytes);
     }
+    if (fillBufferBytes < 0) {
+      throw new IllegalArgumentException("fillBufferBytes must be >= 0, got " + fillBufferBytes);
+    }
+  }
+
+  /** Settings with the default fill buffer memory. */
+  public CacheConfig(int blockSize, long ramCacheBytes, Path cacheDir, long diskCacheBytes,
+      int maxConcurrentFetches, long maxPendingDiskWriteBytes, boolean fsyncDiskWrites,
+      long diskMinFreeBytes) {
+    this(blockSize, ramCacheBytes, cacheDir, diskCacheBytes, maxConcurrentFetches,
+        maxPendingDiskWriteBytes, fsyncDiskWrites, diskMinFreeBytes, DEFAULT_FILL_BUFFER_BYTES);
   }
 
   /** Settings with no free-space floor. */
@@ -96,37 +118,51 @@ public record CacheConfig(
 
   public CacheConfig withBlockSize(int value) {
     return new CacheConfig(value, ramCacheBytes, cacheDir, diskCacheBytes,
-        maxConcurrentFetches, maxPendingDiskWriteBytes, fsyncDiskWrites, diskMinFreeBytes);
+        maxConcurrentFetches, maxPendingDiskWriteBytes, fsyncDiskWrites, diskMinFreeBytes, fillBufferBytes);
   }
 
   public CacheConfig withRamCacheBytes(long value) {
     return new CacheConfig(blockSize, value, cacheDir, diskCacheBytes,
-        maxConcurrentFetches, maxPendingDiskWriteBytes, fsyncDiskWrites, diskMinFreeBytes);
+        maxConcurrentFetches, maxPendingDiskWriteBytes, fsyncDiskWrites, diskMinFreeBytes, fillBufferBytes);
   }
 
   public CacheConfig withDiskCacheBytes(long value) {
     return new CacheConfig(blockSize, ramCacheBytes, cacheDir, value,
-        maxConcurrentFetches, maxPendingDiskWriteBytes, fsyncDiskWrites, diskMinFreeBytes);
+        maxConcurrentFetches, maxPendingDiskWriteBytes, fsyncDiskWrites, diskMinFreeBytes, fillBufferBytes);
   }
 
   public CacheConfig withMaxConcurrentFetches(int value) {
     return new CacheConfig(blockSize, ramCacheBytes, cacheDir, diskCacheBytes,
-        value, maxPendingDiskWriteBytes, fsyncDiskWrites, diskMinFreeBytes);
+        value, maxPendingDiskWriteBytes, fsyncDiskWrites, diskMinFreeBytes, fillBufferBytes);
   }
 
   public CacheConfig withMaxPendingDiskWriteBytes(long value) {
     return new CacheConfig(blockSize, ramCacheBytes, cacheDir, diskCacheBytes,
-        maxConcurrentFetches, value, fsyncDiskWrites, diskMinFreeBytes);
+        maxConcurrentFetches, value, fsyncDiskWrites, diskMinFreeBytes, fillBufferBytes);
   }
 
   public CacheConfig withFsyncDiskWrites(boolean value) {
     return new CacheConfig(blockSize, ramCacheBytes, cacheDir, diskCacheBytes,
-        maxConcurrentFetches, maxPendingDiskWriteBytes, value, diskMinFreeBytes);
+        maxConcurrentFetches, maxPendingDiskWriteBytes, value, diskMinFreeBytes, fillBufferBytes);
   }
 
   public CacheConfig withDiskMinFreeBytes(long value) {
     return new CacheConfig(blockSize, ramCacheBytes, cacheDir, diskCacheBytes,
-        maxConcurrentFetches, maxPendingDiskWriteBytes, fsyncDiskWrites, value);
+        maxConcurrentFetches, maxPendingDiskWriteBytes, fsyncDiskWrites, value, fillBufferBytes);
+  }
+
+  public CacheConfig withFillBufferBytes(long value) {
+    return new CacheConfig(blockSize, ramCacheBytes, cacheDir, diskCacheBytes,
+        maxConcurrentFetches, maxPendingDiskWriteBytes, fsyncDiskWrites, diskMinFreeBytes, value);
+  }
+
+  /** Most pooled block buffers: the RAM tier's whole blocks plus the fill buffer memory's. */
+  public int maxPooledBuffers() {
+    if (fillBufferBytes == 0) {
+      return 0;
+    }
+    long n = ramCacheBytes / blockSize + Math.max(1, fillBufferBytes / blockSize);
+    return (int) Math.min(Integer.MAX_VALUE, n);
   }
 
   /** Whether the RAM tier is on. */

@@ -20,8 +20,8 @@ interface CacheTier {
     int length();
 
     /**
-     * The whole block: position 0, limit {@link #length}, never mutated afterwards (share views
-     * only); null if the tier lost it or found it bad.
+     * The whole block in a buffer of the caller's own: position 0, limit {@link #length}; null if
+     * the tier lost it or found it bad.
      */
     ByteBuffer readAll();
 
@@ -44,16 +44,31 @@ interface CacheTier {
     }
   }
 
-  /** A block held whole in memory: reads copy from its buffer (never mutated; views only). */
-  record Whole(ByteBuffer buffer) implements Block {
+  /**
+   * A block held whole in memory: reads copy from its buffer under a reference of their own, so
+   * the buffer cannot be reused for another block meanwhile; a buffer already given back is a
+   * miss.
+   */
+  record Whole(BlockBuffer block) implements Block {
     @Override
     public int length() {
-      return buffer.capacity();
+      return block.length();
+    }
+
+    /** A copy of the block in a new direct buffer (the pooled one may be reused afterwards). */
+    @Override
+    public ByteBuffer readAll() {
+      ByteBuffer copy = ByteBuffer.allocateDirect(block.length());
+      return block.copyTo(0, copy) ? copy.flip() : null;
     }
 
     @Override
-    public ByteBuffer readAll() {
-      return buffer;
+    public boolean read(int offsetInBlock, ByteBuffer dst) {
+      if (offsetInBlock < 0 || offsetInBlock > length() - dst.remaining()) {
+        throw new IndexOutOfBoundsException("range [" + offsetInBlock + ", +" + dst.remaining()
+            + ") outside a block of " + length() + " bytes");
+      }
+      return block.copyTo(offsetInBlock, dst);
     }
   }
 

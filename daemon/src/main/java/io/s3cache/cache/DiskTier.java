@@ -99,6 +99,8 @@ final class DiskTier implements CacheTier {
     final long fileLength;
     final long charge;
     volatile long lastAccess;
+    /** The {@code lastAccess} the index database's record holds; written under its key. */
+    volatile long persistedAccess = -1;
 
     Entry(Path file, int length, int crc, long fileLength, long lastAccess) {
       this.file = file;
@@ -137,6 +139,7 @@ final class DiskTier implements CacheTier {
   private final AtomicLong tempSeq = new AtomicLong();
   private final AtomicLong lastWarn = new AtomicLong(System.nanoTime() - WARN_INTERVAL_NANOS);
   private final AtomicLong suppressedWarnings = new AtomicLong();
+  private final AtomicLong recordWrites = new AtomicLong();
 
   /**
    * Opens (creating if needed) the tier under {@code cacheDir/blocks}, deleting temp files left by
@@ -173,7 +176,10 @@ final class DiskTier implements CacheTier {
     this.blockSize = blockSize;
     this.cap = capBytes;
     this.io = io;
-    this.files = new BlockFiles(io, blockSize, fsync);
+    for (int i = 0; i < SUBDIRS; i++) {
+      Files.createDirectories(root.resolve(subdirName(i)));
+    }
+    this.files = new BlockFiles(io, blockSize, fsync, directWritesPossible(root));
     this.errors = errors;
     this.rejected = rejected;
     this.corrupt = corrupt;
@@ -181,9 +187,6 @@ final class DiskTier implements CacheTier {
     this.minFree = minFree;
     this.indexReserve = db == null ? 0 : indexReserveFor(capBytes);
     used.addAndGet(indexReserve);
-    for (int i = 0; i < SUBDIRS; i++) {
-      Files.createDirectories(root.resolve(subdirName(i)));
-    }
     if (freeSpace == null) {
       FileStore store = Files.getFileStore(root);
       freeSpace = () -> {
@@ -228,6 +231,25 @@ final class DiskTier implements CacheTier {
         admission.unlock();
       }
     }
+  }
+
+  /**
+   * Whether block files under {@code dir} can be written with O_DIRECT from buffers aligned to
+   * {@link BlockFileFormat#ALIGNMENT}: the filesystem's block size must divide it. (Whether the
+   * filesystem allows O_DIRECT at all shows at the first write, see {@link BlockFiles#write}.)
+   */
+  static boolean directWritesPossible(Path dir) {
+    try {
+      long fsBlock = Files.getFileStore(dir).getBlockSize();
+      return fsBlock > 0 && BlockFileFormat.ALIGNMENT % fsBlock == 0;
+    } catch (IOException | UnsupportedOperationException e) {
+      return false;
+    }
+  }
+
+  /** Whether block files are written with O_DIRECT now (for tests). */
+  boolean directWrites() {
+    return files.direct();
   }
 
   /**
@@ -415,13 +437,18 @@ final class DiskTier implements CacheTier {
     }
   }
 
-  /** Opens and checks an entry's file; records the access in the index (once per open). */
+  /**
+   * Opens and checks an entry's file; records its last access in the index (once per open, and
+   * only if it was read since its record was written: not for the first open after its write).
+   */
   private BlockChannels.Handle open(BlockKey key, Entry entry) throws IOException {
     java.nio.channels.FileChannel ch = io.openRead(entry.file);
     try {
       BlockChannels.Handle handle =
           new BlockChannels.Handle(entry, ch, files.checkHeader(ch, key, entry.length, entry.crc));
-      persist(key, entry);
+      if (entry.lastAccess != entry.persistedAccess) {
+        persist(key, entry);
+      }
       return handle;
     } catch (IOException | RuntimeException e) {
       ch.close();
@@ -573,7 +600,10 @@ final class DiskTier implements CacheTier {
       return;
     }
     try {
-      db.putBlock(idOf(entry.file), BlockRecord.encode(key, blockSize, entry));
+      long access = entry.lastAccess;
+      db.putBlock(idOf(entry.file), BlockRecord.encode(key, blockSize, entry, access));
+      entry.persistedAccess = access;
+      recordWrites.incrementAndGet();
     } catch (IOException | RuntimeException e) {
       errors.inc();
       warn("cannot record " + entry.file + " in the index (repaired at the next start)", e);
@@ -636,6 +666,11 @@ final class DiskTier implements CacheTier {
     channels.close();
   }
 
+  /** Block records written to the index database so far (for tests). */
+  long recordWrites() {
+    return recordWrites.get();
+  }
+
   /** Block files held open for reads now. */
   long openFiles() {
     return channels.size();
@@ -671,7 +706,9 @@ final class DiskTier implements CacheTier {
     Entry entry = new Entry(file, length, crc, fileLength, clock.incrementAndGet());
     index.put(key, entry);
     used.addAndGet(entry.charge);
-    if (!fromIndex) {
+    if (fromIndex) {
+      entry.persistedAccess = entry.lastAccess; // the record's order is this clock's order
+    } else {
       persist(key, entry);
     }
   }

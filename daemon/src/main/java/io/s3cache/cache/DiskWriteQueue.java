@@ -1,7 +1,6 @@
 package io.s3cache.cache;
 
 import com.codahale.metrics.Counter;
-import java.nio.ByteBuffer;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -20,10 +19,14 @@ import java.util.concurrent.atomic.AtomicLong;
  * by {@code lock}) counts tasks inside {@link CacheTier#insert}; {@link #close} sets {@code closed}
  * under the same lock, drops what is still queued and waits for the running ones, so no write
  * starts after close returns.
+ *
+ * <p>Buffers: a queued write holds a {@link BlockBuffer} reference of its own from {@link #submit}
+ * until it is written, cancelled or dropped, released only after the block left {@code
+ * unwritten}, so a look-up that finds it there either copies under its own reference or misses.
  */
 final class DiskWriteQueue {
 
-  private record Write(BlockKey key, ByteBuffer block) {}
+  private record Write(BlockKey key, BlockBuffer block) {}
 
   private final CacheTier disk;
   private final Executor executor;
@@ -34,7 +37,7 @@ final class DiskWriteQueue {
    * Blocks queued or being written now, readable meanwhile: the RAM tier may refuse or evict a
    * block before its write lands, and a read then must not fetch it again (a write-behind buffer).
    */
-  private final ConcurrentHashMap<BlockKey, ByteBuffer> unwritten = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<BlockKey, BlockBuffer> unwritten = new ConcurrentHashMap<>();
   private final AtomicLong pendingBytes = new AtomicLong();
   private final Object lock = new Object();
   private int running; // guarded by lock
@@ -47,9 +50,12 @@ final class DiskWriteQueue {
     this.dropped = dropped;
   }
 
-  /** Queues a write of the block (whose buffer is never modified); false if it was skipped. */
-  boolean submit(BlockKey key, ByteBuffer block) {
-    long n = block.remaining();
+  /**
+   * Queues a write of the block (whose buffer is never modified) under a reference of the queue's
+   * own; false, no reference kept, if it was skipped.
+   */
+  boolean submit(BlockKey key, BlockBuffer block) {
+    long n = block.length();
     if (closed) {
       dropped.inc();
       return false;
@@ -59,6 +65,10 @@ final class DiskWriteQueue {
       dropped.inc();
       return false;
     }
+    if (!block.retain()) {
+      pendingBytes.addAndGet(-n);
+      return false;
+    }
     Write write = new Write(key, block);
     unwritten.put(key, block);
     queue.add(write);
@@ -66,8 +76,7 @@ final class DiskWriteQueue {
       executor.execute(this::writeOne);
     } catch (RejectedExecutionException e) {
       if (queue.remove(write)) {
-        unwritten.remove(key, block);
-        pendingBytes.addAndGet(-n);
+        forget(write);
         dropped.inc();
         return false;
       }
@@ -75,20 +84,29 @@ final class DiskWriteQueue {
     return true;
   }
 
+  /** A write that is over (done, cancelled or dropped): out of sight first, then its reference. */
+  private void forget(Write w) {
+    unwritten.remove(w.key(), w.block());
+    pendingBytes.addAndGet(-w.block().length());
+    w.block().release();
+  }
+
   /** Drops a queued (not yet started) write of {@code key}; true if there was one. */
   boolean cancel(BlockKey key) {
     for (Write w : queue) {
       if (w.key().equals(key) && queue.remove(w)) {
-        unwritten.remove(key, w.block());
-        pendingBytes.addAndGet(-w.block().remaining());
+        forget(w);
         return true;
       }
     }
     return false;
   }
 
-  /** The block if it is queued or being written now (never modified: share views only), else null. */
-  ByteBuffer unwritten(BlockKey key) {
+  /**
+   * The block if it is queued or being written now, else null; unretained: copy from it only
+   * under a reference of your own ({@link BlockBuffer#copyTo}).
+   */
+  BlockBuffer unwritten(BlockKey key) {
     return unwritten.get(key);
   }
 
@@ -108,10 +126,9 @@ final class DiskWriteQueue {
       Write write = queue.poll();
       if (write != null) {
         try {
-          disk.insert(write.key(), write.block());
+          disk.insert(write.key(), write.block().buffer().duplicate());
         } finally {
-          unwritten.remove(write.key(), write.block());
-          pendingBytes.addAndGet(-write.block().remaining());
+          forget(write);
         }
       }
     } finally {
@@ -138,8 +155,7 @@ final class DiskWriteQueue {
       closed = true;
     }
     for (Write w; (w = queue.poll()) != null; ) {
-      unwritten.remove(w.key(), w.block());
-      pendingBytes.addAndGet(-w.block().remaining());
+      forget(w);
       dropped.inc();
     }
     synchronized (lock) {

@@ -18,35 +18,37 @@ import java.util.concurrent.atomic.AtomicInteger;
  * it). A failure does not take back what arrived: a reader whose range is below the watermark gets
  * it even after the fill failed; every other reader gets the failure.
  *
- * <p><b>Waiting.</b> Readers that must wait count themselves in {@code waiters} and wait on this
- * object's monitor; the fill thread takes the monitor to notify only while someone waits, so an
- * unwatched fill publishes with one volatile write per read from the socket. Both sides use
- * volatile fields and check again under the monitor, so no wake-up is lost.
+ * <p><b>Buffer.</b> The fill owns one reference to its {@link BlockBuffer} from its start until it
+ * ends (complete or failed); the tiers that keep the block take their own. A reader takes a
+ * reference before it waits and drops it after its copy, so a buffer is never handed to another
+ * block while a reader may still copy from it; a reader that comes too late (the fill ended and
+ * every tier dropped the block) gets no reference and looks the block up again.
+ *
+ * <p><b>Waiting.</b> A reader that must wait announces the end of its range in {@code wakeAt}
+ * (the lowest end any waiter needs) and waits on this object's monitor; the fill thread takes the
+ * monitor to notify only once the watermark reaches {@code wakeAt}, so a fill publishes with one
+ * volatile write per read from the socket and wakes a reader once for its range, not once per
+ * read (read-ahead waits for the whole block: 128 wake-ups per 8 MiB block before). A waiter
+ * announces under the monitor and then checks the watermark; the fill thread writes the
+ * watermark and then reads {@code wakeAt} (both sequentially consistent), and resets it under the
+ * monitor before notifying, after which every woken waiter announces again: no wake-up is lost.
+ * Completion and failure wake every waiter.
  */
 final class FillingBlock {
 
-  private final ByteBuffer block; // never mutated: position 0, limit = length
+  private final BlockBuffer block; // the fill's own reference, released by the fill thread at the end
   private final int length;
-  private final AtomicInteger waiters = new AtomicInteger();
+  private static final int NOBODY = Integer.MAX_VALUE;
+  /** The lowest range end a waiter needs; NOBODY when none waits. */
+  private final AtomicInteger wakeAt = new AtomicInteger(NOBODY);
   private volatile int arrived; // what readers may copy
   private int received; // fill thread only: what the source has written
   private volatile Throwable failure;
 
-  private FillingBlock(ByteBuffer block, int arrived) {
+  /** An empty block to fill through {@link #target()}; takes over the caller's reference. */
+  FillingBlock(BlockBuffer block) {
     this.block = block;
-    this.length = block.capacity();
-    this.arrived = arrived;
-    this.received = arrived;
-  }
-
-  /** An empty block of {@code length} bytes to fill through {@link #target()}. */
-  static FillingBlock empty(int length) {
-    return new FillingBlock(ByteBuffer.allocateDirect(length), 0);
-  }
-
-  /** A block whose bytes are all there already (a tier's hit). */
-  static FillingBlock complete(ByteBuffer block) {
-    return new FillingBlock(block.duplicate().clear(), block.capacity());
+    this.length = block.length();
   }
 
   int length() {
@@ -55,7 +57,7 @@ final class FillingBlock {
 
   /** A buffer over the whole block for the fill thread to write into (its own position). */
   ByteBuffer target() {
-    return block.duplicate();
+    return block.buffer().duplicate();
   }
 
   /**
@@ -73,7 +75,9 @@ final class FillingBlock {
     int visible = Math.min(n, length - 1);
     if (visible > arrived) {
       arrived = visible;
-      wakeWaiters();
+      if (wakeAt.get() <= visible) {
+        wakeWaiters();
+      }
     }
   }
 
@@ -91,8 +95,11 @@ final class FillingBlock {
     wakeWaiters();
   }
 
-  /** The whole block's buffer (never mutated); its bytes are final only once complete. */
-  ByteBuffer block() {
+  /**
+   * The block's buffer, for the fill thread to hand to the tiers (each takes its own reference)
+   * and then to release its own.
+   */
+  BlockBuffer block() {
     return block;
   }
 
@@ -102,27 +109,62 @@ final class FillingBlock {
     wakeWaiters();
   }
 
-  /** Copies {@code [offset, offset + dst.remaining())} into {@code dst} once those bytes arrived. */
-  void read(int offset, ByteBuffer dst) throws IOException {
-    int n = dst.remaining();
-    await(offset + n);
-    dst.put(block.slice(offset, n));
+  /**
+   * Copies {@code [offset, offset + dst.remaining())} into {@code dst} once those bytes arrived,
+   * holding a reference of its own meanwhile (taken before waiting, so the buffer outlives the
+   * fill for this reader). False, with {@code dst} untouched, when the buffer is gone already:
+   * the fill ended and every tier dropped the block; the caller looks it up again.
+   */
+  boolean read(int offset, ByteBuffer dst) throws IOException {
+    if (!block.retain()) {
+      return false;
+    }
+    readHeld(offset, dst);
+    return true;
   }
 
-  /** The whole block (never mutated) once every byte arrived. */
-  ByteBuffer awaitAll() throws IOException {
+  /**
+   * {@link #read} for a caller that already holds a reference ({@link #retainForCaller}), which
+   * this call gives up.
+   */
+  void readHeld(int offset, ByteBuffer dst) throws IOException {
+    try {
+      int n = dst.remaining();
+      await(offset + n);
+      dst.put(block.buffer().slice(offset, n));
+    } finally {
+      block.release();
+    }
+  }
+
+  /** A reference for the caller that started the fill (it holds the fill's own until then). */
+  void retainForCaller() {
+    if (!block.retain()) {
+      throw new IllegalStateException("a fill's buffer released before it started");
+    }
+  }
+
+  /** Gives up a reference taken by {@link #retainForCaller} without reading. */
+  void releaseForCaller() {
+    block.release();
+  }
+
+  /** Waits until every byte arrived (the block is complete, and in the tiers its fill chose). */
+  void awaitComplete() throws IOException {
     await(length);
-    return block;
   }
 
   private void await(int end) throws IOException {
     if (arrived >= end) {
       return;
     }
-    waiters.incrementAndGet();
     try {
       synchronized (this) {
-        while (arrived < end) {
+        while (true) {
+          wakeAt.accumulateAndGet(end, Math::min); // before the check: see the class comment
+          if (arrived >= end) {
+            return;
+          }
           Throwable t = failure;
           if (t != null) {
             SingleFlight.rethrow(t); // as itself: a fetch's IOException carries its errno
@@ -134,14 +176,14 @@ final class FillingBlock {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new InterruptedIOException("interrupted waiting for bytes [0, " + end + ") of a block");
-    } finally {
-      waiters.decrementAndGet();
     }
   }
 
+  /** Wakes every waiter (each announces again what it still needs). */
   private void wakeWaiters() {
-    if (waiters.get() > 0) {
+    if (wakeAt.get() != NOBODY) {
       synchronized (this) {
+        wakeAt.set(NOBODY);
         notifyAll();
       }
     }

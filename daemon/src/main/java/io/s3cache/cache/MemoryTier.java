@@ -12,23 +12,24 @@ import org.slf4j.LoggerFactory;
  * buffers, so block bytes never become large heap arrays.
  *
  * <p>Concurrency: Caffeine is thread-safe; this class adds no state of its own. Stored buffers are
- * never mutated after {@link #insert} (not even their position): callers only ever see duplicates or
- * read-only views of them.
+ * never mutated while stored (not even their position).
  *
- * <p>Buffers are <em>not</em> freed explicitly on eviction: a reader may still hold a view of an
- * evicted block. Each direct buffer's memory is released by its cleaner once the GC finds no view
- * left, so off-heap use can run somewhat above {@code maximumBytes} between collections
- * ({@code -XX:MaxDirectMemorySize} bounds it).
+ * <p><b>Buffers.</b> The tier holds one {@link BlockBuffer} reference per block and drops it when
+ * Caffeine removes the block (evicted, replaced, invalidated), from the removal listener on the
+ * maintenance executor; a pooled buffer then goes back to its pool once no reader copies from it.
+ * A reader copies under a reference of its own ({@link BlockBuffer#copyTo}), so an eviction never
+ * reuses a buffer under it: it gets the bytes, or (the buffer already gone) a miss.
  */
 final class MemoryTier implements CacheTier {
 
   private static final Logger log = LoggerFactory.getLogger(MemoryTier.class);
 
-  private final Cache<BlockKey, ByteBuffer> cache;
+  private final Cache<BlockKey, BlockBuffer> cache;
 
   /**
    * @param maximumBytes the budget; 0 makes a tier that holds nothing
-   * @param executor where Caffeine runs its maintenance ({@code Runnable::run} in tests)
+   * @param executor where Caffeine runs its maintenance and removal listener ({@code
+   *     Runnable::run} in tests)
    */
   MemoryTier(long maximumBytes, Executor executor) {
     if (maximumBytes < 0) {
@@ -43,26 +44,27 @@ final class MemoryTier implements CacheTier {
     cache =
         Caffeine.newBuilder()
             .maximumWeight(maximumBytes)
-            .weigher((BlockKey k, ByteBuffer v) -> v.capacity())
+            .weigher((BlockKey k, BlockBuffer v) -> v.length())
             .executor(executor)
+            .<BlockKey, BlockBuffer>removalListener((k, v, cause) -> v.release())
             .build();
   }
 
-  /** The block, or null; the returned buffer must not be mutated (share views only). */
-  ByteBuffer get(BlockKey key) {
+  /** The block, or null; unretained: for tests and look-ups that copy under their own reference. */
+  BlockBuffer get(BlockKey key) {
     return cache == null ? null : cache.getIfPresent(key);
   }
 
   @Override
   public Block lookup(BlockKey key, int length) {
-    ByteBuffer block = get(key);
+    BlockBuffer block = get(key);
     if (block == null) {
       return null;
     }
-    if (block.capacity() != length) {
+    if (block.length() != length) {
       // Cannot happen for a consistent caller (same key, same object version, same length).
       log.warn("block cache: {} cached with {} bytes but asked for {}; dropping it", key,
-          block.capacity(), length);
+          block.length(), length);
       invalidate(key);
       return null;
     }
@@ -70,8 +72,8 @@ final class MemoryTier implements CacheTier {
   }
 
   /**
-   * Stores a direct buffer holding exactly the block ({@code capacity} = block length) as it is,
-   * without copying: the caller never mutates it afterwards.
+   * Stores a direct buffer holding exactly the block's remaining bytes as it is, without copying:
+   * the caller never mutates it afterwards. The tier frees it to the garbage collector.
    */
   @Override
   public boolean insert(BlockKey key, ByteBuffer block) {
@@ -81,7 +83,24 @@ final class MemoryTier implements CacheTier {
     if (cache == null) {
       return false;
     }
+    cache.put(key, BlockBuffer.unpooled(block));
+    return true;
+  }
+
+  /**
+   * Stores the block under a reference of the tier's own (false, none taken, if it cannot). For a
+   * pooled buffer the eviction it causes runs now: Caffeine may defer it to its next use when
+   * another thread holds its eviction lock, and meanwhile the tier would hold more pooled buffers
+   * than its budget, which fills waiting for a buffer need back.
+   */
+  boolean insert(BlockKey key, BlockBuffer block) {
+    if (cache == null || !block.retain()) {
+      return false;
+    }
     cache.put(key, block);
+    if (block.pooled()) {
+      cache.cleanUp();
+    }
     return true;
   }
 

@@ -9,6 +9,7 @@ import java.io.InterruptedIOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
@@ -27,40 +28,63 @@ import org.slf4j.LoggerFactory;
  * The block cache: an ordered list of {@link CacheTier}s (RAM, then disk when it is on), then one
  * shared fetch from the {@link BlockSource}.
  *
- * <p><b>Concurrency and states of a block.</b> A block is in RAM, on disk, both, filling, or
- * none of these; a read that finds it in the first tier (RAM) returns at once. Otherwise the
- * caller joins {@code flights} ({@link SingleFlight}: one decision per block at a time): the
- * <em>leader</em> joins the block's running fill ({@code filling}), else looks in the lower tiers,
- * else takes a fetch permit and starts a {@link FillingBlock} on an {@code s3cache-fill-N} thread;
- * its flight ends with that fill (or the tier's block) at once. Every caller then waits on the
- * fill for just its own range. The fill thread streams the GET into the block's direct buffer,
- * publishing a watermark as bytes arrive, then puts the block into RAM and queues its disk write,
- * leaves {@code filling}, frees its permit, and only then completes, so a caller that got the
- * whole block finds it in RAM or starts a new fetch (possible only if RAM refused or evicted it).
- * A failed fill hands its exception to every reader past the watermark, is kept nowhere, and the
- * next read fetches again. A leader interrupted while waiting for a permit starts nothing, and its
- * waiters retry. Preload's {@link #loadToDisk} goes through the same flights and fills (its fills
- * skip RAM). Each mount reads through its own {@link #through} view, so the fill a caller starts
- * fetches with that caller's mount's client; a caller that joins a running fill waits for it,
- * whoever started it. A {@link Semaphore} of {@code maxConcurrentFetches} permits bounds fills across all
- * blocks.
+ * <p><b>Concurrency and states of a block.</b> A block is in RAM, on disk (or in the disk write
+ * queue), filling, or none of these; a read that finds it in a tier copies its range at once.
+ * Otherwise the caller joins {@code flights} ({@link SingleFlight}: one decision per block at a
+ * time): the <em>leader</em> joins the block's running fill ({@code filling}), else sees whether a
+ * tier holds the block now (then every caller of that round reads from the tiers again), else
+ * takes a fetch permit and a block buffer and starts a {@link FillingBlock} on an {@code
+ * s3cache-fill-N} thread; its flight ends with that decision at once. Every caller then waits on
+ * the fill for just its own range. The fill thread streams the GET into the block's buffer,
+ * publishing a watermark as bytes arrive, then puts the block into RAM and queues its disk write
+ * (a preload's fill writes it to disk itself instead), leaves {@code filling}, frees its permit,
+ * and only then completes. A failed fill hands its exception to every reader past the watermark,
+ * is kept nowhere, and the next read fetches again. A leader interrupted while waiting for a
+ * permit or a buffer starts nothing, and its waiters retry. Preload's {@link #loadToDisk} goes
+ * through the same flights, tier checks and fills. Each mount reads through its own {@link
+ * #through} view, so the fill a caller starts fetches with that caller's mount's client; a caller
+ * that joins a running fill waits for it, whoever started it. A {@link Semaphore} of {@code
+ * maxConcurrentFetches} permits bounds fills across all blocks.
+ *
+ * <p><b>Block buffers.</b> Whole blocks live in buffers of a {@link BufferPool}, reused from block
+ * to block, each use reference counted ({@link BlockBuffer}): the fill holds one until it ends,
+ * the RAM tier and the write queue one each while they hold the block, a reader one while it
+ * copies (taken before it waits on a fill). A buffer goes back to the pool only when the last
+ * goes, so no reader ever sees it reused; a reader that finds the buffer gone reads the block
+ * from the tiers again (or fetches it). The caller that started a fill gets a reference with it,
+ * so it always gets its bytes even when no tier keeps the block. Nothing outside this package
+ * sees a block buffer: {@link #read} copies a range out, {@link #get} copies the whole block.
  *
  * <p><b>Admission rule.</b> A fetched block goes into RAM and (in the background) to disk. A hit
  * in a lower tier (the disk tier serves positional reads of just the range asked, see {@link
  * DiskTier#read}) is <em>not</em> copied into RAM: the kernel's page cache already keeps hot
  * block files in memory, and a scan larger than RAM over blocks on disk would otherwise evict
  * every RAM block for blocks it reads once.
- *
- * <p>Every block is a direct buffer stored once and never mutated (not even its position);
- * callers get a fresh read-only view each, so views never share position or limit.
  */
 public final class TieredBlockCache implements BlockCache {
 
   private static final Logger log = LoggerFactory.getLogger(TieredBlockCache.class);
   private static final Runnable NO_CALLBACK = () -> {};
+  /** Looks a preload takes at a block whose tiers change under it before it gives up. */
+  private static final int MAX_PRELOAD_TURNS = 100;
 
   /** A tier and its hit and miss counters. */
   private record Level(CacheTier tier, Counter hits, Counter misses) {}
+
+  /** Where a fill puts its block once complete. */
+  private enum Keep {
+    /** Into RAM, and queued for the disk tier: a reader's or read-ahead's fill. */
+    TIERS,
+    /** Written to the disk tier on the fill thread, not into RAM: a preload's fill. */
+    DISK
+  }
+
+  /**
+   * A caller's share of a load: the fill to read from (null: a tier held the block when the leader
+   * looked; read the tiers again), and whether this caller started it and so already holds a
+   * buffer reference for its read.
+   */
+  private record Joined(FillingBlock fill, boolean led) {}
 
   private final int blockSize;
   /** Where callers of this object (not of a {@link #through} view) fetch from. */
@@ -72,7 +96,8 @@ public final class TieredBlockCache implements BlockCache {
   private final ExecutorService ownedExecutor; // null: the caller owns the write executor
   private final List<Level> levels; // fastest first: RAM, then disk when it is on
   private final Semaphore fetchPermits;
-  private final SingleFlight<BlockKey, FillingBlock> flights;
+  private final SingleFlight<BlockKey, Optional<FillingBlock>> flights;
+  private final BufferPool buffers;
   private final ConcurrentHashMap<BlockKey, FillingBlock> filling = new ConcurrentHashMap<>();
   private final ExecutorService fillThreads;
   private final AtomicBoolean closed = new AtomicBoolean();
@@ -89,6 +114,9 @@ public final class TieredBlockCache implements BlockCache {
   private final Counter fetchesShared;
   private final Gauge<Long> ramBytesGauge;
   private final Gauge<Long> diskBytesGauge;
+  private final Gauge<Long> bufferBytesGauge;
+  private final Counter bufferWaits;
+  private final Counter bufferFallbacks;
 
   /**
    * A cache whose background disk writes run on {@code diskWriteExecutor}, which the caller owns
@@ -146,7 +174,28 @@ public final class TieredBlockCache implements BlockCache {
     diskWritesDropped = registry.counter(MetricNames.CACHE_DISK_WRITES_DROPPED);
     fetches = registry.counter(MetricNames.CACHE_FETCHES);
     fetchesShared = registry.counter(MetricNames.CACHE_FETCH_SHARED);
-    flights = new SingleFlight<>(fetchesShared::inc);
+    flights = new SingleFlight<>(() -> {}); // shared fetches are counted once per caller, below
+    bufferWaits = registry.counter(MetricNames.CACHE_BUFFER_WAITS);
+    bufferFallbacks = registry.counter(MetricNames.CACHE_BUFFER_FALLBACKS);
+    buffers = new BufferPool(config.blockSize(), config.maxPooledBuffers(),
+        BufferPool.DEFAULT_MAX_WAIT_NANOS, new BufferPool.Events() {
+          @Override
+          public void beforeWait() {
+            memory.cleanUp(); // evictions Caffeine deferred give their buffers back
+          }
+
+          @Override
+          public void waiting() {
+            bufferWaits.inc();
+          }
+
+          @Override
+          public void fellBack() {
+            bufferFallbacks.inc();
+            log.warn("block cache: no block buffer came back within {} s; this fill allocates its own",
+                TimeUnit.NANOSECONDS.toSeconds(BufferPool.DEFAULT_MAX_WAIT_NANOS));
+          }
+        });
     fillThreads = Executors.newCachedThreadPool(daemonThreads("s3cache-fill-"));
     this.memory = new MemoryTier(config.ramCacheBytes(), ramMaintenance);
     if (config.diskTierEnabled()) {
@@ -171,6 +220,8 @@ public final class TieredBlockCache implements BlockCache {
     diskBytesGauge = () -> disk == null ? 0L : disk.bytes();
     registry.register(MetricNames.CACHE_RAM_BYTES, ramBytesGauge);
     registry.register(MetricNames.CACHE_DISK_BYTES, diskBytesGauge);
+    bufferBytesGauge = buffers::allocatedBytes;
+    registry.register(MetricNames.CACHE_BUFFER_BYTES, bufferBytesGauge);
   }
 
   @Override
@@ -183,9 +234,17 @@ public final class TieredBlockCache implements BlockCache {
     return get(key, length, NO_CALLBACK);
   }
 
+  /** The block copied into a buffer of the caller's own (block buffers are reused). */
   @Override
   public ByteBuffer get(BlockKey key, int length, Runnable onSourceFetch) throws IOException {
     return get(key, length, onSourceFetch, source);
+  }
+
+  private ByteBuffer get(BlockKey key, int length, Runnable onSourceFetch, BlockSource via) throws IOException {
+    checkLength(length);
+    ByteBuffer copy = ByteBuffer.allocateDirect(length);
+    read(key, length, 0, copy, onSourceFetch, via);
+    return copy.flip().asReadOnlyBuffer();
   }
 
   /**
@@ -209,6 +268,11 @@ public final class TieredBlockCache implements BlockCache {
       @Override
       public ByteBuffer get(BlockKey key, int length, Runnable onSourceFetch) throws IOException {
         return TieredBlockCache.this.get(key, length, onSourceFetch, via);
+      }
+
+      @Override
+      public void load(BlockKey key, int length) throws IOException {
+        TieredBlockCache.this.load(key, length, via);
       }
 
       @Override
@@ -239,23 +303,35 @@ public final class TieredBlockCache implements BlockCache {
     };
   }
 
-  private ByteBuffer get(BlockKey key, int length, Runnable onSourceFetch, BlockSource via) throws IOException {
-    if (length < 1 || length > blockSize) {
-      throw new IllegalArgumentException(
-          "block length must be in [1, " + blockSize + "], got " + length);
-    }
-    if (closed.get()) {
-      throw new IOException("block cache is closed");
-    }
+  /**
+   * Read-ahead: makes sure the block is in a tier, fetching it if none holds it, without copying
+   * it anywhere; returns once the fetch is complete.
+   */
+  @Override
+  public void load(BlockKey key, int length) throws IOException {
+    load(key, length, source);
+  }
+
+  private void load(BlockKey key, int length, BlockSource via) throws IOException {
+    checkLength(length);
+    checkOpen();
     for (Level level : levels) {
-      ByteBuffer block = readAll(level.tier().lookup(key, length));
-      if (block != null) {
+      if (level.tier().contains(key)) {
         level.hits().inc();
-        return view(block);
+        return;
       }
       level.misses().inc();
     }
-    return view(loadOrJoin(key, length, onSourceFetch, via).awaitAll());
+    Joined joined = loadOrJoin(key, length, NO_CALLBACK, Keep.TIERS, via);
+    if (joined.fill() != null) {
+      try {
+        joined.fill().awaitComplete();
+      } finally {
+        if (joined.led()) {
+          joined.fill().releaseForCaller();
+        }
+      }
+    }
   }
 
   @Override
@@ -266,70 +342,137 @@ public final class TieredBlockCache implements BlockCache {
 
   private void read(BlockKey key, int length, int offsetInBlock, ByteBuffer dst,
       Runnable onSourceFetch, BlockSource via) throws IOException {
-    if (length < 1 || length > blockSize) {
-      throw new IllegalArgumentException(
-          "block length must be in [1, " + blockSize + "], got " + length);
-    }
+    checkLength(length);
     if (offsetInBlock < 0 || offsetInBlock > length - dst.remaining()) {
       throw new IndexOutOfBoundsException("range [" + offsetInBlock + ", +" + dst.remaining()
           + ") outside a block of " + length + " bytes");
     }
+    checkOpen();
+    if (readFromTiers(key, length, offsetInBlock, dst, true)) {
+      return;
+    }
+    readMiss(key, length, offsetInBlock, dst, onSourceFetch, via);
+  }
+
+  private void checkLength(int length) {
+    if (length < 1 || length > blockSize) {
+      throw new IllegalArgumentException(
+          "block length must be in [1, " + blockSize + "], got " + length);
+    }
+  }
+
+  private void checkOpen() throws IOException {
     if (closed.get()) {
       throw new IOException("block cache is closed");
     }
-    if (readFromTiers(key, length, offsetInBlock, dst)) {
-      return;
-    }
-    loadOrJoin(key, length, onSourceFetch, via).read(offsetInBlock, dst);
   }
 
   /**
-   * A range served by a tier that holds the block now, fastest tier first: RAM, then a positional
-   * read of just the range from the disk tier (no single-flight: concurrent readers of a block on
-   * disk read it independently). A disk hit is not copied into RAM (see the class comment). False,
-   * with dst's position unchanged, when no tier does.
+   * A range served by a tier that holds the block now, fastest tier first: RAM, then the write
+   * queue or a positional read of just the range from the disk tier (no single-flight: concurrent
+   * readers of a block on disk read it independently). A disk hit is not copied into RAM (see the
+   * class comment). False, with dst's position unchanged, when no tier does.
+   *
+   * @param countMisses whether to count misses (a caller's first look; not its later looks: a
+   *     read counts a miss per tier once, and the hit that serves it)
    */
-  private boolean readFromTiers(BlockKey key, int length, int offsetInBlock, ByteBuffer dst) {
+  private boolean readFromTiers(BlockKey key, int length, int offsetInBlock, ByteBuffer dst,
+      boolean countMisses) {
     for (Level level : levels) {
       CacheTier.Block block = level.tier().lookup(key, length);
       if (block != null && block.read(offsetInBlock, dst)) {
         level.hits().inc();
         return true;
       }
-      level.misses().inc();
+      if (countMisses) {
+        level.misses().inc();
+      }
     }
     return false;
   }
 
   /**
-   * The block from a lower tier, or the fill of it in progress (joined, or started by this call):
-   * one caller per block at a time decides which, the others wait for its decision, then each
-   * waits on the fill for just the bytes it needs.
+   * No tier served the range: load the block once for all callers and copy the range from its
+   * fill; when the fill's buffer is gone by then (the block left every tier already), or a tier
+   * held the block after all, look in the tiers again. Each turn ends with the bytes, or with a
+   * new fill that this caller holds a reference to, so it ends.
    */
-  private FillingBlock loadOrJoin(BlockKey key, int length, Runnable onSourceFetch, BlockSource via)
-      throws IOException {
-    FillingBlock block = flights.load(key, () -> {
-      FillingBlock running = join(key);
-      if (running != null) {
-        return running;
+  private void readMiss(BlockKey key, int length, int offsetInBlock, ByteBuffer dst,
+      Runnable onSourceFetch, BlockSource via) throws IOException {
+    boolean counted = false;
+    while (true) {
+      Joined joined = loadOrJoin(key, length, onSourceFetch, Keep.TIERS, via);
+      FillingBlock fill = joined.fill();
+      if (fill != null) {
+        if (!joined.led() && !counted) {
+          fetchesShared.inc(); // once per caller, however many turns it takes
+          counted = true;
+        }
+        if (joined.led()) {
+          fill.readHeld(offsetInBlock, dst);
+          return;
+        }
+        if (fill.read(offsetInBlock, dst)) {
+          return;
+        }
       }
-      ByteBuffer held = load(key, length);
-      return held != null ? FillingBlock.complete(held) : startFill(key, length, onSourceFetch, true, via);
-    });
-    if (block.length() != length) { // a waiter on a load of another length
-      throw new IOException("block " + key + " has " + block.length()
-          + " bytes, caller expected " + length);
+      if (readFromTiers(key, length, offsetInBlock, dst, false)) {
+        return;
+      }
+      checkOpen();
+      checkInterrupted(key); // a disk read cut short by an interrupt misses without a discard
     }
-    return block;
   }
 
-  /** The fill of {@code key} in progress, counted as a shared fetch; null when there is none. */
-  private FillingBlock join(BlockKey key) {
-    FillingBlock running = filling.get(key);
-    if (running != null) {
-      fetchesShared.inc();
+  private static void checkInterrupted(BlockKey key) throws InterruptedIOException {
+    if (Thread.currentThread().isInterrupted()) {
+      throw new InterruptedIOException("interrupted reading " + key);
     }
-    return running;
+  }
+
+  /**
+   * One caller per block at a time decides: join the fill in progress, or find that a tier holds
+   * the block now, or start a fill (as {@code keep} says); the others wait for its decision and
+   * share it.
+   */
+  private Joined loadOrJoin(BlockKey key, int length, Runnable onSourceFetch, Keep keep, BlockSource via)
+      throws IOException {
+    FillingBlock[] started = {null};
+    Optional<FillingBlock> decided = flights.load(key, () -> {
+      FillingBlock running = filling.get(key);
+      if (running != null) {
+        return Optional.of(running);
+      }
+      if (heldByTier(key)) {
+        return Optional.empty();
+      }
+      started[0] = startFill(key, length, onSourceFetch, keep, via);
+      return Optional.of(started[0]);
+    });
+    FillingBlock fill = decided.orElse(null);
+    boolean led = fill != null && fill == started[0];
+    if (fill != null && fill.length() != length) { // a waiter on a load of another length
+      if (led) {
+        fill.releaseForCaller();
+      }
+      throw new IOException("block " + key + " has " + fill.length()
+          + " bytes, caller expected " + length);
+    }
+    return new Joined(fill, led);
+  }
+
+  /**
+   * A leader's look after its caller missed in every tier: whether a tier holds the block now (a
+   * fill or disk write that ended just before may have put it there). A look, not a read: the
+   * caller then reads just its range from the tier.
+   */
+  private boolean heldByTier(BlockKey key) {
+    for (Level level : levels) {
+      if (level.tier().contains(key)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /**
@@ -343,9 +486,10 @@ public final class TieredBlockCache implements BlockCache {
   }
 
   /**
-   * Preload: makes sure the block is in the disk tier, fetching it only if no tier holds it, and
-   * writing it synchronously (not through the bounded background queue, which may skip writes).
-   * Fetches share the single-flight map with readers. RAM is not filled by this call.
+   * Preload: makes sure the block is in the disk tier, written synchronously (not through the
+   * bounded background queue, which may skip writes). It takes the same path as a read: a block
+   * in RAM or in the write queue is written from there, a running fill is joined, and only a block
+   * no tier holds is fetched, by a fill that writes it to disk itself and skips RAM.
    *
    * @return bytes fetched from the source (0 when some tier already held the block)
    * @throws IOException when the fetch fails, or the disk tier has no room for the block
@@ -359,34 +503,68 @@ public final class TieredBlockCache implements BlockCache {
     if (disk == null) {
       throw new IOException("preload needs the disk tier (disk_cache > 0)");
     }
-    if (closed.get()) {
-      throw new IOException("block cache is closed");
-    }
-    if (disk.contains(key)) {
-      return 0;
-    }
-    boolean[] led = {false};
-    ByteBuffer block = readAll(memory.lookup(key, length));
-    if (block == null) {
-      block = flights.load(key, () -> {
-        FillingBlock running = join(key);
-        if (running != null) {
-          return running;
-        }
-        led[0] = true;
-        return startFill(key, length, NO_CALLBACK, false, via);
-      }).awaitAll();
-    }
-    long fetched = led[0] ? length : 0;
-    while (!disk.contains(key) && !disk.insert(key, block.duplicate())) {
-      if (!disk.isBusy(key)) {
-        throw new IOException("could not store " + key.key() + " block " + key.index()
-            + " in the disk tier (no room under disk_cache, or a write error: see the log)");
+    checkLength(length);
+    checkOpen();
+    long fetched = 0;
+    for (int turn = 0; !disk.contains(key); turn++) {
+      if (turn == MAX_PRELOAD_TURNS) {
+        throw cannotStore(key); // tiers kept changing under it: give up rather than spin
       }
-      // A background write of the same block (a reader fetched it too) is in progress.
-      java.util.concurrent.locks.LockSupport.parkNanos(200_000);
+      if (writeHeldBlock(key, length)) {
+        break;
+      }
+      Joined joined = loadOrJoin(key, length, NO_CALLBACK, Keep.DISK, via);
+      if (joined.fill() == null) {
+        continue; // a tier held it a moment ago: write it from there, or find it on disk
+      }
+      try {
+        joined.fill().awaitComplete();
+      } finally {
+        if (joined.led()) {
+          joined.fill().releaseForCaller();
+        }
+      }
+      if (joined.led()) {
+        fetched += length;
+        if (!disk.contains(key) && !disk.isBusy(key)) {
+          throw cannotStore(key);
+        }
+      }
+      checkOpen();
+      checkInterrupted(key);
     }
     return fetched;
+  }
+
+  /**
+   * Writes the block from the RAM tier or the write queue to disk, synchronously, under a buffer
+   * reference of its own; false if neither holds it (any more).
+   */
+  private boolean writeHeldBlock(BlockKey key, int length) throws IOException {
+    BlockBuffer held = memory.get(key);
+    if (held == null || held.length() != length || !held.retain()) {
+      held = writes.unwritten(key);
+      if (held == null || held.length() != length || !held.retain()) {
+        return false;
+      }
+    }
+    try {
+      while (!disk.contains(key) && !disk.insert(key, held.buffer().duplicate())) {
+        if (!disk.isBusy(key)) {
+          throw cannotStore(key);
+        }
+        // A background write of the same block (a reader fetched it too) is in progress.
+        java.util.concurrent.locks.LockSupport.parkNanos(200_000);
+      }
+      return true;
+    } finally {
+      held.release();
+    }
+  }
+
+  private static IOException cannotStore(BlockKey key) {
+    return new IOException("could not store " + key.key() + " block " + key.index()
+        + " in the disk tier (no room under disk_cache, or a write error: see the log)");
   }
 
   /**
@@ -506,7 +684,14 @@ public final class TieredBlockCache implements BlockCache {
     if (disk != null) {
       disk.close();
     }
-    registry.removeMatching((name, metric) -> metric == ramBytesGauge || metric == diskBytesGauge);
+    buffers.close();
+    registry.removeMatching((name, metric) -> metric == ramBytesGauge || metric == diskBytesGauge
+        || metric == bufferBytesGauge);
+  }
+
+  /** Package-private for tests: the block buffer pool. */
+  BufferPool bufferPool() {
+    return buffers;
   }
 
   /** Package-private for tests: bytes queued for the disk tier. */
@@ -515,28 +700,13 @@ public final class TieredBlockCache implements BlockCache {
   }
 
   /**
-   * A leader's lookup after its caller missed in every tier: the tiers again (a fill or disk write
-   * that ended just before this one began may have filled one; not counted, the caller counted its
-   * misses); null when none holds the block. A lower tier's hit is not copied into RAM (the
-   * admission rule).
+   * Starts fetching a block on a fill thread once a fetch permit and a block buffer are free
+   * (waiting for them here, so a caller interrupted meanwhile starts nothing) and returns its fill
+   * at once, with a buffer reference for the caller. The fill stays in {@code filling} until it
+   * ends, so later callers join it; {@code keep} says where a complete block goes before it leaves
+   * {@code filling}.
    */
-  private ByteBuffer load(BlockKey key, int length) throws IOException {
-    for (Level level : levels) {
-      ByteBuffer block = readAll(level.tier().lookup(key, length));
-      if (block != null) {
-        return block;
-      }
-    }
-    return null;
-  }
-
-  /**
-   * Starts fetching a block on a fill thread once a fetch permit is free (waiting for it here, so
-   * a caller interrupted meanwhile starts nothing) and returns its fill at once. The fill stays in
-   * {@code filling} until it ends, so later callers join it; {@code keep}: a complete block goes
-   * into RAM and to the disk tier's queue before it leaves {@code filling}.
-   */
-  private FillingBlock startFill(BlockKey key, int length, Runnable onSourceFetch, boolean keep,
+  private FillingBlock startFill(BlockKey key, int length, Runnable onSourceFetch, Keep keep,
       BlockSource via) throws IOException {
     fetches.inc();
     try {
@@ -545,14 +715,20 @@ public final class TieredBlockCache implements BlockCache {
       Thread.currentThread().interrupt();
       throw new InterruptedIOException("interrupted waiting for a fetch slot for " + key);
     }
-    FillingBlock fill;
+    FillingBlock fill = null;
     try {
-      fill = FillingBlock.empty(length);
+      fill = new FillingBlock(buffers.acquire(length));
+      fill.retainForCaller();
       filling.put(key, fill);
       onSourceFetch.run();
-      fillThreads.execute(() -> runFill(key, fill, keep, via));
-    } catch (RuntimeException | Error e) {
-      filling.remove(key);
+      FillingBlock started = fill;
+      fillThreads.execute(() -> runFill(key, started, keep, via));
+    } catch (IOException | RuntimeException | Error e) {
+      if (fill != null) {
+        filling.remove(key, fill);
+        fill.releaseForCaller();
+        fill.block().release(); // the fill's own: it never ran
+      }
       fetchPermits.release();
       if (e instanceof RejectedExecutionException) {
         throw new IOException("block cache is closed", e);
@@ -565,10 +741,12 @@ public final class TieredBlockCache implements BlockCache {
   /**
    * A fill thread's work: the fetch, then the tiers, then the fill leaves {@code filling} and its
    * permit is freed, and only then is it complete, so a caller that got the whole block finds it
-   * in RAM (or starts over, as when RAM refuses a block).
+   * in a tier (or starts over, as when RAM refuses a block). Last, the fill drops its own buffer
+   * reference: a failed fill's buffer goes back to the pool once its readers are done.
    */
-  private void runFill(BlockKey key, FillingBlock fill, boolean keep, BlockSource via) {
+  private void runFill(BlockKey key, FillingBlock fill, Keep keep, BlockSource via) {
     Throwable failure = null;
+    BlockBuffer block = fill.block();
     try {
       ByteBuffer dst = fill.target();
       via.fetch(key, key.index() * (long) blockSize, dst, fill::arrived);
@@ -576,13 +754,15 @@ public final class TieredBlockCache implements BlockCache {
         throw new IOException("source returned " + dst.position() + " of " + fill.length()
             + " bytes for " + key);
       }
-      if (keep) {
-        memory.insert(key, fill.block());
-        if (writes != null && !closed.get() && !writes.submit(key, fill.block())) {
+      if (keep == Keep.TIERS) {
+        memory.insert(key, block);
+        if (writes != null && !closed.get() && !writes.submit(key, block)) {
           // The write queue is full: write it now, on this fill thread, rather than keep it in
           // RAM only, where an eviction would lose it and a warm re-read would fetch it again.
-          disk.insert(key, fill.block());
+          disk.insert(key, block.buffer().duplicate());
         }
+      } else if (!closed.get()) {
+        disk.insert(key, block.buffer().duplicate()); // preload: its caller checks it landed
       }
     } catch (Throwable t) {
       failure = t;
@@ -594,14 +774,7 @@ public final class TieredBlockCache implements BlockCache {
     } else {
       fill.fail(failure);
     }
-  }
-
-  private static ByteBuffer readAll(CacheTier.Block block) {
-    return block == null ? null : block.readAll();
-  }
-
-  private static ByteBuffer view(ByteBuffer block) {
-    return block.asReadOnlyBuffer().clear();
+    block.release();
   }
 
   private static ThreadFactory daemonThreads(String prefix) {

@@ -20,11 +20,49 @@ final class WriteBehindTier implements CacheTier {
 
   @Override
   public Block lookup(BlockKey key, int length) {
-    ByteBuffer unwritten = writes.unwritten(key);
-    if (unwritten != null && unwritten.remaining() == length) {
-      return new Whole(unwritten);
+    BlockBuffer unwritten = writes.unwritten(key);
+    if (unwritten != null && unwritten.length() == length) {
+      return new Queued(key, unwritten);
     }
     return disk.lookup(key, length);
+  }
+
+  /**
+   * A block of the write queue: read from its buffer, or, if its write ended (the buffer given
+   * back) between look-up and read, from the disk tier, where the write just put it.
+   */
+  private final class Queued implements Block {
+    private final BlockKey key;
+    private final Whole queued;
+
+    Queued(BlockKey key, BlockBuffer block) {
+      this.key = key;
+      this.queued = new Whole(block);
+    }
+
+    @Override
+    public int length() {
+      return queued.length();
+    }
+
+    @Override
+    public ByteBuffer readAll() {
+      ByteBuffer all = queued.readAll();
+      if (all != null) {
+        return all;
+      }
+      Block written = disk.lookup(key, length());
+      return written == null ? null : written.readAll();
+    }
+
+    @Override
+    public boolean read(int offsetInBlock, ByteBuffer dst) {
+      if (queued.read(offsetInBlock, dst)) {
+        return true;
+      }
+      Block written = disk.lookup(key, length());
+      return written != null && written.read(offsetInBlock, dst);
+    }
   }
 
   @Override

@@ -12,7 +12,8 @@
  * {@code BlockFileFormat}: header layout, chunk checksums and names; {@code DiskTierScan}: warm restart; {@code BlockFileIo}: the filesystem seam tests
  * inject failures through); {@code SingleFlight} (one load per block at a time, shared by readers,
  * read-ahead and preload), {@code FillingBlock} (a block being fetched, whose readers each get
- * their range as soon as it arrived) and {@code DiskWriteQueue} (bounded background writes of fetched
- * blocks).
+ * their range as soon as it arrived) {@code DiskWriteQueue} (bounded background writes of fetched
+ * blocks), {@code BufferPool}, {@code BlockBuffer} and {@code BlockMemory} (reused,
+ * reference-counted buffers of whole blocks, and where their memory comes from).
  */
 package io.s3cache.cache;

@@ -55,6 +55,12 @@ public final class MetricNames {
   /** Gauges: bytes held by each tier. */
   public static final String CACHE_RAM_BYTES = "cache.ram.bytes";
   public static final String CACHE_DISK_BYTES = "cache.disk.bytes";
+  /** Gauge: direct memory the block buffer pool holds: buffers in use (RAM tier included) and free. */
+  public static final String CACHE_BUFFER_BYTES = "cache.buffers.bytes";
+  /** Counter: fills that waited for a pooled block buffer because all were in use. */
+  public static final String CACHE_BUFFER_WAITS = "cache.buffers.waits";
+  /** Counter: fills that waited too long for a pooled block buffer and allocated their own. */
+  public static final String CACHE_BUFFER_FALLBACKS = "cache.buffers.fallbacks";
 
   // Preload (Counters).
   /** Bytes fetched from S3 by preloads (blocks already cached are not counted). */

@@ -159,7 +159,7 @@ public final class Prefetcher implements AutoCloseable {
     boolean ok = false;
     try {
       if (!closed.get()) {
-        via.get(key, length);
+        via.load(key, length);
         bytes.inc(length);
         ok = true;
       }

@@ -175,7 +175,7 @@ class DiskTierRangeReadTest {
     store(a);
     Path file = disk.fileFor(a);
     try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
-      ch.write(ByteBuffer.allocate(2).putShort(0, (short) 4), 4);
+      ch.write(ByteBuffer.allocate(2).putShort(0, (short) (BlockFileFormat.VERSION + 1)), 4);
     }
     assertNull(read(a, 0, 10));
     assertFalse(disk.contains(a));

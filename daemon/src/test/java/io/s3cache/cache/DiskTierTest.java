@@ -96,18 +96,20 @@ class DiskTierTest {
         "\"etag-1\"", 7), BLOCK)));
     // The block size is part of the identity: same index, another byte range, another name.
     assertFalse(hash.equals(BlockFileFormat.hash(a, 2 * BLOCK)));
-    // Header: magic, version 3, the block size right after the block index, then the chunk size;
-    // one chunk checksum for 100 bytes.
+    // Header: magic, version 4, the block size right after the block index, then the chunk size;
+    // one chunk checksum for 100 bytes; padded to 4 KiB, so the payload starts aligned.
     ByteBuffer header = ByteBuffer.wrap(Files.readAllBytes(file), 0, 36);
     assertEquals(BlockFileFormat.MAGIC, header.getInt(0));
-    assertEquals(3, header.getShort(4));
+    assertEquals(4, header.getShort(4));
     assertEquals(BlockFileFormat.headerLength(a, 100), header.getInt(8));
     assertEquals(100, header.getInt(12));
     assertEquals(7L, header.getLong(20));
     assertEquals(BLOCK, header.getInt(28));
     assertEquals(BlockFileFormat.CHUNK_SIZE, header.getInt(32));
-    assertEquals(36 + 2 + 6 + 2 + "data/file-ü.bin".getBytes(StandardCharsets.UTF_8).length
-        + 2 + 8 + 4 + 4, BlockFileFormat.headerLength(a, 100));
+    assertEquals(4096, BlockFileFormat.headerLength(a, 100));
+    assertEquals(BlockFileFormat.align(36 + 2 + 6 + 2
+        + "data/file-ü.bin".getBytes(StandardCharsets.UTF_8).length + 2 + 8 + 4 + 4),
+        BlockFileFormat.headerLength(a, 100));
   }
 
   @Test
@@ -221,6 +223,59 @@ class DiskTierTest {
     assertFalse(Files.exists(file));
     assertEquals(0, errors.getCount());
     assertEquals(DiskTier.DIRECTORY_RESERVE, restarted.bytes());
+  }
+
+  /** A block file of the format before the aligned payload (version 3) is never read as one. */
+  @Test
+  void versionThreeFileIsDeletedAtStartUpWithoutAnError() throws IOException {
+    DiskTier disk = open(8L << 20);
+    BlockKey a = key(0);
+    disk.insert(a, block(a, 5000));
+    Path file = disk.fileFor(a);
+    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
+      ch.write(ByteBuffer.allocate(2).putShort(0, (short) 3), 4);
+    }
+    DiskTier restarted = open(8L << 20);
+    assertEquals(new DiskTierScan.Result(0, 0, 1, 0, 0), restarted.startUpScan());
+    assertFalse(Files.exists(file));
+    assertEquals(0, errors.getCount());
+  }
+
+  private static ByteBuffer alignedBlock(BlockKey key) {
+    ByteBuffer aligned = ByteBuffer.allocateDirect(BLOCK + BlockFileFormat.ALIGNMENT)
+        .alignedSlice(BlockFileFormat.ALIGNMENT);
+    return aligned.put(FakeBlockSource.expected(key, BLOCK, BLOCK)).flip();
+  }
+
+  /** A whole block in an aligned buffer (as the buffer pool gives) is written and read back. */
+  @Test
+  void alignedBlockRoundTripsWithItsPayloadAtA4KiBBoundary() throws IOException {
+    DiskTier disk = open(8L << 20);
+    BlockKey a = key(3);
+    assertTrue(disk.insert(a, alignedBlock(a)));
+    assertEquals(FakeBlockSource.expected(a, BLOCK, BLOCK), disk.get(a, BLOCK));
+    assertEquals(4096L + BLOCK, Files.size(disk.fileFor(a)));
+    ByteBuffer range = ByteBuffer.allocate(1000);
+    assertTrue(disk.read(a, BLOCK, 60_000, range));
+    assertEquals(FakeBlockSource.expected(a, BLOCK, BLOCK).position(60_000).limit(61_000),
+        range.flip());
+  }
+
+  /** A filesystem that refuses O_DIRECT (some tmpfs): the tier writes through the page cache. */
+  @Test
+  void refusedDirectWritesFallBackToThePageCacheForGood() throws IOException {
+    DiskTier disk = open(8L << 20);
+    io.refuseDirect = true;
+    BlockKey a = key(4);
+    BlockKey b = key(5);
+    assertTrue(disk.insert(a, alignedBlock(a)), "written through the page cache instead");
+    assertFalse(disk.directWrites());
+    assertTrue(disk.insert(b, alignedBlock(b)));
+    assertEquals(FakeBlockSource.expected(a, BLOCK, BLOCK), disk.get(a, BLOCK));
+    assertEquals(FakeBlockSource.expected(b, BLOCK, BLOCK), disk.get(b, BLOCK));
+    assertEquals(0, errors.getCount());
+    assertEquals(DiskTier.DIRECTORY_RESERVE + 2 * (4096L + BLOCK),
+        DiskUsage.rounded(dir), "no temp file left behind");
   }
 
   private void assertBadFileIsMiss(DiskTier disk, BlockKey a, Path file) {

@@ -9,6 +9,8 @@ final class FaultyFileIo implements BlockFileIo {
   volatile boolean failReads;
   volatile boolean failWrites;
   volatile boolean failMoves;
+  /** Opens with O_DIRECT fail, as on a filesystem that does not allow it. */
+  volatile boolean refuseDirect;
   /** Run after each successful open for reading (e.g. an eviction racing the read). */
   volatile Runnable afterOpenRead = () -> {};
   final java.util.concurrent.atomic.AtomicInteger readOpens = new java.util.concurrent.atomic.AtomicInteger();
@@ -25,11 +27,14 @@ final class FaultyFileIo implements BlockFileIo {
   }
 
   @Override
-  public FileChannel createWrite(Path file) throws IOException {
+  public FileChannel createWrite(Path file, boolean direct) throws IOException {
     if (failWrites) {
       throw new IOException("injected write failure: " + file);
     }
-    return DEFAULT.createWrite(file);
+    if (direct && refuseDirect) {
+      throw new IOException("injected: O_DIRECT refused (as on some tmpfs): " + file);
+    }
+    return DEFAULT.createWrite(file, direct);
   }
 
   @Override

@@ -29,8 +29,8 @@ class MemoryTierTest {
     }
     long held = 0;
     for (int i = 0; i < 50; i++) {
-      ByteBuffer b = ram.get(key(i));
-      held += b == null ? 0 : b.capacity();
+      BlockBuffer b = ram.get(key(i));
+      held += b == null ? 0 : b.length();
     }
     assertEquals(held, ram.bytes(), "weight is exactly the bytes held");
   }

@@ -77,6 +77,23 @@ class TieredBlockCacheTest {
    * refuse a fetched block (here it holds nothing), and a read that comes before the block's
    * background disk write has landed must be served from the write queue, not fetched again.
    */
+  /**
+   * Review leftover (issue 14): preload re-checked only the disk and RAM tiers, so a block a reader
+   * had just fetched, waiting in the write queue, was fetched again.
+   */
+  @Test
+  void preloadOfABlockWaitingInTheWriteQueueWritesItFromThereWithoutAFetch() throws IOException {
+    TieredBlockCache cache = cache(config(0, 4 << 20), registry);
+    cache.get(key(6), BLOCK);
+    assertEquals(1, diskWrites.pending(), "the reader's disk write is still queued");
+    assertEquals(0, cache.loadToDisk(key(6), BLOCK), "nothing fetched");
+    assertEquals(1, source.fetches.get());
+    assertTrue(cache.isOnDisk(key(6)), "written synchronously from the queued block");
+    diskWrites.runAll(); // the queued write finds it on disk already
+    assertEquals(expected(key(6), BLOCK), cache.get(key(6), BLOCK));
+    assertEquals(1, source.fetches.get());
+  }
+
   @Test
   void aBlockWaitingForItsDiskWriteIsReadFromTheQueueNotFetchedAgain() throws IOException {
     TieredBlockCache cache = cache(config(0, 4 << 20), registry);
