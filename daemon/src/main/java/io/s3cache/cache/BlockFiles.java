@@ -165,10 +165,12 @@ final class BlockFiles {
       try {
         writeDirect(temp, header.duplicate(), payload.duplicate());
         written = true;
-      } catch (IOException | RuntimeException e) {
+      } catch (DirectRefused e) {
+        // Only the filesystem's refusal turns direct writes off: a full disk, an I/O error or an
+        // interrupted write fails this block like any other write and says nothing of O_DIRECT.
         direct = false;
-        log.info("disk tier: direct writes of block files failed ({}); writing through the page "
-            + "cache from now on", e.toString());
+        log.info("disk tier: the cache's filesystem refuses direct writes of block files ({}); writing "
+            + "through the page cache from now on", e.getCause().toString());
         io.delete(temp);
       }
     }
@@ -201,7 +203,13 @@ final class BlockFiles {
     }
     h.clear();
     h.put(header).flip();
-    try (FileChannel ch = io.createWrite(temp, true)) {
+    FileChannel opened;
+    try {
+      opened = io.createWrite(temp, true);
+    } catch (IOException | UnsupportedOperationException e) {
+      throw new DirectRefused(e); // O_DIRECT refused at open (EINVAL on some tmpfs)
+    }
+    try (FileChannel ch = opened) {
       while (h.hasRemaining()) {
         ch.write(h);
       }
@@ -211,6 +219,18 @@ final class BlockFiles {
       if (fsync) {
         ch.force(false);
       }
+    } catch (IOException e) {
+      if (String.valueOf(e.getMessage()).contains("Invalid argument")) {
+        throw new DirectRefused(e); // EINVAL: the filesystem takes O_DIRECT but not these writes
+      }
+      throw e;
+    }
+  }
+
+  /** The filesystem refuses direct writes (as opposed to this write failing). */
+  private static final class DirectRefused extends IOException {
+    DirectRefused(Throwable cause) {
+      super(cause);
     }
   }
 

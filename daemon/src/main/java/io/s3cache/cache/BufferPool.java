@@ -144,7 +144,7 @@ final class BufferPool implements AutoCloseable {
     try {
       // Aligned, so the disk tier can write the block with O_DIRECT straight from it.
       return new BlockBuffer(memory.allocate(blockSize), length, this);
-    } catch (OutOfMemoryError e) {
+    } catch (RuntimeException | Error e) { // out of memory, a failed native call: the slot is free again
       forget();
       throw e;
     }

@@ -72,6 +72,12 @@ final class DiskWriteQueue {
     Write write = new Write(key, block);
     unwritten.put(key, block);
     queue.add(write);
+    if (closed && queue.remove(write)) {
+      // close() drained the queue before this write was in it: nobody would ever release it.
+      forget(write);
+      dropped.inc();
+      return false;
+    }
     try {
       executor.execute(this::writeOne);
     } catch (RejectedExecutionException e) {

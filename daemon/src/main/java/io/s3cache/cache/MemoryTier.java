@@ -46,7 +46,15 @@ final class MemoryTier implements CacheTier {
             .maximumWeight(maximumBytes)
             .weigher((BlockKey k, BlockBuffer v) -> v.length())
             .executor(executor)
-            .<BlockKey, BlockBuffer>removalListener((k, v, cause) -> v.release())
+            // An evicted block's buffer goes back at once, on the thread that evicted it (a fill
+            // waiting for a pooled buffer counts on that); the removal listener, which Caffeine
+            // runs on its executor later, releases only what was removed otherwise.
+            .<BlockKey, BlockBuffer>evictionListener((k, v, cause) -> v.release())
+            .<BlockKey, BlockBuffer>removalListener((k, v, cause) -> {
+              if (!cause.wasEvicted()) {
+                v.release();
+              }
+            })
             .build();
   }
 

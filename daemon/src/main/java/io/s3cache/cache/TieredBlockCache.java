@@ -755,7 +755,9 @@ public final class TieredBlockCache implements BlockCache {
             + " bytes for " + key);
       }
       if (keep == Keep.TIERS) {
-        memory.insert(key, block);
+        if (!closed.get()) { // after close() cleared the RAM tier, nothing would release it again
+          memory.insert(key, block);
+        }
         if (writes != null && !closed.get() && !writes.submit(key, block)) {
           // The write queue is full: write it now, on this fill thread, rather than keep it in
           // RAM only, where an eviction would lose it and a warm re-read would fetch it again.

@@ -41,6 +41,15 @@ final class GrantedBlocks implements BlockCache {
     return block;
   }
 
+  /**
+   * Read-ahead and plan prefetch: no bytes leave the cache, so no grant is needed (the reader's
+   * {@link #read} that follows checks it), and nothing is copied.
+   */
+  @Override
+  public void load(BlockKey key, int length) throws IOException {
+    delegate.load(key, length);
+  }
+
   /** The bytes land in {@code dst} first; on a refusal the caller fails and never returns them. */
   @Override
   public void read(BlockKey key, int length, int offsetInBlock, ByteBuffer dst, Runnable onSourceFetch)

@@ -205,9 +205,8 @@ public final class Preloader {
               continue;
             }
             try {
-              ObjectClient via = item.target().client(); // the preloading mount's client and credentials
               long fetched = cache.loadToDisk(key(item, next[1]), length(item, next[1]),
-                  (k, offset, dst) -> via.getRange(k.key(), k.etag(), offset, dst));
+                  streaming(item.target().client())); // the preloading mount's client and credentials
               fetchedBytes.inc(fetched);
               p.bytesFetched.addAndGet(fetched);
               p.bytesDone.addAndGet(length(item, next[1]));
@@ -309,5 +308,24 @@ public final class Preloader {
       return new PreloadProgress(phase, files.get(), bytes.get(), filesDone.get(), bytesDone.get(),
           bytesFetched.get(), List.copyOf(failed), error, done);
     }
+  }
+
+  /**
+   * A block source over {@code via} that reports bytes as they arrive, so a reader that joins a
+   * preload's fill gets its range as soon as it is in, as with any other fill.
+   */
+  private static io.s3cache.cache.BlockSource streaming(ObjectClient via) {
+    return new io.s3cache.cache.BlockSource() {
+      @Override
+      public void fetch(BlockKey k, long offset, java.nio.ByteBuffer dst) throws IOException {
+        via.getRange(k.key(), k.etag(), offset, dst);
+      }
+
+      @Override
+      public void fetch(BlockKey k, long offset, java.nio.ByteBuffer dst, java.util.function.IntConsumer arrived)
+          throws IOException {
+        via.getRange(k.key(), k.etag(), offset, dst, arrived);
+      }
+    };
   }
 }

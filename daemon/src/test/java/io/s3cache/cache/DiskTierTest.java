@@ -278,6 +278,20 @@ class DiskTierTest {
         DiskUsage.rounded(dir), "no temp file left behind");
   }
 
+  /** A direct write that finds the disk full fails that block only; it says nothing of O_DIRECT. */
+  @Test
+  void aFailedDirectWriteKeepsDirectWritesOn() throws IOException {
+    DiskTier disk = open(8L << 20);
+    io.directWritesFindTheDiskFull = true;
+    BlockKey a = key(6);
+    assertFalse(disk.insert(a, alignedBlock(a)), "not stored: the disk was full");
+    assertTrue(disk.directWrites(), "a full disk does not turn direct writes off");
+    io.directWritesFindTheDiskFull = false;
+    assertTrue(disk.insert(a, alignedBlock(a)));
+    assertEquals(FakeBlockSource.expected(a, BLOCK, BLOCK), disk.get(a, BLOCK));
+    assertEquals(DiskTier.DIRECTORY_RESERVE + 4096L + BLOCK, DiskUsage.rounded(dir), "no temp file left behind");
+  }
+
   private void assertBadFileIsMiss(DiskTier disk, BlockKey a, Path file) {
     long before = errors.getCount();
     assertNull(disk.get(a, BLOCK));
