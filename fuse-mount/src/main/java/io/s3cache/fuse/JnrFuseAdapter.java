@@ -8,6 +8,7 @@ import jnr.ffi.Memory;
 import jnr.ffi.Pointer;
 import jnr.ffi.Runtime;
 import jnr.ffi.Struct;
+import jnr.ffi.annotations.Delegate;
 import jnr.ffi.types.mode_t;
 import jnr.ffi.types.off_t;
 import jnr.ffi.types.size_t;
@@ -34,6 +35,27 @@ final class JnrFuseAdapter extends FuseStubFS {
   private final OperationRunner runner;
   private final Runnable onInit;
   private final KernelNotifier notifier = new KernelNotifier();
+  /** Held for as long as libfuse may call it: the native stub lives only while these are reachable. */
+  private final RawReadCallback rawRead;
+  private final Pointer rawReadPointer;
+
+  /** libfuse's read with its path and fuse_file_info unconverted (see the constructor). */
+  public interface RawReadCallback {
+    @Delegate
+    int read(Pointer path, Pointer buf, @size_t long size, @off_t long offset, Pointer fi);
+  }
+
+  /** A path as libfuse passed it (null under nullpath_ok), decoded only when printed. */
+  private record NativePath(Pointer path) {
+    @Override
+    public String toString() {
+      return path == null || path.address() == 0 ? "null" : path.getString(0, PATH_MAX, StandardCharsets.UTF_8);
+    }
+  }
+
+  private static final int PATH_MAX = 4096;
+  private static final long FH_OFFSET =
+      FuseFileInfo.of(Memory.allocateDirect(Runtime.getSystemRuntime(), 8)).fh.offset();
 
   JnrFuseAdapter(Filesystem fs, OperationObserver observer, long slowNanos, Runnable onInit) {
     this.fs = fs;
@@ -44,6 +66,14 @@ final class JnrFuseAdapter extends FuseStubFS {
     long flags = MemberOffset.of(fuseOperations.flag_nullpath_ok);
     ops.putInt(flags, ops.getInt(flags) | 1);
     this.runner = new OperationRunner(observer, JnrFuseAdapter::errnoValue, slowNanos);
+    // read is the one callback a sequential read makes per 128 KiB: jnr-fuse's own decodes the path
+    // into a String and builds a FuseFileInfo struct (a dozen member objects) for every call, though
+    // read needs only the handle. Ours takes both as raw pointers: the path is decoded only when a
+    // log line names it, the handle is one load.
+    this.rawRead = this::rawRead;
+    this.rawReadPointer = Runtime.getSystemRuntime().getClosureManager()
+        .getClosurePointer(RawReadCallback.class, rawRead);
+    ops.putPointer(MemberOffset.of(fuseOperations.read), rawReadPointer);
     this.onInit = onInit;
   }
 
@@ -111,6 +141,15 @@ final class JnrFuseAdapter extends FuseStubFS {
     return runner.call("read", path, () -> {
       ByteBuffer dst = MemoryIO.getInstance().newDirectByteBuffer(buf.address(), (int) size);
       return fs.read(fi.fh.get(), offset, dst);
+    });
+  }
+
+  /** What libfuse calls for read (the overload above stays for jnr-fuse's own wiring). */
+  private int rawRead(Pointer path, Pointer buf, long size, long offset, Pointer fi) {
+    long handle = fi.getLongLong(FH_OFFSET);
+    return runner.call("read", new NativePath(path), () -> {
+      ByteBuffer dst = MemoryIO.getInstance().newDirectByteBuffer(buf.address(), (int) size);
+      return fs.read(handle, offset, dst);
     });
   }
 
@@ -317,6 +356,10 @@ final class JnrFuseAdapter extends FuseStubFS {
 
     static long of(Struct.Padding member) {
       return ((Struct.AbstractMember) member).offset();
+    }
+
+    static long of(Struct.AbstractMember member) {
+      return member.offset();
     }
   }
 

@@ -31,7 +31,8 @@ final class OperationRunner {
     this.slowNanos = slowNanos;
   }
 
-  int call(String op, String path, Body body) {
+  /** {@code path} is printed (toString) only when a line is logged. */
+  int call(String op, Object path, Body body) {
     long start = System.nanoTime();
     try {
       int result = body.run();
