@@ -12,6 +12,7 @@ import java.net.URI;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -73,33 +74,23 @@ final class EndpointRate {
 
   /** 8 threads of this JVM issuing 8 MiB ranged GETs (with If-Match) through s3cache's own SDK client. */
   static Measure.Result sdk(URI endpoint, String bucket, String key) throws Exception {
-    S3Config s3 = S3Config.defaults().withEndpoint(endpoint).withPathStyle(true)
-        .withChecksumMode(S3Config.ChecksumMode.WHEN_REQUIRED);
-    try (ObjectClient client = ObjectClients.create(bucket, s3, new MetricRegistry(),
-        EmbeddedS3Server.CREDENTIALS)) {
+    try (ObjectClient client = client(endpoint, bucket, 8)) {
       ObjectMeta meta = client.head(key);
       PageCache.drop();
-      ExecutorService pool = Executors.newFixedThreadPool(8);
       AtomicLong bytes = new AtomicLong();
       long start = System.nanoTime();
-      try {
-        List<Future<?>> parts = new ArrayList<>();
-        ThreadLocal<ByteBuffer> buffers = ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(PART));
-        for (long off = 0; off < meta.size(); off += PART) {
-          long offset = off;
-          parts.add(pool.submit(() -> {
-            ByteBuffer dst = buffers.get().clear().limit((int) Math.min(PART, meta.size() - offset));
-            client.getRange(key, meta.etag(), offset, dst);
-            bytes.addAndGet(dst.position());
-            return null;
-          }));
-        }
-        for (Future<?> f : parts) {
-          f.get();
-        }
-      } finally {
-        pool.shutdownNow();
+      ThreadLocal<ByteBuffer> buffers = ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(PART));
+      List<Callable<Void>> parts = new ArrayList<>();
+      for (long off = 0; off < meta.size(); off += PART) {
+        long offset = off;
+        parts.add(() -> {
+          ByteBuffer dst = buffers.get().clear().limit((int) Math.min(PART, meta.size() - offset));
+          client.getRange(key, meta.etag(), offset, dst);
+          bytes.addAndGet(dst.position());
+          return null;
+        });
       }
+      inParallel(8, parts);
       return new Measure.Result(1, bytes.get(), System.nanoTime() - start);
     }
   }
@@ -113,42 +104,51 @@ final class EndpointRate {
    */
   static Measure.Result smallGets(URI endpoint, String bucket, List<String> keys, int workers, double[] cpuMillisPerGet)
       throws Exception {
-    S3Config s3 = S3Config.defaults().withEndpoint(endpoint).withPathStyle(true)
-        .withChecksumMode(S3Config.ChecksumMode.WHEN_REQUIRED).withMaxConnections(workers);
-    try (ObjectClient client = ObjectClients.create(bucket, s3, new MetricRegistry(),
-        EmbeddedS3Server.CREDENTIALS)) {
+    try (ObjectClient client = client(endpoint, bucket, workers)) {
       java.util.Map<String, ObjectMeta> metas = new java.util.HashMap<>();
       for (String key : keys) {
         metas.put(key, client.head(key));
       }
       Measure.Result last = null;
       for (int pass = 0; pass < 2; pass++) {
-        ExecutorService pool = Executors.newFixedThreadPool(workers);
         AtomicLong bytes = new AtomicLong();
         double cpu0 = CpuTime.self();
         long start = System.nanoTime();
-        try {
-          List<Future<?>> gets = new ArrayList<>();
-          ThreadLocal<ByteBuffer> buffers = ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(1 << 20));
-          for (String key : keys) {
-            ObjectMeta meta = metas.get(key);
-            gets.add(pool.submit(() -> {
-              ByteBuffer dst = buffers.get().clear().limit((int) meta.size());
-              client.getRange(key, meta.etag(), 0, dst);
-              bytes.addAndGet(dst.position());
-              return null;
-            }));
-          }
-          for (Future<?> f : gets) {
-            f.get();
-          }
-        } finally {
-          pool.shutdownNow();
+        ThreadLocal<ByteBuffer> buffers = ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(1 << 20));
+        List<Callable<Void>> gets = new ArrayList<>();
+        for (String key : keys) {
+          ObjectMeta meta = metas.get(key);
+          gets.add(() -> {
+            ByteBuffer dst = buffers.get().clear().limit((int) meta.size());
+            client.getRange(key, meta.etag(), 0, dst);
+            bytes.addAndGet(dst.position());
+            return null;
+          });
         }
+        inParallel(workers, gets);
         last = new Measure.Result(keys.size(), bytes.get(), System.nanoTime() - start);
         cpuMillisPerGet[0] = (CpuTime.self() - cpu0) * 1e3 / keys.size();
       }
       return last;
+    }
+  }
+
+  /** s3cache's own SDK client for {@code bucket} at {@code endpoint}, {@code connections} at most. */
+  private static ObjectClient client(URI endpoint, String bucket, int connections) {
+    S3Config s3 = S3Config.defaults().withEndpoint(endpoint).withPathStyle(true)
+        .withChecksumMode(S3Config.ChecksumMode.WHEN_REQUIRED).withMaxConnections(connections);
+    return ObjectClients.create(bucket, s3, new MetricRegistry(), EmbeddedS3Server.CREDENTIALS);
+  }
+
+  /** Runs every task on {@code workers} threads and waits for all; the first failure is thrown. */
+  private static void inParallel(int workers, List<Callable<Void>> tasks) throws Exception {
+    ExecutorService pool = Executors.newFixedThreadPool(workers);
+    try {
+      for (Future<Void> f : pool.invokeAll(tasks)) {
+        f.get();
+      }
+    } finally {
+      pool.shutdownNow();
     }
   }
 }

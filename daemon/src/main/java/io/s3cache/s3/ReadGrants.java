@@ -71,28 +71,11 @@ public final class ReadGrants {
     }
   }
 
-  /** Forwards every call; grants what succeeded. */
-  private final class Recording implements ObjectClient {
-    private final ObjectClient delegate;
+  /** Forwards every call; grants what succeeded (LIST needs s3:ListBucket only: no grant). */
+  private final class Recording extends ForwardingObjectClient {
 
     Recording(ObjectClient delegate) {
-      this.delegate = delegate;
-    }
-
-    @Override
-    public String bucket() {
-      return delegate.bucket();
-    }
-
-    @Override
-    public void checkBucket() throws ObjectClientException {
-      delegate.checkBucket();
-    }
-
-    @Override
-    public ListPage list(String prefix, String delimiter, String continuationToken, int maxKeys)
-        throws ObjectClientException {
-      return delegate.list(prefix, delimiter, continuationToken, maxKeys); // needs s3:ListBucket only
+      super(delegate);
     }
 
     @Override
@@ -131,47 +114,12 @@ public final class ReadGrants {
     }
 
     @Override
-    public String createMultipart(String key) throws ObjectClientException {
-      return delegate.createMultipart(key);
-    }
-
-    @Override
-    public String uploadPart(String key, String uploadId, int partNumber, Path file, long offset, long length)
-        throws ObjectClientException {
-      return delegate.uploadPart(key, uploadId, partNumber, file, offset, length);
-    }
-
-    @Override
     public ObjectMeta completeMultipart(String key, String uploadId, List<String> partEtags, long size)
         throws ObjectClientException {
       ObjectMeta meta = delegate.completeMultipart(key, uploadId, partEtags, size);
       grant(key, meta.etag());
       return meta;
     }
-
-    @Override
-    public void abortMultipart(String key, String uploadId) throws ObjectClientException {
-      delegate.abortMultipart(key, uploadId);
-    }
-
-    @Override
-    public ObjectMeta copy(String from, String to) throws ObjectClientException {
-      return delegate.copy(from, to); // a copy needs read access to its source, but grant by a read
-    }
-
-    @Override
-    public void delete(String key) throws ObjectClientException {
-      delegate.delete(key);
-    }
-
-    @Override
-    public void close() {
-      delegate.close();
-    }
-
-    @Override
-    public String toString() {
-      return delegate.toString();
-    }
+    // copy: a copy needs read access to its source, but grants by a read only
   }
 }

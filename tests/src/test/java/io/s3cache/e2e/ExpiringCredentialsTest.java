@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.s3cache.control.ControlClient;
-import io.s3cache.fuse.MountTable;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,7 +16,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -69,20 +67,8 @@ class ExpiringCredentialsTest {
       return;
     }
     try {
-      if (ControlClient.isAlive(sock)) {
-        long pid;
-        try (ControlClient c = ControlClient.connect(sock)) {
-          pid = c.health().pid();
-          c.shutdown();
-        }
-        ProcessHandle.of(pid).ifPresent(h -> h.onExit().orTimeout(60, TimeUnit.SECONDS).join());
-      }
+      Host.stopDaemons(List.of(sock), mountPoints);
     } finally {
-      for (Path mp : mountPoints) {
-        if (MountTable.isMounted(mp)) {
-          new ProcessBuilder("fusermount", "-uz", mp.toString()).start().waitFor();
-        }
-      }
       fx.close();
     }
   }

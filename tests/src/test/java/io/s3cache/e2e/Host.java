@@ -25,6 +25,31 @@ final class Host {
 
   private Host() {}
 
+  /**
+   * Test clean-up: stops the daemons answering on {@code sockets} (waiting up to 60 s each for the
+   * process to exit), then lazily unmounts whatever of {@code mountPoints} is still mounted.
+   */
+  static void stopDaemons(Iterable<Path> sockets, Iterable<Path> mountPoints) throws Exception {
+    try {
+      for (Path sock : sockets) {
+        if (io.s3cache.control.ControlClient.isAlive(sock)) {
+          long pid;
+          try (io.s3cache.control.ControlClient c = io.s3cache.control.ControlClient.connect(sock)) {
+            pid = c.health().pid();
+            c.shutdown();
+          }
+          ProcessHandle.of(pid).ifPresent(h -> h.onExit().orTimeout(60, TimeUnit.SECONDS).join());
+        }
+      }
+    } finally {
+      for (Path mp : mountPoints) {
+        if (io.s3cache.fuse.MountTable.isMounted(mp)) {
+          new ProcessBuilder("fusermount", "-uz", mp.toString()).start().waitFor();
+        }
+      }
+    }
+  }
+
   static boolean isRoot() {
     return new com.sun.security.auth.module.UnixSystem().getUid() == 0;
   }

@@ -22,7 +22,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -70,22 +69,8 @@ class SecurityTest {
       return;
     }
     try {
-      for (Path sock : sockets) {
-        if (ControlClient.isAlive(sock)) {
-          long pid;
-          try (ControlClient c = ControlClient.connect(sock)) {
-            pid = c.health().pid();
-            c.shutdown();
-          }
-          ProcessHandle.of(pid).ifPresent(h -> h.onExit().orTimeout(60, TimeUnit.SECONDS).join());
-        }
-      }
+      Host.stopDaemons(sockets, mountPoints);
     } finally {
-      for (Path mp : mountPoints) {
-        if (MountTable.isMounted(mp)) {
-          new ProcessBuilder("fusermount", "-uz", mp.toString()).start().waitFor();
-        }
-      }
       fx.close();
       Host.run("userdel", OTHER);
     }
