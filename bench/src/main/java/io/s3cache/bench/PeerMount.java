@@ -11,7 +11,8 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A peer tool's FUSE mount of the same bucket (s3fs, rclone): read-only, each with its own disk
+ * A FUSE server in a process of its own and its mount: a peer tool's mount of the same bucket
+ * (s3fs, rclone), or the FUSE floor ({@link FuseFloor}). A peer's is read-only, each with its own disk
  * cache turned on so its warm reads are its best case, or writable with the part size and upload
  * parallelism s3cache is given. Command lines as recorded in shared/FACTS.md.
  */
@@ -19,10 +20,13 @@ final class PeerMount implements AutoCloseable {
 
   private final Path mountPoint;
   private final Process process;
+  /** The unmount tool of the mount's libfuse: fusermount (libfuse2) or fusermount3. */
+  private final String fusermount;
 
-  private PeerMount(Path mountPoint, Process process) {
+  private PeerMount(Path mountPoint, Process process, String fusermount) {
     this.mountPoint = mountPoint;
     this.process = process;
+    this.fusermount = fusermount;
   }
 
   static boolean installed(String tool) {
@@ -114,18 +118,31 @@ final class PeerMount implements AutoCloseable {
   }
 
   private static PeerMount start(List<String> cmd, Path mnt, Path log) throws Exception {
+    return start(cmd, mnt, log, "fusermount", TimeUnit.SECONDS.toNanos(30));
+  }
+
+  /**
+   * Starts {@code cmd}, a FUSE server in the foreground, and waits up to {@code timeoutNanos} for
+   * its mount at {@code mnt}; if it does not come, the process is killed and any mount it left is
+   * lazily unmounted.
+   */
+  static PeerMount start(List<String> cmd, Path mnt, Path log, String fusermount, long timeoutNanos)
+      throws Exception {
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
     pb.environment().remove("AWS_CA_BUNDLE");
     Process p = pb.start();
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    long deadline = System.nanoTime() + timeoutNanos;
     while (!MountTable.isMounted(mnt)) {
       if (!p.isAlive() || System.nanoTime() > deadline) {
-        p.destroyForcibly();
+        p.destroyForcibly().waitFor();
+        if (MountTable.isMounted(mnt)) { // it mounted as it was killed: leave no stray mount
+          new ProcessBuilder(fusermount, "-uz", mnt.toString()).start().waitFor(30, TimeUnit.SECONDS);
+        }
         throw new IOException(cmd.get(0) + " did not mount; see " + log);
       }
       Thread.sleep(50); // another process: the mount table is the only signal
     }
-    return new PeerMount(mnt, p);
+    return new PeerMount(mnt, p, fusermount);
   }
 
   Path mountPoint() {
@@ -139,9 +156,9 @@ final class PeerMount implements AutoCloseable {
 
   @Override
   public void close() throws Exception {
-    new ProcessBuilder("fusermount", "-u", mountPoint.toString()).start().waitFor(30, TimeUnit.SECONDS);
+    new ProcessBuilder(fusermount, "-u", mountPoint.toString()).start().waitFor(30, TimeUnit.SECONDS);
     if (MountTable.isMounted(mountPoint)) {
-      new ProcessBuilder("fusermount", "-uz", mountPoint.toString()).start().waitFor(30, TimeUnit.SECONDS);
+      new ProcessBuilder(fusermount, "-uz", mountPoint.toString()).start().waitFor(30, TimeUnit.SECONDS);
     }
     if (!process.waitFor(30, TimeUnit.SECONDS)) {
       process.destroyForcibly().waitFor();
