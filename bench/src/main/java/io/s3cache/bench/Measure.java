@@ -1,5 +1,6 @@
 package io.s3cache.bench;
 
+import io.s3cache.demo.PageCache;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,6 +28,29 @@ final class Measure {
   }
 
   private Measure() {}
+
+  /** One timed pass of a reader. */
+  interface Pass {
+    Result once() throws Exception;
+  }
+
+  /** {@code pass} after dropping the kernel's page cache (a cold or warm read, not a page-cache one). */
+  static Result dropped(Pass pass) throws Exception {
+    PageCache.drop();
+    return pass.once();
+  }
+
+  /** Repeatable states: the best of {@code repeat} passes (single runs on a shared machine vary by 20% or more). */
+  static Result best(int repeat, Pass pass) throws Exception {
+    Result best = null;
+    for (int i = 0; i < repeat; i++) {
+      Result r = pass.once();
+      if (best == null || r.nanos() < best.nanos()) {
+        best = r;
+      }
+    }
+    return best;
+  }
 
   /**
    * One sequential pass over a file by {@code dd bs=1M} in a process of its own, as a training job

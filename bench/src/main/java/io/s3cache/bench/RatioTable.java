@@ -57,6 +57,10 @@ final class RatioTable {
     rows.add(new Row(what, value, unit, reference, referenceName, goal));
   }
 
+  boolean isEmpty() {
+    return rows.isEmpty();
+  }
+
   /** Markdown, one line per row: what | s3cache | reference | ratio | target | met. */
   String format() {
     StringBuilder s = new StringBuilder();

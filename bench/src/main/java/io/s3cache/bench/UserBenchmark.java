@@ -27,12 +27,14 @@ import java.util.concurrent.TimeUnit;
  * <p>Row groups ({@code --only}): cold, warm, small, random (one daemon with the small RAM tier,
  * plus s3fs), fit (a daemon whose RAM tier holds the big file), plan (preload and epoch-plan
  * prefetch through the +latency proxy), epoch (two epochs of many small files through the proxy,
- * default settings but a short metadata_ttl).
+ * default settings but a short metadata_ttl), floor (the FUSE floor alone, against local disk; it is
+ * measured with warm and fit too, before the S3 server starts: {@link FloorReference}).
  */
 public final class UserBenchmark {
 
   /** Every row group, in the order they run. */
-  public static final Set<String> GROUPS = Set.of("cold", "warm", "small", "random", "fit", "plan", "epoch");
+  public static final Set<String> GROUPS = Set.of("cold", "warm", "small", "random", "fit", "plan", "epoch",
+      "floor");
 
   /** What to run. */
   public record Options(Path workDir, long bigSize, int smallFiles, List<String> peers, Set<String> only,
@@ -47,6 +49,12 @@ public final class UserBenchmark {
   private final RatioTable table = new RatioTable();
   private final Map<String, RequestCounts> requests = new LinkedHashMap<>();
   private final List<String> notes = new ArrayList<>();
+  /** The FUSE floor of the warm and fit rows; null when neither (nor floor) runs. */
+  private FloorReference floor;
+  /** Local disk's figures as the warm and fit rows measured them, for floor ÷ local disk; NaN if not. */
+  private double localSeq = Double.NaN;
+  private double localSmall = Double.NaN;
+  private double localCached = Double.NaN;
 
   public UserBenchmark(Options options, PrintStream out) {
     this.o = options;
@@ -67,14 +75,39 @@ public final class UserBenchmark {
     Path local = work.resolve("local");
     boolean big = any("cold", "warm", "small", "random", "fit");
     out.printf("generating %d MiB + %d small files, %d plan objects, %d epoch files under %s%n",
-        big ? o.bigSize() >> 20 : 0, o.smallFiles(), any("plan") ? 2 * o.planObjects() : 0,
-        any("epoch") ? o.epochFiles() : 0, local);
-    BenchData data = BenchData.create(local, big ? o.bigSize() : 0, any("warm", "small") ? o.smallFiles() : 0, 1);
+        big || any("floor") ? o.bigSize() >> 20 : 0, any("warm", "small", "floor") ? o.smallFiles() : 0,
+        any("plan") ? 2 * o.planObjects() : 0, any("epoch") ? o.epochFiles() : 0, local);
+    BenchData data = BenchData.create(local, big || any("floor") ? o.bigSize() : 0,
+        any("warm", "small", "floor") ? o.smallFiles() : 0, 1);
     SplittableRandom random = new SplittableRandom(2);
     List<String> plan = any("plan") ? BenchData.writeFiles(local, "plan", 2 * o.planObjects(), 100 << 10, 100 << 10,
         random) : List.of();
     List<String> epoch = any("epoch") ? BenchData.writeFiles(local, "epoch", o.epochFiles(), 20 << 10, 180 << 10,
         random) : List.of();
+    if (any("warm", "fit", "floor")) {
+      // Before the S3 server and any daemon start: the floor has the machine to itself.
+      floor = FloorReference.measure(data, work.resolve("floorfs"), o.repeat(), any("warm", "floor"),
+          any("fit", "floor"), out);
+    }
+    if (any("floor") && !any("warm", "fit")) {
+      Path bigLocal = data.localRoot.resolve("big.bin");
+      localSeq = best(() -> dropped(() -> Measure.sequential(bigLocal))).mbPerSecond();
+      localCached = best(() -> Measure.sequential(bigLocal)).mbPerSecond();
+      localSmall = best(() -> dropped(() -> Measure.files(data.shuffledSmall(data.localRoot)))).filesPerSecond();
+    }
+    if (!o.only().stream().allMatch("floor"::equals)) {
+      serverGroups(data, work, plan, epoch);
+    }
+    if (floor != null) {
+      notes.addAll(floor.notes(localSeq, localSmall, localCached));
+    }
+    report();
+  }
+
+  /** Every group but the floor: the S3 server in its own process, the data uploaded, then each group. */
+  private void serverGroups(BenchData data, Path work, List<String> plan, List<String> epoch) throws Exception {
+    Path local = data.localRoot;
+    boolean big = any("cold", "warm", "small", "random", "fit");
     try (ServerProcess server = ServerProcess.start(Files.createDirectories(work.resolve("s3")), o.latencyMillis(),
         work.resolve("s3-server.log"))) {
       server.client().createBucket(b -> b.bucket(BUCKET));
@@ -100,7 +133,6 @@ public final class UserBenchmark {
             o.daemonJavaOpts(), out).run();
       }
     }
-    report();
   }
 
   /** The headline daemon: RAM tier smaller than the big file; cold, warm, small files, random reads. */
@@ -215,6 +247,15 @@ public final class UserBenchmark {
       table.add("warm shuffled small files (" + o.smallFiles() + ") after a larger-than-RAM read",
           smallWarm.filesPerSecond(), "files/s", s3fsSmallWarm == null ? Double.NaN : s3fsSmallWarm.filesPerSecond(),
           "s3fs from its use_cache", RatioTable.Goal.atLeast(1.0));
+      // The bound FUSE itself sets, same readers: held to the local-disk targets.
+      table.add("warm " + size + " sequential, RAM tier " + o.ramCache() + " < file, page cache dropped",
+          warm.mbPerSecond(), "MB/s", floor.fuse2.seq(), floor.fuse2.reference(floor.fuse2.seq()),
+          RatioTable.Goal.atLeast(0.9));
+      table.add("warm shuffled small files (" + o.smallFiles() + ") after a larger-than-RAM read",
+          smallWarm.filesPerSecond(), "files/s", floor.fuse2.small(), floor.fuse2.reference(floor.fuse2.small()),
+          RatioTable.Goal.atLeast(0.7));
+      this.localSeq = localSeq.mbPerSecond();
+      this.localSmall = localSmall.filesPerSecond();
     }
     if (any("cold")) {
       table.add("cold " + size + " sequential", cold.mbPerSecond(), "MB/s", mb(s3fsCold), "s3fs",
@@ -267,6 +308,14 @@ public final class UserBenchmark {
           "local disk", RatioTable.Goal.atLeast(0.95));
       table.add("fits in RAM: page-cache re-read", cached.mbPerSecond(), "MB/s", localCached.mbPerSecond(),
           "local page cache", RatioTable.Goal.atLeast(0.9));
+      table.add("fits in RAM: warm sequential, page cache dropped", warm.mbPerSecond(), "MB/s", floor.fuse2.seq(),
+          floor.fuse2.reference(floor.fuse2.seq()), RatioTable.Goal.atLeast(0.95));
+      table.add("fits in RAM: page-cache re-read", cached.mbPerSecond(), "MB/s", floor.fuse2.cached(),
+          floor.fuse2.reference(floor.fuse2.cached()), RatioTable.Goal.atLeast(0.9));
+      if (Double.isNaN(this.localSeq)) {
+        this.localSeq = localWarm.mbPerSecond();
+      }
+      this.localCached = localCached.mbPerSecond();
     }
   }
 
@@ -451,32 +500,22 @@ public final class UserBenchmark {
     return now;
   }
 
-  private interface Run {
-    Measure.Result once() throws Exception;
-  }
+  private interface Run extends Measure.Pass {}
 
   private static Measure.Result dropped(Run run) throws Exception {
-    PageCache.drop();
-    return run.once();
+    return Measure.dropped(run);
   }
 
-  /** Repeatable states: best of --repeat runs (single runs on a shared machine vary by 20% or more). */
   private Measure.Result best(Run run) throws Exception {
-    Measure.Result best = null;
-    for (int i = 0; i < o.repeat(); i++) {
-      Measure.Result r = run.once();
-      if (best == null || r.nanos() < best.nanos()) {
-        best = r;
-      }
-    }
-    return best;
+    return Measure.best(o.repeat(), run);
   }
 
   private void report() {
     out.println();
     out.println("Targets (issue 14), each against its reference measured in this run:");
     out.println();
-    out.print(table.format());
+    out.print(table.isEmpty() ? "(none: --only floor measures the FUSE floor and local disk alone, in the notes)\n"
+        : table.format());
     out.println();
     out.println("S3 requests by phase (s3cache daemon's GET /stats):");
     out.println();

@@ -30,7 +30,8 @@ final class BenchCommand implements Callable<Integer> {
   List<String> peers;
 
   @Option(names = "--only", split = ",", defaultValue = "cold,warm,small,random,fit,plan,epoch",
-      description = "Row groups to run: cold, warm, small, random, fit, plan, epoch (default all)")
+      description = "Row groups to run: cold, warm, small, random, fit, plan, epoch (default all); floor: only "
+          + "the FUSE floor (floorfs, measured with warm and fit too) against local disk")
   List<String> only;
 
   @Option(names = "--ram-cache", defaultValue = "256M", description = "s3cache RAM tier of the headline rows, "
@@ -146,7 +147,7 @@ final class BenchCommand implements Callable<Integer> {
   static Set<String> checkedGroups(List<String> groups) {
     for (String g : groups) {
       if (!UserBenchmark.GROUPS.contains(g)) {
-        throw new ConfigException("unknown row group '" + g + "': expected some of cold, warm, small, random, fit, plan, epoch");
+        throw new ConfigException("unknown row group '" + g + "': expected some of cold, warm, small, random, fit, plan, epoch, floor");
       }
     }
     return new LinkedHashSet<>(groups);
