@@ -83,13 +83,17 @@ final class FloorReference {
   }
 
   /**
-   * The notes: the libfuse3 floors' figures, then each floor ÷ local disk (NaN local figures, not
+   * The notes: each floor's figures and local disk's, then each floor ÷ local disk (NaN figures, not
    * measured in this run, are left out), so a reader sees what FUSE itself leaves of local disk.
    */
   List<String> notes(double localSeq, double localSmall, double localCached) {
     List<String> notes = new ArrayList<>();
-    for (Figures f : List.of(fuse3, fuse3Direct)) {
+    for (Figures f : List.of(fuse2, fuse3, fuse3Direct)) {
       notes.add(f.name() + ": " + (f.reason() != null ? f.reason() : figures(f)));
+    }
+    String local = figures(new Figures("local disk", localSeq, localSmall, localCached, null));
+    if (!local.isEmpty()) {
+      notes.add("local disk, the same readers: " + local);
     }
     StringBuilder ratios = new StringBuilder();
     for (Figures f : List.of(fuse2, fuse3, fuse3Direct)) {

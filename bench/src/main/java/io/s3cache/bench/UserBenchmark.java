@@ -516,15 +516,17 @@ public final class UserBenchmark {
     out.println();
     out.print(table.isEmpty() ? "(none: --only floor measures the FUSE floor and local disk alone, in the notes)\n"
         : table.format());
-    out.println();
-    out.println("S3 requests by phase (s3cache daemon's GET /stats):");
-    out.println();
-    out.println("| phase | GET | HEAD | LIST | PUT | other |");
-    out.println("|---|---|---|---|---|---|");
-    for (var e : requests.entrySet()) {
-      RequestCounts r = e.getValue();
-      out.printf(Locale.ROOT, "| %s | %d | %d | %d | %d | %d |%n", e.getKey(), r.get(), r.head(), r.list(), r.put(),
-          r.copy() + r.delete() + r.other());
+    if (!requests.isEmpty()) {
+      out.println();
+      out.println("S3 requests by phase (s3cache daemon's GET /stats):");
+      out.println();
+      out.println("| phase | GET | HEAD | LIST | PUT | other |");
+      out.println("|---|---|---|---|---|---|");
+      for (var e : requests.entrySet()) {
+        RequestCounts r = e.getValue();
+        out.printf(Locale.ROOT, "| %s | %d | %d | %d | %d | %d |%n", e.getKey(), r.get(), r.head(), r.list(),
+            r.put(), r.copy() + r.delete() + r.other());
+      }
     }
     if (!notes.isEmpty()) {
       out.println();

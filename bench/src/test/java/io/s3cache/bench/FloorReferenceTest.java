@@ -34,8 +34,12 @@ class FloorReferenceTest {
         new FloorReference.Figures(FUSE3, 2600, 4100, 6100, null),
         new FloorReference.Figures(DIRECT, 4800, Double.NaN, Double.NaN, null));
     assertEquals(List.of(
+        FloorReference.LIBFUSE2 + ": warm dd 2,500 MB/s, warm shuffled small files 4,000 files/s, page-cache re-read "
+            + "6,000 MB/s",
         FUSE3 + ": warm dd 2,600 MB/s, warm shuffled small files 4,100 files/s, page-cache re-read 6,100 MB/s",
         DIRECT + ": warm dd 4,800 MB/s",
+        "local disk, the same readers: warm dd 5,000 MB/s, warm shuffled small files 5,000 files/s, page-cache "
+            + "re-read 8,000 MB/s",
         "FUSE floor ÷ local disk (what FUSE itself leaves of local disk, same readers): libfuse2 warm dd 0.50x, "
             + "warm small files 0.80x, page-cache re-read 0.75x; libfuse3 warm dd 0.52x, warm small files 0.82x, "
             + "page-cache re-read 0.76x; libfuse3 direct_io warm dd 0.96x"),
@@ -48,12 +52,14 @@ class FloorReferenceTest {
         new FloorReference.Figures(FloorReference.LIBFUSE2, 2500, Double.NaN, Double.NaN, null),
         FloorReference.Figures.missing(FUSE3, FuseFloor.NEEDS_FUSE3),
         FloorReference.Figures.missing(DIRECT, FuseFloor.NEEDS_FUSE3));
-    assertEquals(List.of(FUSE3 + ": " + FuseFloor.NEEDS_FUSE3, DIRECT + ": " + FuseFloor.NEEDS_FUSE3,
+    assertEquals(List.of(FloorReference.LIBFUSE2 + ": warm dd 2,500 MB/s", FUSE3 + ": " + FuseFloor.NEEDS_FUSE3,
+        DIRECT + ": " + FuseFloor.NEEDS_FUSE3, "local disk, the same readers: warm dd 5,000 MB/s, page-cache re-read "
+            + "8,000 MB/s",
         "FUSE floor ÷ local disk (what FUSE itself leaves of local disk, same readers): libfuse2 warm dd 0.50x"),
         floor.notes(5000, Double.NaN, 8000));
     FloorReference none = new FloorReference(FloorReference.Figures.missing(FloorReference.LIBFUSE2,
         FuseFloor.NEEDS_FUSE2), FloorReference.Figures.missing(FUSE3, FuseFloor.NEEDS_FUSE3),
         FloorReference.Figures.missing(DIRECT, FuseFloor.NEEDS_FUSE3));
-    assertEquals(2, none.notes(5000, 5000, 8000).size(), "no ratio note without any floor figure");
+    assertEquals(4, none.notes(5000, 5000, 8000).size(), "three reasons and local disk, no ratio note");
   }
 }
