@@ -229,8 +229,16 @@ int main(int argc, char *argv[]) {
   add("/", &st, NULL);
   walk(src, "");
   index_tree();
+  /* Every loaded page read once before mounting: on our VMs the first touch of freshly loaded
+   * memory cost ~2 s of CPU per GiB (the first dd through the mount ran at ~0.6 instead of
+   * ~2.5 GB/s), which is not FUSE's cost. */
+  volatile unsigned char sink = 0;
   off_t bytes = 0;
-  for (size_t i = 0; i < count; i++) bytes += nodes[i].size;
+  for (size_t i = 0; i < count; i++) {
+    for (off_t j = 0; j < nodes[i].size; j += 4096) sink ^= (unsigned char)nodes[i].data[j];
+    bytes += nodes[i].size;
+  }
+  (void)sink;
   fprintf(stderr, "floorfs: %zu entries, %lld bytes from %s in memory\n", count, (long long)bytes, src);
   argv[1] = argv[0]; /* libfuse sees: floorfs MOUNTPOINT [options] */
   return fuse_main(argc - 1, argv + 1, &ops, NULL);
