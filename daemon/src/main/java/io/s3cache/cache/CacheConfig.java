@@ -165,6 +165,15 @@ public record CacheConfig(
     return (int) Math.min(Integer.MAX_VALUE, n);
   }
 
+  /**
+   * Most bytes of just-fetched blocks held until read ({@link RecentBlocks}): three quarters of
+   * the fill buffer memory (96 MiB by default: a 64 MiB read-ahead window and the blocks being
+   * read), the rest for fills; it gives blocks back when a fill waits for a buffer.
+   */
+  public long recentBlockBytes() {
+    return fillBufferBytes / 4 * 3;
+  }
+
   /** Whether the RAM tier is on. */
   public boolean ramTierEnabled() {
     return ramCacheBytes > 0;

@@ -55,7 +55,9 @@ import org.slf4j.LoggerFactory;
  * so it always gets its bytes even when no tier keeps the block. Nothing outside this package
  * sees a block buffer: {@link #read} copies a range out, {@link #get} copies the whole block.
  *
- * <p><b>Admission rule.</b> A fetched block goes into RAM and (in the background) to disk. A hit
+ * <p><b>Admission rule.</b> A fetched block goes into RAM and (in the background) to disk; a block
+ * fetched ahead of its reader (read-ahead, plan prefetch) is also held in {@link RecentBlocks}
+ * until read, since the RAM tier's policy drops blocks not read yet first. A hit
  * in a lower tier (the disk tier serves positional reads of just the range asked, see {@link
  * DiskTier#read}) is <em>not</em> copied into RAM: the kernel's page cache already keeps hot
  * block files in memory, and a scan larger than RAM over blocks on disk would otherwise evict
@@ -73,8 +75,13 @@ public final class TieredBlockCache implements BlockCache {
 
   /** Where a fill puts its block once complete. */
   private enum Keep {
-    /** Into RAM, and queued for the disk tier: a reader's or read-ahead's fill. */
+    /** Into RAM, and queued for the disk tier: a reader's fill. */
     TIERS,
+    /**
+     * As {@code TIERS}, and held in {@link RecentBlocks} until read: a fill ahead of its reader
+     * (read-ahead, plan prefetch), which the RAM tier may drop before the reader comes.
+     */
+    AHEAD,
     /** Written to the disk tier on the fill thread, not into RAM: a preload's fill. */
     DISK
   }
@@ -91,6 +98,7 @@ public final class TieredBlockCache implements BlockCache {
   private final BlockSource source;
   private final MetricRegistry registry;
   private final MemoryTier memory;
+  private final RecentBlocks recent;
   private final DiskTier disk; // null: disk tier off
   private final DiskWriteQueue writes; // null: disk tier off
   private final ExecutorService ownedExecutor; // null: the caller owns the write executor
@@ -104,6 +112,7 @@ public final class TieredBlockCache implements BlockCache {
 
   private final Counter ramHits;
   private final Counter ramMisses;
+  private final Counter recentHits;
   private final Counter diskHits;
   private final Counter diskMisses;
   private final Counter diskErrors;
@@ -182,6 +191,7 @@ public final class TieredBlockCache implements BlockCache {
           @Override
           public void beforeWait() {
             memory.cleanUp(); // evictions Caffeine deferred give their buffers back
+            recent.shed(); // a just-fetched block its reader has not had yet waits on disk instead
           }
 
           @Override
@@ -198,6 +208,8 @@ public final class TieredBlockCache implements BlockCache {
         });
     fillThreads = Executors.newCachedThreadPool(daemonThreads("s3cache-fill-"));
     this.memory = new MemoryTier(config.ramCacheBytes(), ramMaintenance);
+    this.recent = new RecentBlocks(config.recentBlockBytes());
+    recentHits = registry.counter(MetricNames.CACHE_RECENT_HITS);
     if (config.diskTierEnabled()) {
       try {
         disk = new DiskTier(config.cacheDir(), config.blockSize(), config.diskCacheBytes(),
@@ -212,9 +224,10 @@ public final class TieredBlockCache implements BlockCache {
       disk = null;
       writes = null;
     }
+    Level recentLevel = new Level(recent, recentHits, new Counter()); // its misses: RAM's already
     levels = disk == null
-        ? List.of(new Level(memory, ramHits, ramMisses))
-        : List.of(new Level(memory, ramHits, ramMisses),
+        ? List.of(new Level(memory, ramHits, ramMisses), recentLevel)
+        : List.of(new Level(memory, ramHits, ramMisses), recentLevel,
             new Level(new WriteBehindTier(disk, writes), diskHits, diskMisses));
     ramBytesGauge = memory::bytes;
     diskBytesGauge = () -> disk == null ? 0L : disk.bytes();
@@ -322,7 +335,7 @@ public final class TieredBlockCache implements BlockCache {
       }
       level.misses().inc();
     }
-    Joined joined = loadOrJoin(key, length, NO_CALLBACK, Keep.TIERS, via);
+    Joined joined = loadOrJoin(key, length, NO_CALLBACK, Keep.AHEAD, via);
     if (joined.fill() != null) {
       try {
         joined.fill().awaitComplete();
@@ -598,6 +611,7 @@ public final class TieredBlockCache implements BlockCache {
   /** Drops a block from every tier (evict on request); returns whether any tier held it. */
   public boolean evict(BlockKey key) {
     boolean held = memory.invalidate(key);
+    held |= recent.invalidate(key);
     boolean queued = writes != null && writes.cancel(key); // else it would land on disk afterwards
     if (writes != null && !queued && disk.isBusy(key)) {
       try {
@@ -606,7 +620,7 @@ public final class TieredBlockCache implements BlockCache {
         Thread.currentThread().interrupt();
       }
     }
-    for (Level level : levels.subList(1, levels.size())) {
+    for (Level level : levels.subList(2, levels.size())) {
       held |= level.tier().invalidate(key);
     }
     return held || queued;
@@ -681,6 +695,7 @@ public final class TieredBlockCache implements BlockCache {
       }
     }
     memory.clear();
+    recent.clear();
     if (disk != null) {
       disk.close();
     }
@@ -754,9 +769,12 @@ public final class TieredBlockCache implements BlockCache {
         throw new IOException("source returned " + dst.position() + " of " + fill.length()
             + " bytes for " + key);
       }
-      if (keep == Keep.TIERS) {
+      if (keep != Keep.DISK) {
         if (!closed.get()) { // after close() cleared the RAM tier, nothing would release it again
           memory.insert(key, block);
+          if (keep == Keep.AHEAD) {
+            recent.hold(key, block); // RAM may drop it before its reader comes (RecentBlocks)
+          }
         }
         if (writes != null && !closed.get() && !writes.submit(key, block)) {
           // The write queue is full: write it now, on this fill thread, rather than keep it in

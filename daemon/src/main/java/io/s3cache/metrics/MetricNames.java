@@ -30,6 +30,8 @@ public final class MetricNames {
   public static final String S3_BYTES = "s3.bytes.received";
 
   // Block cache (Counters).
+  /** Reads served from a just-fetched block the RAM tier turned away, held until read. */
+  public static final String CACHE_RECENT_HITS = "cache.recent.hits";
   public static final String CACHE_RAM_HITS = "cache.ram.hits";
   public static final String CACHE_RAM_MISSES = "cache.ram.misses";
   public static final String CACHE_DISK_HITS = "cache.disk.hits";

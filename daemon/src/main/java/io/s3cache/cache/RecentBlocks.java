@@ -1,0 +1,218 @@
+package io.s3cache.cache;
+
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Blocks fetched ahead of their reader (read-ahead, plan prefetch), held in memory until the reader
+ * has had them: a small first-in first-out set between the RAM tier and the disk tier.
+ *
+ * <p><b>Why.</b> The RAM tier's W-TinyLFU policy keeps blocks read often (a block read through in
+ * 128 KiB pieces is read 64 times) and gives up blocks read once or not yet, which is what keeps a
+ * scan larger than RAM from churning it. But the blocks read-ahead fetched ahead of a sequential
+ * reader are exactly blocks not read yet: each newer one pushed an older one out before its
+ * reader came. That block then lived only in the disk write queue, was written with {@code
+ * O_DIRECT} (so not in the page cache either), and its reader read it back from the device: on a
+ * cold 1 GiB read with a 256 MiB RAM tier, half of the reads were disk-tier hits and 11% of the
+ * daemon's CPU went to those positional reads (run 9 in docs/BENCHMARKS.md). Here a block fetched
+ * ahead stays readable from its buffer until its reader has read to its end, or newer blocks need
+ * the room. A block a reader fetched itself is not held: its reader is already there.
+ *
+ * <p><b>Bound.</b> At most {@code capacityBytes} of blocks, taken out of the memory kept for fills
+ * ({@code fill_memory}): a pooled block held here is a pool buffer not yet given back. A new
+ * block displaces the oldest block read to its end, else the oldest; and when a fill waits for a
+ * buffer, {@link #shed} gives blocks back the same way, so holding blocks here never holds up a
+ * fetch. A block the RAM tier also holds costs no memory here (the same buffer).
+ *
+ * <p>Concurrency: the map under this object's monitor; reads copy outside it under a buffer
+ * reference of their own ({@link BlockBuffer#copyTo}), so a block dropped meanwhile is a miss,
+ * never another block's bytes.
+ */
+final class RecentBlocks implements CacheTier {
+
+  /** A held block, and whether a reader has read its last byte (a sequential reader is done). */
+  private static final class Held {
+    final BlockBuffer block;
+    volatile boolean readToEnd;
+
+    Held(BlockBuffer block) {
+      this.block = block;
+    }
+  }
+
+  private final long capacityBytes;
+  private final LinkedHashMap<BlockKey, Held> held = new LinkedHashMap<>(); // oldest first
+  private long bytes;
+
+  /** @param capacityBytes most bytes held at once; 0 holds nothing */
+  RecentBlocks(long capacityBytes) {
+    if (capacityBytes < 0) {
+      throw new IllegalArgumentException("negative capacity " + capacityBytes);
+    }
+    this.capacityBytes = capacityBytes;
+  }
+
+  /**
+   * Holds the block under a reference of its own (none taken, false, if it does not fit or the
+   * buffer is gone already), displacing older blocks as needed.
+   */
+  boolean hold(BlockKey key, BlockBuffer block) {
+    if (block.length() > capacityBytes || !block.retain()) {
+      return false;
+    }
+    List<Held> dropped = new ArrayList<>(2);
+    synchronized (this) {
+      Held replaced = held.put(key, new Held(block));
+      if (replaced != null) {
+        bytes -= replaced.block.length();
+        dropped.add(replaced);
+      }
+      bytes += block.length();
+      while (bytes > capacityBytes) {
+        dropped.add(dropOne()); // never the block just added: it is the newest and fits alone
+      }
+    }
+    for (Held h : dropped) {
+      h.block.release(); // outside the monitor: the last release gives the buffer to the pool
+    }
+    return true;
+  }
+
+  /**
+   * Gives one pooled buffer back if this holds one nobody else does (a fill is waiting for a
+   * buffer); drops blocks, those read to their end first, until one such buffer went back. Whether it freed one.
+   */
+  boolean shed() {
+    while (true) {
+      Held dropped;
+      synchronized (this) {
+        if (held.isEmpty()) {
+          return false;
+        }
+        dropped = dropOne();
+      }
+      boolean lastHolder = dropped.block.pooled() && dropped.block.refCount() == 1;
+      dropped.block.release();
+      if (lastHolder) {
+        return true;
+      }
+    }
+  }
+
+  /** Drops the oldest block read to its end, else the oldest; under the monitor; returns it. */
+  private Held dropOne() {
+    Iterator<Map.Entry<BlockKey, Held>> it = held.entrySet().iterator();
+    Map.Entry<BlockKey, Held> victim = null;
+    while (it.hasNext()) {
+      Map.Entry<BlockKey, Held> e = it.next();
+      if (victim == null) {
+        victim = e; // the oldest, unless one read to its end comes
+      }
+      if (e.getValue().readToEnd) {
+        victim = e;
+        break;
+      }
+    }
+    Held dropped = held.remove(victim.getKey());
+    bytes -= dropped.block.length();
+    return dropped; // the caller releases its reference once outside the monitor
+  }
+
+  @Override
+  public Block lookup(BlockKey key, int length) {
+    Held h;
+    synchronized (this) {
+      h = held.get(key);
+    }
+    if (h == null || h.block.length() != length) {
+      return null;
+    }
+    Held found = h;
+    return new Block() {
+      @Override
+      public int length() {
+        return found.block.length();
+      }
+
+      @Override
+      public ByteBuffer readAll() {
+        ByteBuffer copy = ByteBuffer.allocateDirect(found.block.length());
+        if (!found.block.copyTo(0, copy)) {
+          return null;
+        }
+        found.readToEnd = true;
+        return copy.flip();
+      }
+
+      @Override
+      public boolean read(int offsetInBlock, ByteBuffer dst) {
+        if (offsetInBlock < 0 || offsetInBlock > length() - dst.remaining()) {
+          throw new IndexOutOfBoundsException("range [" + offsetInBlock + ", +" + dst.remaining()
+              + ") outside a block of " + length() + " bytes");
+        }
+        int end = offsetInBlock + dst.remaining();
+        if (!found.block.copyTo(offsetInBlock, dst)) {
+          return false;
+        }
+        if (end == found.block.length()) {
+          found.readToEnd = true;
+        }
+        return true;
+      }
+    };
+  }
+
+  /** Blocks come in through {@link #hold} only (they are fetched blocks in buffers). */
+  @Override
+  public boolean insert(BlockKey key, ByteBuffer block) {
+    return false;
+  }
+
+  @Override
+  public boolean invalidate(BlockKey key) {
+    Held dropped;
+    synchronized (this) {
+      dropped = held.remove(key);
+      if (dropped != null) {
+        bytes -= dropped.block.length();
+      }
+    }
+    if (dropped == null) {
+      return false;
+    }
+    dropped.block.release();
+    return true;
+  }
+
+  /** Drops every block (the cache closes). */
+  void clear() {
+    Held[] all;
+    synchronized (this) {
+      all = held.values().toArray(new Held[0]);
+      held.clear();
+      bytes = 0;
+    }
+    for (Held h : all) {
+      h.block.release();
+    }
+  }
+
+  @Override
+  public synchronized boolean contains(BlockKey key) {
+    return held.containsKey(key);
+  }
+
+  @Override
+  public synchronized long bytes() {
+    return bytes;
+  }
+
+  @Override
+  public synchronized long blockCount() {
+    return held.size();
+  }
+}
