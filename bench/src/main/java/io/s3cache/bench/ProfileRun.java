@@ -1,6 +1,7 @@
 package io.s3cache.bench;
 
 import io.s3cache.demo.PageCache;
+import java.io.IOException;
 import java.io.PrintStream;
 import java.net.URI;
 import java.nio.file.Files;
@@ -58,6 +59,10 @@ final class ProfileRun {
         Measure.Result r = Measure.sequential(d.mountPoint().resolve("big.bin"));
         cpu.add(d.cpuSeconds() - c0);
         rates.add(r.mbPerSecond());
+        // The daemon's own recording, now: the CLI that started it ran with the same options and
+        // wrote its own (short) recording to this file when it exited, and the daemon's stop does
+        // not reliably dump on exit. Before this, the stage table profiled the CLI.
+        dump(d.pid(), jfr);
       }
       columns.add(JfrStages.read(jfr));
     }
@@ -66,5 +71,15 @@ final class ProfileRun {
         + "CPU during the read): cold %.0f MB/s, %.2f CPU-s; warm from disk %.0f MB/s, %.2f CPU-s%n%n",
         rates.get(0), cpu.get(0), rates.get(1), cpu.get(1));
     out.print(JfrStages.format(names, columns, cpu));
+  }
+
+  private static void dump(long pid, Path jfr) throws IOException, InterruptedException {
+    Path jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd");
+    Process p = new ProcessBuilder(jcmd.toString(), Long.toString(pid), "JFR.dump", "filename=" + jfr)
+        .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+    if (!p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS) || p.exitValue() != 0) {
+      p.destroyForcibly();
+      throw new IOException("jcmd " + pid + " JFR.dump did not write " + jfr);
+    }
   }
 }

@@ -72,10 +72,11 @@ public final class FuseMount implements AutoCloseable {
     }
     String[] args = options.isEmpty() ? new String[0] : new String[] {"-o", String.join(",", options)};
     FuseMount mount = new FuseMount(mp, adapter);
-    // libfuse's loop runs in a thread of ours, so we learn when it ends (unmounted by anyone).
+    // libfuse's session runs on threads of ours (FuseWorkers), so we learn when it ends (unmounted
+    // by anyone).
     Thread loop = new Thread(() -> {
       try {
-        adapter.mount(mp, true, false, args);
+        adapter.serve(mp, args);
         adapter.notifier().close(); // unmounted by anyone: our descriptor copy goes too
         mount.terminated.complete(null);
       } catch (Throwable t) {

@@ -3,6 +3,7 @@ package io.s3cache.fuse;
 import com.kenai.jffi.MemoryIO;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.List;
 import jnr.ffi.Memory;
 import jnr.ffi.Pointer;
@@ -77,7 +78,29 @@ final class JnrFuseAdapter extends FuseStubFS {
     this.onInit = onInit;
   }
 
-  /** The mount is gone (unmounted by us); stops jnr-fuse's shutdown hook from unmounting again. */
+  /**
+   * Mounts at {@code mountPoint} with libfuse options {@code args} and serves it on threads of our
+   * own ({@link FuseWorkers}) until it is unmounted; blocks. In place of jnr-fuse's {@code mount},
+   * whose {@code fuse_main} runs libfuse's own worker threads.
+   */
+  void serve(Path mountPoint, String[] args) {
+    if (!mounted.compareAndSet(false, true)) {
+      throw new IllegalStateException(mountPoint + " is mounted already");
+    }
+    this.mountPoint = mountPoint;
+    String[] argv = new String[3 + args.length];
+    argv[0] = getFSName();
+    argv[1] = "-f";
+    argv[2] = mountPoint.toString();
+    System.arraycopy(args, 0, argv, 3, args.length);
+    try {
+      FuseWorkers.run(argv, Struct.getMemory(fuseOperations), Struct.size(fuseOperations), mountPoint);
+    } finally {
+      mounted.set(false);
+    }
+  }
+
+  /** The mount is gone (unmounted by us). */
   void markUnmounted() {
     mounted.set(false);
   }

@@ -142,6 +142,10 @@ class FaultedMountTest {
         proxy.outage(Outage.NONE);
       }
     }
+    // A block whose fetch got no answer fails again at once for 2 s (MountSource: the kernel's
+    // immediate retry must not wait the bound twice); a read-ahead fetch of b's later blocks may
+    // have failed just before the outage ended, so the reads below wait that window out.
+    Thread.sleep(2_500);
     // The same mount, without a remount: what failed reads now, and "other/x" was not cached as absent.
     assertEquals(SampleDataset.sha256(b), TreeReader.sha256(root.resolve("uncached/b")));
     assertEquals(SampleDataset.sha256(c), TreeReader.sha256(root.resolve("uncached/c")));
