@@ -1,11 +1,10 @@
 package io.s3cache.cache;
 
 import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
  * Blocks fetched ahead of their reader (read-ahead, plan prefetch), held in memory until the reader
@@ -23,7 +22,8 @@ import java.util.Map;
  * the room. A block a reader fetched itself is not held: its reader is already there.
  *
  * <p><b>Bound.</b> At most {@code capacityBytes} of blocks, taken out of the memory kept for fills
- * ({@code fill_memory}): a pooled block held here is a pool buffer not yet given back. A new
+ * ({@link CacheConfig#fillBufferBytes}): a pooled block held here is a pool buffer not yet given
+ * back. A new
  * block displaces the oldest block read to its end, else the oldest; and when a fill waits for a
  * buffer, {@link #shed} gives blocks back the same way, so holding blocks here never holds up a
  * fetch. A block the RAM tier also holds costs no memory here (the same buffer).
@@ -36,16 +36,20 @@ final class RecentBlocks implements CacheTier {
 
   /** A held block, and whether a reader has read its last byte (a sequential reader is done). */
   private static final class Held {
+    final BlockKey key;
     final BlockBuffer block;
-    volatile boolean readToEnd;
+    boolean readToEnd; // under the RecentBlocks monitor
 
-    Held(BlockBuffer block) {
+    Held(BlockKey key, BlockBuffer block) {
+      this.key = key;
       this.block = block;
     }
   }
 
   private final long capacityBytes;
   private final LinkedHashMap<BlockKey, Held> held = new LinkedHashMap<>(); // oldest first
+  /** Blocks read to their end, oldest first; may name blocks already dropped (skipped then). */
+  private final ArrayDeque<Held> readThrough = new ArrayDeque<>();
   private long bytes;
 
   /** @param capacityBytes most bytes held at once; 0 holds nothing */
@@ -66,7 +70,7 @@ final class RecentBlocks implements CacheTier {
     }
     List<Held> dropped = new ArrayList<>(2);
     synchronized (this) {
-      Held replaced = held.put(key, new Held(block));
+      Held replaced = held.put(key, new Held(key, block));
       if (replaced != null) {
         bytes -= replaced.block.length();
         dropped.add(replaced);
@@ -84,7 +88,8 @@ final class RecentBlocks implements CacheTier {
 
   /**
    * Gives one pooled buffer back if this holds one nobody else does (a fill is waiting for a
-   * buffer); drops blocks, those read to their end first, until one such buffer went back. Whether it freed one.
+   * buffer); drops blocks, those read to their end first, until one such buffer went back.
+   * Whether it freed one.
    */
   boolean shed() {
     while (true) {
@@ -103,23 +108,35 @@ final class RecentBlocks implements CacheTier {
     }
   }
 
-  /** Drops the oldest block read to its end, else the oldest; under the monitor; returns it. */
+  /**
+   * Drops the oldest block read to its end, else the oldest; under the monitor, with at least one
+   * block held; returns it for the caller to release once outside the monitor.
+   */
   private Held dropOne() {
-    Iterator<Map.Entry<BlockKey, Held>> it = held.entrySet().iterator();
-    Map.Entry<BlockKey, Held> victim = null;
-    while (it.hasNext()) {
-      Map.Entry<BlockKey, Held> e = it.next();
-      if (victim == null) {
-        victim = e; // the oldest, unless one read to its end comes
-      }
-      if (e.getValue().readToEnd) {
-        victim = e;
-        break;
+    Held victim = null;
+    while (victim == null && !readThrough.isEmpty()) {
+      Held h = readThrough.pollFirst();
+      if (held.get(h.key) == h) { // else dropped or replaced since
+        victim = h;
       }
     }
-    Held dropped = held.remove(victim.getKey());
-    bytes -= dropped.block.length();
-    return dropped; // the caller releases its reference once outside the monitor
+    if (victim == null) {
+      victim = held.values().iterator().next();
+    }
+    held.remove(victim.key);
+    bytes -= victim.block.length();
+    return victim;
+  }
+
+  /** A reader read the block's last byte: it goes first when room is needed. */
+  private synchronized void readToEnd(Held h) {
+    if (!h.readToEnd && held.get(h.key) == h) {
+      h.readToEnd = true;
+      readThrough.addLast(h);
+      if (readThrough.size() > 2 * held.size() + 64) { // blocks invalidated since: forget them
+        readThrough.removeIf(x -> held.get(x.key) != x);
+      }
+    }
   }
 
   @Override
@@ -144,7 +161,7 @@ final class RecentBlocks implements CacheTier {
         if (!found.block.copyTo(0, copy)) {
           return null;
         }
-        found.readToEnd = true;
+        readToEnd(found);
         return copy.flip();
       }
 
@@ -159,7 +176,7 @@ final class RecentBlocks implements CacheTier {
           return false;
         }
         if (end == found.block.length()) {
-          found.readToEnd = true;
+          readToEnd(found);
         }
         return true;
       }
@@ -194,6 +211,7 @@ final class RecentBlocks implements CacheTier {
     synchronized (this) {
       all = held.values().toArray(new Held[0]);
       held.clear();
+      readThrough.clear();
       bytes = 0;
     }
     for (Held h : all) {

@@ -79,6 +79,20 @@ class RecentBlocksTest {
   }
 
   @Test
+  void aBlockReadToItsEndAndThenDroppedIsNotTakenForOneStillHeld() throws IOException {
+    RecentBlocks recent = new RecentBlocks(2L * BLOCK);
+    fetched(recent, 0);
+    fetched(recent, 1);
+    assertTrue(readRange(recent, 1, 0, BLOCK)); // read through: first to go ...
+    assertTrue(recent.invalidate(key(1))); // ... but gone another way first
+    fetched(recent, 1); // held again, not read yet
+    fetched(recent, 2); // room for one more: the oldest goes, not the new block 1
+    assertFalse(recent.contains(key(0)));
+    assertTrue(recent.contains(key(1)) && recent.contains(key(2)));
+    assertEquals(2L * BLOCK, recent.bytes());
+  }
+
+  @Test
   void displacedAndInvalidatedBlocksGiveTheirBuffersBack() throws IOException {
     RecentBlocks recent = new RecentBlocks(2L * BLOCK);
     fetched(recent, 0);
