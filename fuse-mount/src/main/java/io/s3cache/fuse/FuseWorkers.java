@@ -120,7 +120,12 @@ final class FuseWorkers {
         Thread t = new Thread(() -> serve(f, session, chan, bufSize, failed),
             "fuse-worker-" + i + " " + mountPoint);
         t.setDaemon(true);
-        t.start();
+        try {
+          t.start();
+        } catch (OutOfMemoryError | RuntimeException e) { // no thread to be had: serve with fewer
+          LOG.warn("{}: started {} of {} FUSE workers: {}", mountPoint, i, WORKERS, e.toString());
+          break;
+        }
         others.add(t);
       }
       serve(f, session, chan, bufSize, failed);
@@ -146,7 +151,8 @@ final class FuseWorkers {
   }
 
   /** One worker: receive, process, until the session ends (the mount is gone). */
-  private static void serve(LibFuse f, Pointer session, Pointer chan, long bufSize, AtomicInteger failed) {
+  private static void serve(LibFuse f, Pointer session, Pointer chan, long bufSize,
+      AtomicInteger failed) {
     Runtime runtime = Runtime.getSystemRuntime();
     Pointer fbuf = Memory.allocateDirect(runtime, FUSE_BUF_SIZE, true);
     Pointer mem = Memory.allocateDirect(runtime, bufSize);
