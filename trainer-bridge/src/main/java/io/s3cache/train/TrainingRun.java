@@ -140,8 +140,10 @@ public final class TrainingRun {
       int epoch) throws TrainException {
     int[] order = sampler.order();
     plannedOrders.add(order);
-    boolean planned = options.plan() && daemon.sendPlan(epoch, dataset.samples().paths(order));
+    // Counted from before the plan goes out: the epoch's S3 traffic includes its plan's prefetch,
+    // which can be over before the loader's first read (a small epoch on a fast store).
     StatsSnapshot before = daemon.stats();
+    boolean planned = options.plan() && daemon.sendPlan(epoch, dataset.samples().paths(order));
     long start = System.nanoTime();
     BatchLoader loader = new BatchLoader(dataset, sampler, workers, 2 * options.workers());
     long correct = 0;
