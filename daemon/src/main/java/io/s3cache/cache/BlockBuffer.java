@@ -1,7 +1,6 @@
 package io.s3cache.cache;
 
 import java.nio.ByteBuffer;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * One block's bytes in a direct buffer, with a count of who holds it: the fill writing it, the RAM
@@ -22,7 +21,7 @@ final class BlockBuffer {
   private final ByteBuffer buffer; // position 0, limit = length; never moved
   private final int length;
   private final BufferPool pool; // null: unpooled, freed by the garbage collector
-  private final AtomicInteger refs = new AtomicInteger(1); // the creator's
+  private final RefCount refs = new RefCount(); // the creator's
 
   BlockBuffer(ByteBuffer buffer, int length, BufferPool pool) {
     if (!buffer.isDirect()) {
@@ -59,17 +58,12 @@ final class BlockBuffer {
 
   /** Takes a reference; false once the last one was released (the buffer may be reused). */
   boolean retain() {
-    for (int r = refs.get(); r > 0; r = refs.get()) {
-      if (refs.compareAndSet(r, r + 1)) {
-        return true;
-      }
-    }
-    return false;
+    return refs.retain();
   }
 
   /** Drops a reference; the last one hands the buffer back to its pool. */
   void release() {
-    int r = refs.decrementAndGet();
+    int r = refs.release();
     if (r == 0) {
       if (pool != null) {
         pool.giveBack(origin);

@@ -5,7 +5,6 @@ import com.github.benmanes.caffeine.cache.Caffeine;
 import io.s3cache.cache.BlockFileFormat.Header;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The disk tier's open block files, each with its checked header, in a small bounded cache, so a
@@ -29,7 +28,7 @@ final class BlockChannels implements AutoCloseable {
     final DiskTier.Entry entry;
     final FileChannel channel;
     final Header header;
-    private final AtomicInteger refs = new AtomicInteger(1); // the creator's
+    private final RefCount refs = new RefCount(); // the creator's
 
     Handle(DiskTier.Entry entry, FileChannel channel, Header header) {
       this.entry = entry;
@@ -39,17 +38,12 @@ final class BlockChannels implements AutoCloseable {
 
     /** Takes a reference; false if the handle is closed already. */
     boolean retain() {
-      for (int r = refs.get(); r > 0; r = refs.get()) {
-        if (refs.compareAndSet(r, r + 1)) {
-          return true;
-        }
-      }
-      return false;
+      return refs.retain();
     }
 
     /** Drops a reference; the last one closes the channel. */
     void release() {
-      if (refs.decrementAndGet() == 0) {
+      if (refs.release() == 0) {
         try {
           channel.close();
         } catch (IOException ignored) {

@@ -27,10 +27,6 @@ final class BlockRecord {
 
   private BlockRecord() {}
 
-  static byte[] encode(BlockKey key, int blockSize, DiskTier.Entry entry) {
-    return encode(key, blockSize, entry, entry.lastAccess);
-  }
-
   /** The record with {@code lastAccess} as its access (the entry's may move meanwhile). */
   static byte[] encode(BlockKey key, int blockSize, DiskTier.Entry entry, long lastAccess) {
     byte[] bucket = key.bucket().getBytes(StandardCharsets.UTF_8);

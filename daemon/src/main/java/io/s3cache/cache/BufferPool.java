@@ -100,7 +100,7 @@ final class BufferPool implements AutoCloseable {
    */
   BlockBuffer acquire(int length) throws IOException {
     if (length != blockSize || maxBuffers == 0) {
-      return new BlockBuffer(ByteBuffer.allocateDirect(length), length, null);
+      return BlockBuffer.unpooled(ByteBuffer.allocateDirect(length));
     }
     ByteBuffer reused = null;
     long left = maxWaitNanos;
@@ -122,7 +122,7 @@ final class BufferPool implements AutoCloseable {
         if (nudged) {
           if (left <= 0) {
             events.fellBack();
-            return new BlockBuffer(ByteBuffer.allocateDirect(length), length, null);
+            return BlockBuffer.unpooled(ByteBuffer.allocateDirect(length));
           }
           events.waiting();
           left = returned.awaitNanos(left);

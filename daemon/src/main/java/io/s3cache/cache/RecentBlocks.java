@@ -149,33 +149,29 @@ final class RecentBlocks implements CacheTier {
       return null;
     }
     Held found = h;
-    return new Block() {
+    Whole whole = new Whole(found.block);
+    return new Block() { // a Whole that notes when a read reaches the block's end
       @Override
       public int length() {
-        return found.block.length();
+        return whole.length();
       }
 
       @Override
       public ByteBuffer readAll() {
-        ByteBuffer copy = ByteBuffer.allocateDirect(found.block.length());
-        if (!found.block.copyTo(0, copy)) {
-          return null;
+        ByteBuffer all = whole.readAll();
+        if (all != null) {
+          readToEnd(found);
         }
-        readToEnd(found);
-        return copy.flip();
+        return all;
       }
 
       @Override
       public boolean read(int offsetInBlock, ByteBuffer dst) {
-        if (offsetInBlock < 0 || offsetInBlock > length() - dst.remaining()) {
-          throw new IndexOutOfBoundsException("range [" + offsetInBlock + ", +" + dst.remaining()
-              + ") outside a block of " + length() + " bytes");
-        }
-        int end = offsetInBlock + dst.remaining();
-        if (!found.block.copyTo(offsetInBlock, dst)) {
+        boolean toEnd = offsetInBlock + dst.remaining() == whole.length();
+        if (!whole.read(offsetInBlock, dst)) {
           return false;
         }
-        if (end == found.block.length()) {
+        if (toEnd) {
           readToEnd(found);
         }
         return true;

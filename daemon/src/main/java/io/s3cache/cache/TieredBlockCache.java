@@ -456,7 +456,7 @@ public final class TieredBlockCache implements BlockCache {
       if (running != null) {
         return Optional.of(running);
       }
-      if (heldByTier(key)) {
+      if (isCached(key)) { // a fill or disk write that ended just before may have put it there
         return Optional.empty();
       }
       started[0] = startFill(key, length, onSourceFetch, keep, via);
@@ -472,20 +472,6 @@ public final class TieredBlockCache implements BlockCache {
           + " bytes, caller expected " + length);
     }
     return new Joined(fill, led);
-  }
-
-  /**
-   * A leader's look after its caller missed in every tier: whether a tier holds the block now (a
-   * fill or disk write that ended just before may have put it there). A look, not a read: the
-   * caller then reads just its range from the tier.
-   */
-  private boolean heldByTier(BlockKey key) {
-    for (Level level : levels) {
-      if (level.tier().contains(key)) {
-        return true;
-      }
-    }
-    return false;
   }
 
   /**

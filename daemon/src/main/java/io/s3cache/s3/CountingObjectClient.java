@@ -9,9 +9,8 @@ import java.util.concurrent.atomic.LongAdder;
  * An object client that counts the requests of one mount by kind (the daemon-wide totals are the
  * {@code s3.requests.*} metrics). Every call is counted once, also when it fails.
  */
-public final class CountingObjectClient implements ObjectClient {
+public final class CountingObjectClient extends ForwardingObjectClient {
 
-  private final ObjectClient delegate;
   private final LongAdder gets = new LongAdder();
   private final LongAdder heads = new LongAdder();
   private final LongAdder lists = new LongAdder();
@@ -21,18 +20,13 @@ public final class CountingObjectClient implements ObjectClient {
   private final LongAdder others = new LongAdder();
 
   public CountingObjectClient(ObjectClient delegate) {
-    this.delegate = delegate;
+    super(delegate);
   }
 
   /** The requests sent through this client so far. */
   public RequestCounts counts() {
     return new RequestCounts(gets.sum(), heads.sum(), lists.sum(), puts.sum(), copies.sum(),
         deletes.sum(), others.sum());
-  }
-
-  @Override
-  public String bucket() {
-    return delegate.bucket();
   }
 
   @Override
@@ -115,15 +109,5 @@ public final class CountingObjectClient implements ObjectClient {
   public void delete(String key) throws ObjectClientException {
     deletes.increment();
     delegate.delete(key);
-  }
-
-  @Override
-  public void close() {
-    delegate.close();
-  }
-
-  @Override
-  public String toString() {
-    return delegate.toString();
   }
 }

@@ -158,7 +158,7 @@ public final class FuseMount implements AutoCloseable {
     if (!mounted) {
       return;
     }
-    String error = fusermount("-u");
+    String error = fusermount("-u", mountPoint);
     if (error != null && MountTable.isMounted(mountPoint)) {
       throw new MountException("cannot unmount " + mountPoint + ": " + error);
     }
@@ -171,8 +171,8 @@ public final class FuseMount implements AutoCloseable {
     if (!mounted) {
       return;
     }
-    if (fusermount("-u") != null && MountTable.isMounted(mountPoint)) {
-      String lazy = fusermount("-uz");
+    if (fusermount("-u", mountPoint) != null && MountTable.isMounted(mountPoint)) {
+      String lazy = fusermount("-uz", mountPoint);
       if (lazy != null) {
         LOG.warn("cannot unmount {}: {}", mountPoint, lazy);
       }
@@ -182,7 +182,6 @@ public final class FuseMount implements AutoCloseable {
 
   private void finish() {
     mounted = false;
-    adapter.markUnmounted();
     adapter.notifier().close();
     try {
       terminated.get(10, TimeUnit.SECONDS);
@@ -192,8 +191,8 @@ public final class FuseMount implements AutoCloseable {
     LOG.info("unmounted {}", mountPoint);
   }
 
-  /** Runs fusermount; returns null on success, else its one-line complaint. */
-  private String fusermount(String flags) {
+  /** Runs fusermount on {@code mountPoint}; returns null on success, else its one-line complaint. */
+  static String fusermount(String flags, Path mountPoint) {
     try {
       Process p = new ProcessBuilder("fusermount", flags, mountPoint.toString()).redirectErrorStream(true).start();
       String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();

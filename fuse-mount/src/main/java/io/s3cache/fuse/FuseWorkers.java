@@ -1,18 +1,15 @@
 package io.s3cache.fuse;
 
-import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import jnr.ffi.LibraryLoader;
 import jnr.ffi.Memory;
 import jnr.ffi.Pointer;
 import jnr.ffi.Runtime;
 import jnr.ffi.byref.IntByReference;
 import jnr.ffi.byref.PointerByReference;
-import jnr.ffi.types.size_t;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -51,45 +48,7 @@ final class FuseWorkers {
   private static final int BUF_FD_OFFSET = 24;
   private static final int BUF_POS_OFFSET = 32;
 
-  /** The entry points of libfuse 2 that fuse_main is made of. */
-  public interface LibFuse {
-    Pointer fuse_setup(int argc, String[] argv, Pointer op, @size_t long opSize,
-        PointerByReference mountpoint, IntByReference multithreaded, Pointer userData);
-
-    void fuse_teardown(Pointer fuse, Pointer mountpoint);
-
-    Pointer fuse_get_session(Pointer fuse);
-
-    Pointer fuse_session_next_chan(Pointer session, Pointer chan);
-
-    @size_t long fuse_chan_bufsize(Pointer chan);
-
-    int fuse_session_receive_buf(Pointer session, Pointer buf, PointerByReference chan);
-
-    void fuse_session_process_buf(Pointer session, Pointer buf, Pointer chan);
-
-    int fuse_session_exited(Pointer session);
-
-    void fuse_session_exit(Pointer session);
-
-    int fuse_start_cleanup_thread(Pointer fuse);
-
-    void fuse_stop_cleanup_thread(Pointer fuse);
-  }
-
-  private static volatile LibFuse lib;
-
   private FuseWorkers() {}
-
-  private static LibFuse lib() {
-    LibFuse l = lib;
-    if (l == null) {
-      // As jnr-fuse itself loads it: Debian ships libfuse.so.2 without the unversioned link.
-      l = LibraryLoader.create(LibFuse.class).failImmediately().load("libfuse.so.2");
-      lib = l;
-    }
-    return l;
-  }
 
   /**
    * Mounts with {@code argv} (program name, {@code -f}, the mount point, options) and the operations
@@ -99,7 +58,7 @@ final class FuseWorkers {
    * @throws IllegalStateException if libfuse could not mount (it printed why on stderr)
    */
   static void run(String[] argv, Pointer ops, long opsSize, Path mountPoint) {
-    LibFuse f = lib();
+    LibFuse2 f = LibFuse2.get();
     PointerByReference mountpointOut = new PointerByReference();
     IntByReference multithreaded = new IntByReference();
     Pointer fuse = f.fuse_setup(argv.length, argv, ops, opsSize, mountpointOut, multithreaded, null);
@@ -151,18 +110,19 @@ final class FuseWorkers {
   }
 
   /** One worker: receive, process, until the session ends (the mount is gone). */
-  private static void serve(LibFuse f, Pointer session, Pointer chan, long bufSize,
+  private static void serve(LibFuse2 f, Pointer session, Pointer chan, long bufSize,
       AtomicInteger failed) {
     Runtime runtime = Runtime.getSystemRuntime();
     Pointer fbuf = Memory.allocateDirect(runtime, FUSE_BUF_SIZE, true);
     Pointer mem = Memory.allocateDirect(runtime, bufSize);
+    Pointer requestChan = Memory.allocateDirect(runtime, runtime.addressSize(), true);
     while (f.fuse_session_exited(session) == 0) {
       fbuf.putLong(BUF_SIZE_OFFSET, bufSize);
       fbuf.putInt(BUF_FLAGS_OFFSET, 0);
       fbuf.putPointer(BUF_MEM_OFFSET, mem);
       fbuf.putInt(BUF_FD_OFFSET, -1);
       fbuf.putLong(BUF_POS_OFFSET, 0);
-      PointerByReference requestChan = new PointerByReference(chan);
+      requestChan.putPointer(0, chan);
       int res = f.fuse_session_receive_buf(session, fbuf, requestChan);
       if (res == -EINTR) {
         continue;
@@ -174,7 +134,7 @@ final class FuseWorkers {
         }
         break;
       }
-      f.fuse_session_process_buf(session, fbuf, requestChan.getValue());
+      f.fuse_session_process_buf(session, fbuf, requestChan.getPointer(0));
     }
     // Others blocked in their receive get ENODEV once the kernel drops the connection.
   }
@@ -206,16 +166,9 @@ final class FuseWorkers {
   }
 
   private static void lazyUnmount(Path mountPoint) {
-    try {
-      Process p = new ProcessBuilder("fusermount", "-u", "-z", mountPoint.toString())
-          .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-      if (!p.waitFor(30, TimeUnit.SECONDS)) {
-        p.destroyForcibly();
-      }
-    } catch (IOException e) {
-      LOG.warn("cannot run fusermount for {}: {}", mountPoint, e.toString());
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
+    String error = FuseMount.fusermount("-uz", mountPoint);
+    if (error != null) {
+      LOG.warn("cannot unmount {} lazily: {}", mountPoint, error);
     }
   }
 }

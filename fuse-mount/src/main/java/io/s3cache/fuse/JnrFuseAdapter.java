@@ -74,7 +74,7 @@ final class JnrFuseAdapter extends FuseStubFS {
     this.rawRead = this::rawRead;
     this.rawReadPointer = Runtime.getSystemRuntime().getClosureManager()
         .getClosurePointer(RawReadCallback.class, rawRead);
-    ops.putPointer(MemberOffset.of(fuseOperations.read), rawReadPointer);
+    ops.putPointer(fuseOperations.read.offset(), rawReadPointer);
     this.onInit = onInit;
   }
 
@@ -98,11 +98,6 @@ final class JnrFuseAdapter extends FuseStubFS {
     } finally {
       mounted.set(false);
     }
-  }
-
-  /** The mount is gone (unmounted by us). */
-  void markUnmounted() {
-    mounted.set(false);
   }
 
   @Override
@@ -152,22 +147,14 @@ final class JnrFuseAdapter extends FuseStubFS {
       int set = (file.keepPageCache() ? KEEP_CACHE_BIT : 0) | (file.directIo() ? DIRECT_IO_BIT : 0);
       if (set != 0) {
         Pointer memory = Struct.getMemory(fi);
-        long bits = fi.fh.offset() - 4;
+        long bits = FH_OFFSET - 4;
         memory.putInt(bits, memory.getInt(bits) | set);
       }
       return 0;
     });
   }
 
-  @Override
-  public int read(String path, Pointer buf, @size_t long size, @off_t long offset, FuseFileInfo fi) {
-    return runner.call("read", path, () -> {
-      ByteBuffer dst = MemoryIO.getInstance().newDirectByteBuffer(buf.address(), (int) size);
-      return fs.read(fi.fh.get(), offset, dst);
-    });
-  }
-
-  /** What libfuse calls for read (the overload above stays for jnr-fuse's own wiring). */
+  /** What libfuse calls for read (installed by the constructor; jnr-fuse wires none). */
   private int rawRead(Pointer path, Pointer buf, long size, long offset, Pointer fi) {
     long handle = fi.getLongLong(FH_OFFSET);
     return runner.call("read", new NativePath(path), () -> {
@@ -379,10 +366,6 @@ final class JnrFuseAdapter extends FuseStubFS {
 
     static long of(Struct.Padding member) {
       return ((Struct.AbstractMember) member).offset();
-    }
-
-    static long of(Struct.AbstractMember member) {
-      return member.offset();
     }
   }
 

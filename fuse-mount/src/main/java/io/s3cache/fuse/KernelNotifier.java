@@ -26,15 +26,6 @@ import org.slf4j.LoggerFactory;
  */
 final class KernelNotifier implements AutoCloseable {
 
-  /** The entry points of libfuse2 that lead from the context to the connection's descriptor. */
-  public interface LibFuse {
-    Pointer fuse_get_session(Pointer fuse);
-
-    Pointer fuse_session_next_chan(Pointer session, Pointer chan);
-
-    int fuse_chan_fd(Pointer chan);
-  }
-
   /** The libc calls used on the duplicated descriptor. */
   public interface LibC {
     int dup(int fd);
@@ -50,7 +41,6 @@ final class KernelNotifier implements AutoCloseable {
   private static final long ROOT_ID = 1;
   private static final int ENOENT = 2;
 
-  private static volatile LibFuse libFuse;
   private static volatile LibC libC;
 
   private int fd = -1; // guarded by this
@@ -62,7 +52,7 @@ final class KernelNotifier implements AutoCloseable {
    */
   synchronized void capture(Pointer fuse) {
     try {
-      LibFuse f = libFuse();
+      LibFuse2 f = LibFuse2.get();
       Pointer session = f.fuse_get_session(fuse);
       Pointer chan = session == null ? null : f.fuse_session_next_chan(session, null);
       int connection = chan == null ? -1 : f.fuse_chan_fd(chan);
@@ -119,14 +109,6 @@ final class KernelNotifier implements AutoCloseable {
       libC().close(fd);
       fd = -1;
     }
-  }
-
-  private static LibFuse libFuse() {
-    if (libFuse == null) {
-      // As jnr-fuse itself loads it: Debian ships libfuse.so.2 without the unversioned link.
-      libFuse = LibraryLoader.create(LibFuse.class).failImmediately().load("libfuse.so.2");
-    }
-    return libFuse;
   }
 
   private static LibC libC() {
