@@ -34,7 +34,9 @@ public interface BlockCache extends AutoCloseable {
 
   /**
    * Makes sure a tier holds the block, fetching it if none does, without handing its bytes out
-   * (read-ahead); returns once the block is complete. The default gets the block and drops it.
+   * (read-ahead); returns once the block is complete. A cache with a device tier may also bring a
+   * block only that tier holds into memory for the read that follows. The default gets the block
+   * and drops it.
    *
    * @throws IOException when the block is not cached and the source fails
    */
@@ -66,11 +68,14 @@ public interface BlockCache extends AutoCloseable {
   }
 
   /**
-   * Read-ahead of a block some tier holds: a tier that serves it from a device starts bringing it
-   * into memory now, without waiting, so the read that follows does not wait on the device. The
-   * default does nothing.
+   * Read-ahead's look at a block, before any {@link #load}: true when none is needed (memory holds
+   * the block, or a device tier does and was just asked to read it ahead, without waiting); false
+   * when a load should follow, to fetch the block or to read it from the device into memory ahead
+   * of its reader. A hint: the block may be evicted at once. The default: {@link #isCached}.
    */
-  default void willRead(BlockKey key) {}
+  default boolean readAheadNeedsNoLoad(BlockKey key, int length) {
+    return isCached(key);
+  }
 
   /**
    * Stores a block whose bytes the caller already has (a file just uploaded from its staged copy),

@@ -17,6 +17,13 @@ interface BlockFileIo {
   FileChannel openRead(Path file) throws IOException;
 
   /**
+   * Opens an existing file for reading with {@code O_DIRECT} (reads then need aligned buffers,
+   * positions and lengths), which fails where the filesystem does not allow it;
+   * NoSuchFileException when it is gone.
+   */
+  FileChannel openReadDirect(Path file) throws IOException;
+
+  /**
    * Creates a new file for writing (fails if it exists); with {@code direct}, opened with {@code
    * O_DIRECT} (writes then need aligned buffers, positions and lengths), which fails where the
    * filesystem does not allow it.
@@ -34,6 +41,12 @@ interface BlockFileIo {
         @Override
         public FileChannel openRead(Path file) throws IOException {
           return FileChannel.open(file, StandardOpenOption.READ);
+        }
+
+        @Override
+        public FileChannel openReadDirect(Path file) throws IOException {
+          return FileChannel.open(file, StandardOpenOption.READ,
+              com.sun.nio.file.ExtendedOpenOption.DIRECT);
         }
 
         @Override

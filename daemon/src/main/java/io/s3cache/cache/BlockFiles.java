@@ -29,6 +29,8 @@ final class BlockFiles {
   private final boolean fsync;
   /** Whether aligned blocks are written with O_DIRECT; off for good after the first refusal. */
   private volatile boolean direct;
+  /** Whether whole blocks are read with O_DIRECT; off for good after the first refusal. */
+  private volatile boolean directReads;
 
   /**
    * @param direct write aligned blocks with {@code O_DIRECT}: the kernel then takes the bytes from
@@ -40,6 +42,7 @@ final class BlockFiles {
     this.blockSize = blockSize;
     this.fsync = fsync;
     this.direct = direct;
+    this.directReads = direct;
   }
 
   /** Whether writes of aligned blocks still go around the page cache. */
@@ -130,6 +133,72 @@ final class BlockFiles {
     ByteBuffer span = aligned ? dst.duplicate() : ByteBuffer.allocate(spanEnd - spanStart);
     int base = span.position();
     readFully(ch, span, header.headerLength() + (long) spanStart);
+    checkChunks(span.duplicate().limit(span.position()).position(base), header, first);
+    if (aligned) {
+      dst.position(dst.position() + n);
+    } else {
+      dst.put(span.position(offset - spanStart).limit(offset - spanStart + n));
+    }
+  }
+
+  /**
+   * Reads the whole payload of an open block file whose header was checked into {@code dst}
+   * (advancing it by the payload's length), every chunk checked against its CRC32C. Into an
+   * aligned direct buffer with room for the payload rounded up to {@link
+   * BlockFileFormat#ALIGNMENT} (a pooled block buffer) it is one read with {@code O_DIRECT}: the
+   * device writes into the buffer and the page cache keeps no second copy. If the filesystem
+   * refuses that, direct reads are turned off for good (logged once) and this and later blocks are
+   * read through the page cache, as any other buffer is. On failure {@code dst}'s position stays
+   * put.
+   *
+   * @param file the file {@code ch} reads (opened again with {@code O_DIRECT})
+   * @throws CorruptBlockFileException if the payload is short or a chunk fails its checksum
+   */
+  void readWhole(Path file, FileChannel ch, Header header, ByteBuffer dst) throws IOException {
+    int length = header.payloadLength();
+    int rounded = BlockFileFormat.align(length);
+    if (directReads && dst.isDirect() && dst.capacity() - dst.position() >= rounded
+        && header.headerLength() % BlockFileFormat.ALIGNMENT == 0
+        && dst.alignmentOffset(dst.position(), BlockFileFormat.ALIGNMENT) == 0) {
+      FileChannel opened = null;
+      try {
+        opened = io.openReadDirect(file);
+      } catch (java.nio.file.NoSuchFileException gone) {
+        throw gone;
+      } catch (IOException | UnsupportedOperationException e) {
+        directReads = false;
+        log.info("disk tier: the cache's filesystem refuses direct reads of block files ({}); reading "
+            + "through the page cache from now on", e.toString());
+      }
+      if (opened != null) {
+        try (FileChannel d = opened) {
+          ByteBuffer span = dst.duplicate();
+          span.limit(span.position() + rounded);
+          int base = span.position();
+          // One read: the file ends at the payload's end, so the device returns exactly length
+          // bytes unless the file was cut short (a later read from an unaligned position would be
+          // refused anyway).
+          int n = d.read(span, header.headerLength());
+          if (n != length) {
+            throw new CorruptBlockFileException("read " + n + " of " + length + " payload bytes");
+          }
+          checkChunks(span.flip().position(base), header, 0);
+          dst.position(base + length);
+          return;
+        }
+      }
+    }
+    readRange(ch, header, 0, dst);
+  }
+
+  /**
+   * Checks the chunks in {@code span} (from its position to its limit, starting with chunk {@code
+   * first}) against the header's CRC32Cs; neither moves it.
+   */
+  private static void checkChunks(ByteBuffer span, Header header, int first) throws IOException {
+    int c = header.chunkSize();
+    int base = span.position();
+    int last = first + (span.remaining() - 1) / c;
     ByteBuffer chunk = span.duplicate();
     for (int i = first; i <= last; i++) {
       int from = base + (i - first) * c;
@@ -137,11 +206,6 @@ final class BlockFiles {
       if (BlockFileFormat.crc(chunk) != header.chunkCrcs()[i]) {
         throw new CorruptBlockFileException("checksum mismatch in chunk " + i);
       }
-    }
-    if (aligned) {
-      dst.position(dst.position() + n);
-    } else {
-      dst.put(span.position(offset - spanStart).limit(offset - spanStart + n));
     }
   }
 

@@ -138,6 +138,39 @@ final class BufferPool implements AutoCloseable {
       events.beforeWait(); // outside the lock: it may give buffers back on this thread
       nudged = true;
     }
+    return wrap(reused, length);
+  }
+
+  /**
+   * A buffer as {@link #acquire} gives, but never waits: null when every pooled buffer is in use
+   * or the pool is closed (read-ahead from the disk tier skips a block then rather than hold up a
+   * fill).
+   */
+  BlockBuffer tryAcquire(int length) {
+    if (length != blockSize || maxBuffers == 0) {
+      return BlockBuffer.unpooled(ByteBuffer.allocateDirect(length));
+    }
+    ByteBuffer reused;
+    lock.lock();
+    try {
+      if (closed) {
+        return null;
+      }
+      reused = free.pollFirst();
+      if (reused == null) {
+        if (allocated >= maxBuffers) {
+          return null;
+        }
+        allocated++; // allocated below, outside the lock
+      }
+    } finally {
+      lock.unlock();
+    }
+    return wrap(reused, length);
+  }
+
+  /** A buffer taken from {@code free}, or (null) a new one for a slot counted in {@code allocated}. */
+  private BlockBuffer wrap(ByteBuffer reused, int length) {
     if (reused != null) {
       return new BlockBuffer(reused, length, this);
     }

@@ -394,6 +394,19 @@ final class DiskTier implements CacheTier {
    * the read is either still read whole (it was open) or gone at open, a miss.
    */
   boolean read(BlockKey key, int length, int offset, ByteBuffer dst) {
+    return read(key, length, offset, dst, false);
+  }
+
+  /**
+   * The whole block into {@code dst} as {@link #read} would copy it, but in one read that skips
+   * the page cache where it can ({@link BlockFiles#readWhole}): read-ahead of a block into memory
+   * (see {@link TieredBlockCache}). False on a miss, as {@link #read}.
+   */
+  boolean readWhole(BlockKey key, int length, ByteBuffer dst) {
+    return read(key, length, 0, dst, true);
+  }
+
+  private boolean read(BlockKey key, int length, int offset, ByteBuffer dst, boolean whole) {
     Entry entry = index.get(key);
     if (entry == null) {
       return false;
@@ -409,7 +422,11 @@ final class DiskTier implements CacheTier {
             throw new CorruptBlockFileException(
                 "payload length " + file.header.payloadLength() + ", expected " + length);
           }
-          BlockFiles.readRange(file.channel, file.header, offset, dst);
+          if (whole) {
+            files.readWhole(entry.file, file.channel, file.header, dst);
+          } else {
+            BlockFiles.readRange(file.channel, file.header, offset, dst);
+          }
           entry.lastAccess = clock.incrementAndGet();
           return true;
         } catch (java.nio.channels.ClosedChannelException closed) {

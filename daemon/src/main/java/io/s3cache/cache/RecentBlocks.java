@@ -60,6 +60,11 @@ final class RecentBlocks implements CacheTier {
     this.capacityBytes = capacityBytes;
   }
 
+  /** Most bytes held at once. */
+  long capacityBytes() {
+    return capacityBytes;
+  }
+
   /**
    * Holds the block under a reference of its own (none taken, false, if it does not fit or the
    * buffer is gone already), displacing older blocks as needed.

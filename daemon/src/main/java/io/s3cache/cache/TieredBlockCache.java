@@ -57,7 +57,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>Admission rule.</b> A fetched block goes into RAM and (in the background) to disk; a block
  * fetched ahead of its reader (read-ahead, plan prefetch) is also held in {@link RecentBlocks}
- * until read, since the RAM tier's policy drops blocks not read yet first. A hit
+ * until read, since the RAM tier's policy drops blocks not read yet first; so is a block read-ahead
+ * finds only on disk, read whole from its file ({@link #load}). A reader's own hit
  * in a lower tier (the disk tier serves positional reads of just the range asked, see {@link
  * DiskTier#read}) is <em>not</em> copied into RAM: the kernel's page cache already keeps hot
  * block files in memory, and a scan larger than RAM over blocks on disk would otherwise evict
@@ -113,6 +114,7 @@ public final class TieredBlockCache implements BlockCache {
   private final Counter ramHits;
   private final Counter ramMisses;
   private final Counter recentHits;
+  private final Counter diskReadAhead;
   private final Counter diskHits;
   private final Counter diskMisses;
   private final Counter diskErrors;
@@ -210,6 +212,7 @@ public final class TieredBlockCache implements BlockCache {
     this.memory = new MemoryTier(config.ramCacheBytes(), ramMaintenance);
     this.recent = new RecentBlocks(config.recentBlockBytes());
     recentHits = registry.counter(MetricNames.CACHE_RECENT_HITS);
+    diskReadAhead = registry.counter(MetricNames.CACHE_DISK_READ_AHEAD);
     if (config.diskTierEnabled()) {
       try {
         disk = new DiskTier(config.cacheDir(), config.blockSize(), config.diskCacheBytes(),
@@ -300,8 +303,8 @@ public final class TieredBlockCache implements BlockCache {
       }
 
       @Override
-      public void willRead(BlockKey key) {
-        TieredBlockCache.this.willRead(key);
+      public boolean readAheadNeedsNoLoad(BlockKey key, int length) {
+        return TieredBlockCache.this.readAheadNeedsNoLoad(key, length);
       }
 
       @Override
@@ -331,6 +334,13 @@ public final class TieredBlockCache implements BlockCache {
     for (Level level : levels) {
       if (level.tier().contains(key)) {
         level.hits().inc();
+        if (disk != null && !isInMemory(key)) { // so the disk tier holds it
+          if (readsWholeFromDisk(length)) {
+            readAheadFromDisk(key, length);
+          } else {
+            disk.willRead(key);
+          }
+        }
         return;
       }
       level.misses().inc();
@@ -622,11 +632,66 @@ public final class TieredBlockCache implements BlockCache {
     return disk == null ? 0 : disk.usableBytes();
   }
 
-  @Override
-  public void willRead(BlockKey key) {
-    if (disk != null && !memory.contains(key)) {
+  /**
+   * Read-ahead of a block only the disk tier holds: read whole into a block buffer (one direct
+   * read around the page cache where the filesystem allows it, every chunk checked) and held in
+   * {@link RecentBlocks} until its reader has read it, so a sequential reader of more data than
+   * RAM holds reads memory rather than waiting on the device, and the RAM tier is not churned (the
+   * block is not admitted there). With no buffer free at once (fills come first) the kernel is
+   * asked to read the file ahead instead.
+   */
+  private void readAheadFromDisk(BlockKey key, int length) {
+    BlockBuffer block = buffers.tryAcquire(length);
+    if (block == null) {
       disk.willRead(key);
+      return;
     }
+    try {
+      if (disk.readWhole(key, length, block.buffer().duplicate()) && recent.hold(key, block)) {
+        diskReadAhead.inc();
+      }
+    } finally {
+      block.release();
+    }
+  }
+
+  /**
+   * Whether read-ahead reads a block of {@code length} bytes only the disk tier holds whole into
+   * memory: a whole block (a pool buffer, one direct read) that RecentBlocks has room for. A
+   * shorter one (an object's last block, a small object) gets the kernel's read-ahead of its file
+   * instead: no buffer of its own to allocate, no extra copy.
+   */
+  private boolean readsWholeFromDisk(int length) {
+    return length == blockSize && recent.capacityBytes() >= length;
+  }
+
+  /**
+   * Read-ahead's look (see {@link BlockCache#readAheadNeedsNoLoad}): no load for a block in
+   * memory, nor for one only the disk tier holds that {@link #load} would not read whole (the
+   * kernel is asked to read its file ahead here instead).
+   */
+  @Override
+  public boolean readAheadNeedsNoLoad(BlockKey key, int length) {
+    if (isInMemory(key)) {
+      return true;
+    }
+    if (disk == null || !disk.contains(key)) {
+      return false;
+    }
+    if (readsWholeFromDisk(length)) {
+      return false;
+    }
+    disk.willRead(key);
+    return true;
+  }
+
+  /**
+   * Whether a read of the block would be served from memory now: the RAM tier, {@link
+   * RecentBlocks} or the disk write queue holds it.
+   */
+  public boolean isInMemory(BlockKey key) {
+    return memory.contains(key) || recent.contains(key)
+        || (writes != null && writes.unwritten(key) != null);
   }
 
   /** Whether any tier holds the block now. */

@@ -30,8 +30,13 @@ public final class MetricNames {
   public static final String S3_BYTES = "s3.bytes.received";
 
   // Block cache (Counters).
-  /** Reads served from a just-fetched block the RAM tier turned away, held until read. */
+  /**
+   * Reads served from a block read-ahead brought into memory (fetched, or read whole from the disk
+   * tier) that the RAM tier turned away or was not offered, held until read.
+   */
   public static final String CACHE_RECENT_HITS = "cache.recent.hits";
+  /** Blocks read-ahead read whole from the disk tier into memory ahead of their reader. */
+  public static final String CACHE_DISK_READ_AHEAD = "cache.disk.read_ahead";
   public static final String CACHE_RAM_HITS = "cache.ram.hits";
   public static final String CACHE_RAM_MISSES = "cache.ram.misses";
   public static final String CACHE_DISK_HITS = "cache.disk.hits";

@@ -70,8 +70,8 @@ final class GrantedBlocks implements BlockCache {
   }
 
   @Override
-  public void willRead(BlockKey key) {
-    delegate.willRead(key);
+  public boolean readAheadNeedsNoLoad(BlockKey key, int length) {
+    return delegate.readAheadNeedsNoLoad(key, length);
   }
 
   @Override

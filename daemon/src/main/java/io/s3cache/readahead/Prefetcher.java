@@ -21,7 +21,9 @@ import org.slf4j.LoggerFactory;
  * prefetched, so two handles reading one object never prefetch a block twice.
  *
  * <p><b>Concurrency.</b> {@link #start} never blocks: it claims the block in {@code inflight}
- * (skipping it if another prefetch holds it), skips it if the cache already holds it, takes its
+ * (skipping it if another prefetch holds it), skips it if the cache needs no load for it (held in
+ * memory, or a device tier asked to read it ahead; a whole block only on disk is loaded: the cache
+ * reads it into memory), takes its
  * length from the budget with a compare-and-set (skipping it, counted, if that would exceed the
  * budget), and hands {@code cache.get} to the executor. The task releases the budget and the claim
  * when the get returns or fails, in that order. Fetches of the same block by a reader and a
@@ -37,7 +39,7 @@ public final class Prefetcher implements AutoCloseable {
   public enum Outcome {
     /** A fetch was handed to the executor. */
     STARTED,
-    /** The cache holds the block already. */
+    /** The cache needs no load for the block (see {@link BlockCache#readAheadNeedsNoLoad}). */
     CACHED,
     /** Another prefetch of the block is in flight. */
     IN_FLIGHT,
@@ -130,9 +132,8 @@ public final class Prefetcher implements AutoCloseable {
     if (!inflight.add(key)) {
       return Outcome.IN_FLIGHT;
     }
-    if (cache.isCached(key)) {
+    if (cache.readAheadNeedsNoLoad(key, length)) { // else a fetch, or a disk read into memory
       inflight.remove(key);
-      cache.willRead(key); // a disk-tier block: the kernel reads its file ahead of the reader
       return Outcome.CACHED;
     }
     if (!tryAcquire(length)) {

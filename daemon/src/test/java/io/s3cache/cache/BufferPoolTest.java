@@ -2,6 +2,7 @@ package io.s3cache.cache;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -71,6 +72,25 @@ class BufferPoolTest {
     assertEquals(1, pool.allocatedBytes() / BLOCK, "reused, not allocated again");
     assertFalse(first.retain(), "the old use stays dead while the buffer serves another block");
     second.release();
+  }
+
+  /** Read-ahead from the disk tier takes a buffer only when one is free at once. */
+  @Test
+  void tryAcquireNeverWaits() throws IOException {
+    BufferPool pool = pool(1, FOREVER, null);
+    BlockBuffer first = pool.tryAcquire(BLOCK);
+    assertTrue(first.pooled());
+    assertNull(pool.tryAcquire(BLOCK), "the only buffer is in use: none, at once");
+    assertEquals(0, waits.get());
+    BlockBuffer tail = pool.tryAcquire(100);
+    assertFalse(tail.pooled(), "a short block gets its own buffer, as with acquire");
+    first.release();
+    BlockBuffer again = pool.tryAcquire(BLOCK);
+    assertTrue(again.pooled());
+    assertEquals(1, pool.allocatedBytes() / BLOCK, "the free buffer was reused");
+    again.release();
+    pool.close();
+    assertNull(pool.tryAcquire(BLOCK), "none from a closed pool");
   }
 
   /** A reader copying from an evicted RAM block keeps its buffer from being handed to a new fill. */

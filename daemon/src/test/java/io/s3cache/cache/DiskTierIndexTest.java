@@ -294,6 +294,12 @@ class DiskTierIndexTest {
     }
 
     @Override
+    public FileChannel openReadDirect(Path file) throws IOException {
+      reads.incrementAndGet();
+      return DEFAULT.openReadDirect(file);
+    }
+
+    @Override
     public FileChannel createWrite(Path file, boolean direct) throws IOException {
       return DEFAULT.createWrite(file, direct);
     }

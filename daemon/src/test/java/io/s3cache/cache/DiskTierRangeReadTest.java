@@ -101,6 +101,77 @@ class DiskTierRangeReadTest {
     assertEquals(0, errors.getCount());
   }
 
+  /** A buffer like a pooled block buffer: direct, aligned for O_DIRECT. */
+  private static ByteBuffer aligned(int n) {
+    return ByteBuffer.allocateDirect(n + BlockFileFormat.ALIGNMENT)
+        .alignedSlice(BlockFileFormat.ALIGNMENT).limit(n);
+  }
+
+  @Test
+  void aWholeBlockIsReadInOneDirectReadWhereTheFilesystemAllowsIt() throws IOException {
+    open();
+    BlockKey a = key(4);
+    store(a);
+    ByteBuffer dst = aligned(BLOCK);
+    assertTrue(disk.readWhole(a, BLOCK, dst));
+    assertEquals(FakeBlockSource.expected(a, BLOCK, BLOCK), dst.flip());
+    // Direct reads need what direct writes need; where the filesystem refuses them (some tmpfs),
+    // the page cache serves the same bytes.
+    assertEquals(disk.directWrites() ? 1 : 0, io.directReadOpens.get());
+    ByteBuffer heap = ByteBuffer.allocate(BLOCK);
+    assertTrue(disk.readWhole(a, BLOCK, heap), "any other buffer is read through the page cache");
+    assertEquals(FakeBlockSource.expected(a, BLOCK, BLOCK), heap.flip());
+    assertEquals(disk.directWrites() ? 1 : 0, io.directReadOpens.get());
+    assertEquals(0, errors.getCount());
+  }
+
+  @Test
+  void refusedDirectReadsFallBackToThePageCacheForGood() throws IOException {
+    open();
+    BlockKey a = key(5);
+    store(a);
+    io.refuseDirect = true;
+    for (int i = 0; i < 2; i++) {
+      ByteBuffer dst = aligned(BLOCK);
+      assertTrue(disk.readWhole(a, BLOCK, dst));
+      assertEquals(FakeBlockSource.expected(a, BLOCK, BLOCK), dst.flip());
+    }
+    io.refuseDirect = false;
+    ByteBuffer dst = aligned(BLOCK);
+    assertTrue(disk.readWhole(a, BLOCK, dst));
+    assertEquals(FakeBlockSource.expected(a, BLOCK, BLOCK), dst.flip());
+    assertEquals(0, io.directReadOpens.get(), "not tried again after the refusal");
+    assertEquals(0, errors.getCount(), "a refusal is no read error");
+  }
+
+  @Test
+  void aCorruptChunkFailsAWholeBlockReadAndDropsTheFile() throws IOException {
+    open();
+    BlockKey a = key(6);
+    store(a);
+    flipPayloadByte(a, 3 * CHUNK + 5);
+    ByteBuffer dst = aligned(BLOCK);
+    assertFalse(disk.readWhole(a, BLOCK, dst), "wrong bytes are never handed out");
+    assertEquals(0, dst.position());
+    assertEquals(1, corrupt.getCount());
+    assertFalse(disk.contains(a));
+    assertFalse(Files.exists(disk.fileFor(a)));
+  }
+
+  @Test
+  void aFileCutShortUnderAWholeBlockReadIsAMiss() throws IOException {
+    open();
+    BlockKey a = key(7);
+    store(a);
+    assertEquals(expected(a, 0, 10), read(a, 0, 10)); // header checked, file kept open
+    try (FileChannel ch = FileChannel.open(disk.fileFor(a), StandardOpenOption.WRITE)) {
+      ch.truncate(BlockFileFormat.headerLength(a, BLOCK) + 2L * CHUNK);
+    }
+    assertFalse(disk.readWhole(a, BLOCK, aligned(BLOCK)));
+    assertEquals(1, corrupt.getCount());
+    assertFalse(disk.contains(a));
+  }
+
   @Test
   void aCorruptChunkFailsOnlyTheReadsThatTouchIt() throws IOException {
     open();

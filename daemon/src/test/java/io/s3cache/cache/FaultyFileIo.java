@@ -16,6 +16,7 @@ final class FaultyFileIo implements BlockFileIo {
   /** Run after each successful open for reading (e.g. an eviction racing the read). */
   volatile Runnable afterOpenRead = () -> {};
   final java.util.concurrent.atomic.AtomicInteger readOpens = new java.util.concurrent.atomic.AtomicInteger();
+  final java.util.concurrent.atomic.AtomicInteger directReadOpens = new java.util.concurrent.atomic.AtomicInteger();
 
   @Override
   public FileChannel openRead(Path file) throws IOException {
@@ -24,6 +25,21 @@ final class FaultyFileIo implements BlockFileIo {
     }
     FileChannel ch = DEFAULT.openRead(file);
     readOpens.incrementAndGet();
+    afterOpenRead.run();
+    return ch;
+  }
+
+  /** Fails as {@link #openRead} does, and as an O_DIRECT open does where {@link #refuseDirect}. */
+  @Override
+  public FileChannel openReadDirect(Path file) throws IOException {
+    if (failReads) {
+      throw new IOException("injected read failure: " + file);
+    }
+    if (refuseDirect) {
+      throw new IOException("injected: O_DIRECT refused (as on some tmpfs): " + file);
+    }
+    FileChannel ch = DEFAULT.openReadDirect(file);
+    directReadOpens.incrementAndGet();
     afterOpenRead.run();
     return ch;
   }

@@ -17,6 +17,8 @@ final class FakeBlockCache implements BlockCache {
   private final int blockSize;
   final Map<BlockKey, AtomicInteger> gets = new ConcurrentHashMap<>();
   final Set<BlockKey> cached = ConcurrentHashMap.newKeySet();
+  /** Blocks a device tier holds and memory does not: read-ahead still loads them (into memory). */
+  final Set<BlockKey> onDeviceOnly = ConcurrentHashMap.newKeySet();
   final Set<BlockKey> failing = ConcurrentHashMap.newKeySet();
 
   FakeBlockCache(int blockSize) {
@@ -40,6 +42,11 @@ final class FakeBlockCache implements BlockCache {
 
   @Override
   public boolean isCached(BlockKey key) {
+    return cached.contains(key) || onDeviceOnly.contains(key);
+  }
+
+  @Override
+  public boolean readAheadNeedsNoLoad(BlockKey key, int length) {
     return cached.contains(key);
   }
 

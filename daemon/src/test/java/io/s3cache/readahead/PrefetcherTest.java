@@ -99,6 +99,18 @@ class PrefetcherTest {
   }
 
   @Test
+  void loadsBlocksTheCacheHoldsOnlyOnDisk() {
+    Prefetcher prefetcher = prefetcher(64L * MiB, 512L * MiB);
+    cache.onDeviceOnly.add(key("obj", 2));
+    cache.cached.add(key("obj", 3));
+    assertEquals(Prefetcher.Outcome.STARTED, prefetcher.start(key("obj", 2), BLOCK, (k, n, ok) -> {}));
+    assertEquals(Prefetcher.Outcome.CACHED, prefetcher.start(key("obj", 3), BLOCK, (k, n, ok) -> {}));
+    executor.runAll();
+    assertEquals(1, cache.gets(key("obj", 2)), "loaded: the cache brings it into memory");
+    assertEquals(0, cache.gets(key("obj", 3)));
+  }
+
+  @Test
   void stopsAtTheEndOfTheObjectWithAShortLastBlock() {
     Prefetcher prefetcher = prefetcher(64L * MiB, 512L * MiB);
     long size = 2L * BLOCK + 100;
