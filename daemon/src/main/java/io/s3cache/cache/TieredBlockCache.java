@@ -171,7 +171,10 @@ public final class TieredBlockCache implements BlockCache {
         BlockFileIo.DEFAULT, db);
   }
 
-  /** A cache that owns two background disk-writer threads, stopped by {@link #close}. */
+  /**
+   * A cache that owns two background disk-writer threads ({@code s3cache-disk-write-N}), stopped
+   * by {@link #close}. For tests: the daemon passes its own writer executor (docs/THREADING.md).
+   */
   public static TieredBlockCache create(CacheConfig config, BlockSource source,
       MetricRegistry registry) {
     ExecutorService writers = Executors.newFixedThreadPool(2, daemonThreads("s3cache-disk-write-"));
