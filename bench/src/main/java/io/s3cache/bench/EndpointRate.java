@@ -1,12 +1,12 @@
 package io.s3cache.bench;
 
 import com.codahale.metrics.MetricRegistry;
-import io.s3cache.demo.PageCache;
 import io.s3cache.embedded.EmbeddedS3Server;
 import io.s3cache.s3.ObjectClient;
 import io.s3cache.s3.ObjectClients;
 import io.s3cache.s3.ObjectMeta;
 import io.s3cache.s3.S3Config;
+import io.s3cache.testing.data.PageCache;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.ByteBuffer;

@@ -1,6 +1,6 @@
 package io.s3cache.bench;
 
-import io.s3cache.demo.PageCache;
+import io.s3cache.testing.data.PageCache;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.URI;

@@ -25,8 +25,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The block cache: an ordered list of {@link CacheTier}s (RAM, then disk when it is on), then one
- * shared fetch from the {@link BlockSource}.
+ * The block cache: an ordered list of {@link CacheTier}s (RAM, blocks fetched ahead of their
+ * reader, then disk when it is on), then one shared fetch from the {@link BlockSource}.
  *
  * <p><b>Concurrency and states of a block.</b> A block is in RAM, on disk (or in the disk write
  * queue), filling, or none of these; a read that finds it in a tier copies its range at once.
@@ -63,6 +63,25 @@ import org.slf4j.LoggerFactory;
  * DiskTier#read}) is <em>not</em> copied into RAM: the kernel's page cache already keeps hot
  * block files in memory, and a scan larger than RAM over blocks on disk would otherwise evict
  * every RAM block for blocks it reads once.
+ *
+ * <p><b>Composition.</b> The tiers are {@code levels}, fastest first: look-up, presence, evict
+ * (invalidate), sizes and the inserts of blocks given as bytes go through {@link CacheTier} and
+ * nothing else; the disk level is the {@link DiskTier} behind its {@link DiskWriteQueue} ({@link
+ * WriteBehindTier}). What stays outside the interface is what only one tier does, through a typed
+ * collaborator: {@code memory} shares a fill's pooled buffer by reference ({@link
+ * MemoryTier#insert(BlockKey, BlockBuffer)}; {@link CacheTier#insert} takes bytes nobody reuses,
+ * and a pooled buffer is reused) and, before a fill waits for a buffer, runs the evictions
+ * Caffeine deferred ({@code cleanUp}); {@code recent} is filled only by fills ahead of their reader
+ * and by read-ahead's whole reads from disk ({@link RecentBlocks#hold}) and gives a buffer back to
+ * a waiting fill ({@code shed}); {@code
+ * disk} answers what concerns the files themselves: preload needs a block on disk, not merely
+ * queued ({@code contains} there, {@code isBusy} for a write of it running now), the write path
+ * frees filesystem room ({@code makeRoom}), read-ahead reads a whole block's file into a pool
+ * buffer ({@code readWhole}) or hints the page cache ({@code willRead}), and
+ * the cap ({@code usableBytes}, {@code capBytes}); preload writes from the RAM tier's or the write
+ * queue's own buffer ({@code memory.get}, {@code writes.unwritten}) rather than a copy. On close
+ * each tier lets go in its own way: RAM and recent blocks give their buffers back, the disk tier
+ * closes its open files and keeps the blocks.
  */
 public final class TieredBlockCache implements BlockCache {
 
@@ -98,12 +117,15 @@ public final class TieredBlockCache implements BlockCache {
   /** Where callers of this object (not of a {@link #through} view) fetch from. */
   private final BlockSource source;
   private final MetricRegistry registry;
+  private final List<Level> levels; // fastest first: RAM, recent blocks, then disk when it is on
+  private final Level ram; // levels' first
+  private final Level onDisk; // levels' last: the disk tier and its write queue; null: disk tier off
+  // Typed collaborators, for what only one tier does (see the class comment):
   private final MemoryTier memory;
   private final RecentBlocks recent;
   private final DiskTier disk; // null: disk tier off
   private final DiskWriteQueue writes; // null: disk tier off
   private final ExecutorService ownedExecutor; // null: the caller owns the write executor
-  private final List<Level> levels; // fastest first: RAM, then disk when it is on
   private final Semaphore fetchPermits;
   private final SingleFlight<BlockKey, Optional<FillingBlock>> flights;
   private final BufferPool buffers;
@@ -153,7 +175,10 @@ public final class TieredBlockCache implements BlockCache {
         BlockFileIo.DEFAULT, db);
   }
 
-  /** A cache that owns two background disk-writer threads, stopped by {@link #close}. */
+  /**
+   * A cache that owns two background disk-writer threads ({@code s3cache-disk-write-N}), stopped
+   * by {@link #close}. For tests: the daemon passes its own writer executor (docs/THREADING.md).
+   */
   public static TieredBlockCache create(CacheConfig config, BlockSource source,
       MetricRegistry registry) {
     ExecutorService writers = Executors.newFixedThreadPool(2, daemonThreads("s3cache-disk-write-"));
@@ -227,13 +252,13 @@ public final class TieredBlockCache implements BlockCache {
       disk = null;
       writes = null;
     }
+    ram = new Level(memory, ramHits, ramMisses);
     Level recentLevel = new Level(recent, recentHits, new Counter()); // its misses: RAM's already
-    levels = disk == null
-        ? List.of(new Level(memory, ramHits, ramMisses), recentLevel)
-        : List.of(new Level(memory, ramHits, ramMisses), recentLevel,
-            new Level(new WriteBehindTier(disk, writes), diskHits, diskMisses));
-    ramBytesGauge = memory::bytes;
-    diskBytesGauge = () -> disk == null ? 0L : disk.bytes();
+    onDisk = disk == null ? null
+        : new Level(new WriteBehindTier(disk, writes), diskHits, diskMisses);
+    levels = onDisk == null ? List.of(ram, recentLevel) : List.of(ram, recentLevel, onDisk);
+    ramBytesGauge = ram.tier()::bytes;
+    diskBytesGauge = () -> onDisk == null ? 0L : onDisk.tier().bytes();
     registry.register(MetricNames.CACHE_RAM_BYTES, ramBytesGauge);
     registry.register(MetricNames.CACHE_DISK_BYTES, diskBytesGauge);
     bufferBytesGauge = buffers::allocatedBytes;
@@ -558,7 +583,7 @@ public final class TieredBlockCache implements BlockCache {
       }
     }
     try {
-      while (!disk.contains(key) && !disk.insert(key, held.buffer().duplicate())) {
+      while (!disk.contains(key) && !onDisk.tier().insert(key, held.buffer().duplicate())) {
         if (!disk.isBusy(key)) {
           throw cannotStore(key);
         }
@@ -582,15 +607,8 @@ public final class TieredBlockCache implements BlockCache {
    */
   @Override
   public void fill(BlockKey key, ByteBuffer block) {
-    if (closed.get()) {
-      return;
-    }
-    if (disk != null) {
-      if (!disk.contains(key)) {
-        disk.insert(key, block.duplicate());
-      }
-    } else {
-      memory.insert(key, block);
+    if (!closed.get()) { // the disk tier's insert skips a block already on disk
+      (onDisk != null ? onDisk : ram).tier().insert(key, block.duplicate());
     }
   }
 
@@ -604,22 +622,16 @@ public final class TieredBlockCache implements BlockCache {
     }
   }
 
-  /** Drops a block from every tier (evict on request); returns whether any tier held it. */
+  /**
+   * Drops a block from every tier, fastest first (evict on request; the disk level drops its
+   * queued write too); returns whether any tier held it.
+   */
   public boolean evict(BlockKey key) {
-    boolean held = memory.invalidate(key);
-    held |= recent.invalidate(key);
-    boolean queued = writes != null && writes.cancel(key); // else it would land on disk afterwards
-    if (writes != null && !queued && disk.isBusy(key)) {
-      try {
-        writes.awaitIdle(); // a write of it is running right now: let it finish, then remove it
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-    }
-    for (Level level : levels.subList(2, levels.size())) {
+    boolean held = false;
+    for (Level level : levels) {
       held |= level.tier().invalidate(key);
     }
-    return held || queued;
+    return held;
   }
 
   /** Whether the disk tier holds the block now. */
@@ -710,8 +722,8 @@ public final class TieredBlockCache implements BlockCache {
         ramHits.getCount(), ramMisses.getCount(), diskHits.getCount(), diskMisses.getCount(),
         diskErrors.getCount(), diskRejected.getCount(), diskWritesDropped.getCount(),
         fetches.getCount(), fetchesShared.getCount(),
-        memory.bytes(), memory.blockCount(),
-        disk == null ? 0 : disk.bytes(), disk == null ? 0 : disk.blockCount(),
+        ram.tier().bytes(), ram.tier().blockCount(),
+        onDisk == null ? 0 : onDisk.tier().bytes(), onDisk == null ? 0 : onDisk.tier().blockCount(),
         disk == null ? 0 : disk.capBytes());
   }
 
@@ -830,10 +842,10 @@ public final class TieredBlockCache implements BlockCache {
         if (writes != null && !closed.get() && !writes.submit(key, block)) {
           // The write queue is full: write it now, on this fill thread, rather than keep it in
           // RAM only, where an eviction would lose it and a warm re-read would fetch it again.
-          disk.insert(key, block.buffer().duplicate());
+          onDisk.tier().insert(key, block.buffer().duplicate());
         }
       } else if (!closed.get()) {
-        disk.insert(key, block.buffer().duplicate()); // preload: its caller checks it landed
+        onDisk.tier().insert(key, block.buffer().duplicate()); // preload: its caller checks it landed
       }
     } catch (Throwable t) {
       failure = t;

@@ -6,7 +6,8 @@ import java.nio.ByteBuffer;
  * The disk tier as the block cache sees it: the {@link DiskTier} plus the blocks still in its
  * {@link DiskWriteQueue} (queued or being written). The RAM tier may refuse or evict a fetched
  * block before its background write lands; a look-up then finds the queue's copy instead of
- * missing and fetching the block again. Everything else is the disk tier's.
+ * missing and fetching the block again. Dropping a block drops its queued write too (else it would
+ * land on disk afterwards). Everything else is the disk tier's.
  */
 final class WriteBehindTier implements CacheTier {
 
@@ -70,9 +71,21 @@ final class WriteBehindTier implements CacheTier {
     return disk.insert(key, block);
   }
 
+  /**
+   * Drops the block from the write queue and the disk tier; a write of it running right now is
+   * let finish first, then its file removed. Whether either held it.
+   */
   @Override
   public boolean invalidate(BlockKey key) {
-    return disk.invalidate(key);
+    boolean queued = writes.cancel(key);
+    if (!queued && disk.isBusy(key)) {
+      try {
+        writes.awaitIdle();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+    return disk.invalidate(key) | queued;
   }
 
   @Override

@@ -15,6 +15,9 @@ import io.s3cache.fuse.OpenFlags;
 import io.s3cache.readahead.Prefetcher;
 import io.s3cache.s3.ObjectClient;
 import io.s3cache.s3.ObjectMeta;
+import io.s3cache.write.ObjectUploader;
+import io.s3cache.write.StagingArea;
+import io.s3cache.write.WriteConfig;
 import io.s3cache.write.WritePath;
 import io.s3cache.write.WriteStage;
 import java.nio.ByteBuffer;
@@ -27,11 +30,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A bucket (or a prefix of one) as a filesystem: namespace from LIST/HEAD through the metadata
- * cache, file bytes from the block cache. Read-only unless {@link #enableWrites} made it writable:
+ * cache, file bytes from the block cache. Read-only unless built {@link Builder#writable writable}:
  * then files opened for writing are staged locally and uploaded at close (see {@link WritePath}), and
  * mkdir, unlink, rmdir and rename change the bucket. Implements the FUSE port; knows nothing of jnr.
  *
@@ -54,7 +59,7 @@ public final class S3Filesystem implements Filesystem {
   private final ReadObserver observer;
   private final Map<Long, OpenHandle> handles = new ConcurrentHashMap<>();
   private final ObjectClient client;
-  private volatile WritePath writes; // null: read-only
+  private final WritePath writes; // null: read-only
   private final AtomicLong nextHandle = new AtomicLong(1);
 
   /**
@@ -76,6 +81,11 @@ public final class S3Filesystem implements Filesystem {
     private ReadObserver observer = ReadObserver.NONE;
     private Ticker ticker = Ticker.systemTicker();
     private Clock wallClock = Clock.systemUTC();
+    private Writes writes; // null: read-only
+
+    /** What a writable filesystem's write path is built from; see {@link #writable}. */
+    private record Writes(WriteConfig config, StagingArea area, ObjectUploader uploader,
+        ScheduledExecutorService timer, Executor fills) {}
 
     private Builder(FsConfig config, ObjectClient client, BlockCache blocks, MetricRegistry metrics) {
       this.config = Objects.requireNonNull(config, "config");
@@ -105,6 +115,21 @@ public final class S3Filesystem implements Filesystem {
       return this;
     }
 
+    /**
+     * Makes the filesystem writable (by default it is read-only): files are staged under {@code
+     * area} and uploaded by {@code uploader}; {@code timer} uploads temp files never renamed;
+     * {@code fills} copies uploaded files into the block cache after their close returned. {@link
+     * #build} then uploads what an earlier run left staged for this mount (see {@link
+     * WritePath#recover}).
+     */
+    public Builder writable(WriteConfig writeConfig, StagingArea area, ObjectUploader uploader,
+        ScheduledExecutorService timer, Executor fills) {
+      this.writes = new Writes(Objects.requireNonNull(writeConfig, "writeConfig"),
+          Objects.requireNonNull(area, "area"), Objects.requireNonNull(uploader, "uploader"),
+          Objects.requireNonNull(timer, "timer"), Objects.requireNonNull(fills, "fills"));
+      return this;
+    }
+
     /** The clock of the metadata TTL (tests move it by hand). */
     Builder ticker(Ticker ticker) {
       this.ticker = ticker;
@@ -117,8 +142,21 @@ public final class S3Filesystem implements Filesystem {
       return this;
     }
 
+    /**
+     * The filesystem; a writable one has uploaded what an earlier run left staged (a failure there
+     * closes it and is thrown).
+     */
     public S3Filesystem build() {
-      return new S3Filesystem(this);
+      S3Filesystem fs = new S3Filesystem(this);
+      if (fs.writes != null) {
+        try {
+          fs.writes.recover();
+        } catch (RuntimeException | Error e) {
+          fs.close();
+          throw e;
+        }
+      }
+      return fs;
     }
   }
 
@@ -132,6 +170,9 @@ public final class S3Filesystem implements Filesystem {
             b.metadataDb, config.bucket(), config.prefix(), b.wallClock), Instant.now());
     this.attributes = new Attributes(config);
     this.reads = new ObjectReads(config.bucket(), blocks, b.prefetcher, namespace, observer, attributes, b.metrics);
+    Builder.Writes w = b.writes;
+    this.writes = w == null ? null : new WritePath(config, w.config(), namespace, client, blocks, w.area(),
+        w.uploader(), w.timer(), w.fills(), b.metrics);
   }
 
   @Override
@@ -142,20 +183,6 @@ public final class S3Filesystem implements Filesystem {
       return attributes.staged(path, staged);
     }
     return attributes.of(path, namespace.resolve(path));
-  }
-
-  /**
-   * Makes this filesystem writable (call once, before mounting): files are staged under {@code
-   * area} and uploaded by {@code uploader}; {@code timer} uploads temp files never renamed; {@code
-   * fills} copies uploaded files into the block cache after their close returned.
-   * Then uploads what an earlier run left staged for this mount (see {@link WritePath#recover}).
-   */
-  public void enableWrites(io.s3cache.write.WriteConfig writeConfig, io.s3cache.write.StagingArea area,
-      io.s3cache.write.ObjectUploader uploader, java.util.concurrent.ScheduledExecutorService timer,
-      java.util.concurrent.Executor fills, MetricRegistry metrics) {
-    WritePath w = new WritePath(config, writeConfig, namespace, client, blocks, area, uploader, timer, fills, metrics);
-    w.recover();
-    this.writes = w;
   }
 
   /** At unmount: stops background metadata refreshes. */

@@ -124,14 +124,17 @@ public final class BucketMount implements AutoCloseable {
       // and cached ones reach it only once its own credentials may read them.
       BlockCache blocks = new GrantedBlocks(runtime.cache().through(new MountSource(client)), grants);
       PlanSlot plans = new PlanSlot(metrics.counter(MetricNames.PLAN_ONDEMAND_GETS));
-      S3Filesystem fs = S3Filesystem.builder(spec.fs(), client, blocks, metrics)
+      S3Filesystem.Builder filesystem = S3Filesystem.builder(spec.fs(), client, blocks, metrics)
           .prefetcher(runtime.prefetcher())
           .metadataDb(runtime.database())
-          .readObserver(plans)
-          .build();
+          .readObserver(plans);
+      if (spec.writable()) {
+        makeWritable(spec, runtime, client, filesystem, opened);
+      }
+      S3Filesystem fs = filesystem.build(); // a writable one uploads what an earlier run left staged
       opened.push(fs::close); // background metadata refreshes stop after the FUSE mount is gone
       if (spec.writable()) {
-        enableWrites(spec, runtime, client, fs, metrics, opened);
+        opened.push(fs::closeWrites); // runs after the FUSE mount is gone, before the pools stop
       }
       FuseMount fuse = FuseMount.mount(fs, spec.mountPoint(), spec.fuseOptions(), new MetricsObserver(metrics),
           spec.mountTimeout());
@@ -168,11 +171,11 @@ public final class BucketMount implements AutoCloseable {
   }
 
   /**
-   * Makes {@code fs} writable: an upload pool, a timer and a cache-fill thread of this mount's own (stopped after the
-   * FUSE mount is gone and pending temp files are uploaded), staging under the shared cache dir.
+   * Makes the filesystem writable: an upload pool, a timer and a cache-fill thread of this mount's own (stopped after
+   * the FUSE mount is gone and pending temp files are uploaded), staging under the shared cache dir.
    */
-  private static void enableWrites(MountSpec spec, CacheRuntime runtime, ObjectClient client, S3Filesystem fs,
-      MetricRegistry metrics, Deque<AutoCloseable> opened) throws IOException {
+  private static void makeWritable(MountSpec spec, CacheRuntime runtime, ObjectClient client,
+      S3Filesystem.Builder filesystem, Deque<AutoCloseable> opened) throws IOException {
     java.util.concurrent.atomic.AtomicInteger n = new java.util.concurrent.atomic.AtomicInteger();
     java.util.concurrent.ExecutorService parts = java.util.concurrent.Executors.newFixedThreadPool(
         spec.write().uploadThreads(), r -> {
@@ -200,9 +203,8 @@ public final class BucketMount implements AutoCloseable {
       return t;
     });
     opened.push(fills::shutdownNow);
-    fs.enableWrites(spec.write(), runtime.staging(), new io.s3cache.write.ObjectUploader(client, spec.write(), parts),
-        timer, fills, metrics);
-    opened.push(fs::closeWrites); // runs after the FUSE mount is gone, before the pools stop
+    filesystem.writable(spec.write(), runtime.staging(),
+        new io.s3cache.write.ObjectUploader(client, spec.write(), parts), timer, fills);
   }
 
   public MountSpec spec() {

@@ -66,11 +66,11 @@ class WritePathTest {
       cache = TieredBlockCache.create(new CacheConfig(BLOCK, 64 << 20, null, 0, 4, 0, false),
           (key, offset, dst) -> client.getRange(key.key(), key.etag(), offset, dst), new MetricRegistry());
     }
-    S3Filesystem fs = S3Filesystem.builder(new FsConfig("bkt", "", Duration.ofSeconds(60), 0, 0, 0644, 0755), client,
-        cache, new MetricRegistry()).build();
-    fs.enableWrites(config, new StagingArea(dir.resolve("staging"), n -> {}),
-        new ObjectUploader(client, config, partsExec), timer, fills, metrics);
-    return fs;
+    return S3Filesystem.builder(new FsConfig("bkt", "", Duration.ofSeconds(60), 0, 0, 0644, 0755), client,
+        cache, metrics)
+        .writable(config, new StagingArea(dir.resolve("staging"), n -> {}),
+            new ObjectUploader(client, config, partsExec), timer, fills)
+        .build();
   }
 
   private static byte[] bytes(int n, long seed) {

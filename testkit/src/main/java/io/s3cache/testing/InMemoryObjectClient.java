@@ -17,7 +17,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * A bucket in memory with S3's LIST/HEAD/GET semantics (delimiter, pagination, If-Match), counting
+ * A bucket in memory with S3's LIST/HEAD/GET semantics (delimiter, pagination, If-Match) and its
+ * writes (PUT, multipart upload, copy, delete, with S3's ETags: see {@link S3Etags}), counting
  * every request. For unit tests of the layers above the object client; the client itself is tested
  * against a real S3 server, and this fake is held to the same {@link ObjectClientContract}.
  */
@@ -56,9 +57,19 @@ public final class InMemoryObjectClient implements ObjectClient {
     return new InMemoryObjectClient(bucket, false);
   }
 
+  /**
+   * Stores an object as another writer would, not through this client: its ETag names the version
+   * ({@code "vN"}), so a test that writes the same bytes again still makes a new version.
+   */
   public String put(String key, byte[] bytes) {
-    String etag = "\"v" + versions.incrementAndGet() + "\"";
-    objects.put(key, new StoredObject(bytes.clone(), etag, Instant.ofEpochSecond(1_700_000_000L + versions.get())));
+    return store(key, bytes, null);
+  }
+
+  /** @param s3Etag the ETag S3 gives these bytes, or null for a version ETag */
+  private String store(String key, byte[] bytes, String s3Etag) {
+    long version = versions.incrementAndGet();
+    String etag = s3Etag != null ? s3Etag : "\"v" + version + "\"";
+    objects.put(key, new StoredObject(bytes.clone(), etag, Instant.ofEpochSecond(1_700_000_000L + version)));
     return etag;
   }
 
@@ -153,7 +164,7 @@ public final class InMemoryObjectClient implements ObjectClient {
   public ObjectMeta put(String key, java.nio.file.Path file, long offset, long length) throws ObjectClientException {
     maybeFail("PUT " + key);
     byte[] bytes = read(file, offset, length);
-    put(key, bytes);
+    store(key, bytes, S3Etags.ofBytes(bytes));
     uploads.add(key);
     return meta(key, objects.get(key));
   }
@@ -174,9 +185,10 @@ public final class InMemoryObjectClient implements ObjectClient {
     if (upload == null) {
       throw new ObjectClientException(Kind.NOT_FOUND, "no upload " + uploadId);
     }
-    upload.put(partNumber, read(file, offset, length));
+    byte[] part = read(file, offset, length);
+    upload.put(partNumber, part);
     parts.incrementAndGet();
-    return "\"part" + partNumber + "\"";
+    return S3Etags.ofBytes(part);
   }
 
   @Override
@@ -184,14 +196,17 @@ public final class InMemoryObjectClient implements ObjectClient {
       throws ObjectClientException {
     maybeFail("complete " + key);
     Map<Integer, byte[]> upload = multiparts.remove(uploadId);
-    if (upload == null || upload.size() != partEtags.size()) {
+    if (upload == null) { // S3's NoSuchUpload, a 404: completed or aborted already
+      throw new ObjectClientException(Kind.NOT_FOUND, "no upload " + uploadId);
+    }
+    if (upload.size() != partEtags.size()) {
       throw new ObjectClientException(Kind.OTHER, "parts missing in " + uploadId);
     }
     java.io.ByteArrayOutputStream all = new java.io.ByteArrayOutputStream();
     for (int i = 1; i <= partEtags.size(); i++) {
       all.writeBytes(upload.get(i));
     }
-    put(key, all.toByteArray());
+    store(key, all.toByteArray(), S3Etags.ofMultipart(partEtags));
     uploads.add(key);
     return meta(key, objects.get(key));
   }

@@ -181,7 +181,7 @@ class CliTest {
   @Test
   void preloadStatsAndEvictFromTheCommandLine() throws Exception {
     for (int i = 0; i < 20; i++) {
-      fx.put("cli", "set/f" + i, io.s3cache.demo.SampleDataset.content(300_000, i));
+      fx.put("cli", "set/f" + i, io.s3cache.testing.data.SampleDataset.content(300_000, i));
     }
     Path mp = mountPoint("tools");
     assertEquals(0, run(Map.of(), mountArgs("s3://cli", mp)).exit);

@@ -58,7 +58,7 @@ class CrashRecoveryTest {
       for (int i = 0; i < FILES; i++) {
         int n = i;
         puts.add(CompletableFuture.runAsync(
-            () -> fx.put("crash", key(n), io.s3cache.demo.SampleDataset.content(SIZE, n)), pool));
+            () -> fx.put("crash", key(n), io.s3cache.testing.data.SampleDataset.content(SIZE, n)), pool));
       }
       puts.forEach(CompletableFuture::join);
     } finally {
@@ -138,7 +138,7 @@ class CrashRecoveryTest {
 
   private void readAllAndVerify() throws Exception {
     for (int i = 0; i < FILES; i++) {
-      byte[] expected = io.s3cache.demo.SampleDataset.content(SIZE, i);
+      byte[] expected = io.s3cache.testing.data.SampleDataset.content(SIZE, i);
       assertArrayEquals(sha(expected), sha(Files.readAllBytes(mnt.resolve(key(i)))), key(i));
     }
   }

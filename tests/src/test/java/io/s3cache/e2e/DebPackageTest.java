@@ -9,8 +9,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.s3cache.control.ControlClient;
 import io.s3cache.control.MountInfo;
-import io.s3cache.demo.SampleDataset;
 import io.s3cache.fuse.MountTable;
+import io.s3cache.testing.data.SampleDataset;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;

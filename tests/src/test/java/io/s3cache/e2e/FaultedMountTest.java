@@ -5,14 +5,14 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.s3cache.config.SettingKey;
-import io.s3cache.demo.PageCache;
-import io.s3cache.demo.SampleDataset;
-import io.s3cache.demo.TreeReader;
 import io.s3cache.embedded.FaultInjectingProxy;
 import io.s3cache.embedded.FaultInjectingProxy.Fault;
 import io.s3cache.embedded.FaultInjectingProxy.Outage;
 import io.s3cache.embedded.FaultPlan;
 import io.s3cache.mount.BucketMount;
+import io.s3cache.testing.data.PageCache;
+import io.s3cache.testing.data.SampleDataset;
+import io.s3cache.testing.data.TreeReader;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

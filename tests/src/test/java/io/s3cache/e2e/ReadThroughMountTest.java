@@ -6,11 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.s3cache.config.SettingKey;
-import io.s3cache.demo.PageCache;
-import io.s3cache.demo.SampleDataset;
-import io.s3cache.demo.TreeReader;
 import io.s3cache.fuse.MountTable;
 import io.s3cache.mount.BucketMount;
+import io.s3cache.testing.data.PageCache;
+import io.s3cache.testing.data.SampleDataset;
+import io.s3cache.testing.data.TreeReader;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;

@@ -62,7 +62,7 @@ class SmallCacheFilesystemTest {
   }
 
   private static byte[] content(String name) {
-    return io.s3cache.demo.SampleDataset.content(SIZE, name.hashCode());
+    return io.s3cache.testing.data.SampleDataset.content(SIZE, name.hashCode());
   }
 
   private static byte[] sha(byte[] b) throws Exception {

@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.s3cache.control.ControlClient;
 import io.s3cache.control.StatsSnapshot;
-import io.s3cache.demo.PageCache;
 import io.s3cache.embedded.EmbeddedS3Server;
+import io.s3cache.testing.data.PageCache;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;

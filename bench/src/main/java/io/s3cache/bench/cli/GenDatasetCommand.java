@@ -2,9 +2,9 @@ package io.s3cache.bench.cli;
 
 import io.s3cache.config.ByteSize;
 import io.s3cache.config.ConfigException;
-import io.s3cache.demo.ImageDatasetGenerator;
 import io.s3cache.s3.ObjectClients;
 import io.s3cache.s3.S3Config;
+import io.s3cache.testing.data.ImageDatasetGenerator;
 import java.net.URI;
 import java.util.Locale;
 import java.util.concurrent.Callable;

@@ -1,13 +1,13 @@
 package io.s3cache.train.bench;
 
-import io.s3cache.config.ByteSize;
-import io.s3cache.demo.ImageDatasetGenerator;
 import io.s3cache.bench.WorkDir;
-import io.s3cache.demo.PageCache;
+import io.s3cache.config.ByteSize;
 import io.s3cache.embedded.EmbeddedS3Server;
 import io.s3cache.embedded.FaultInjectingProxy;
 import io.s3cache.embedded.FaultInjectingProxy.Fault;
 import io.s3cache.embedded.FaultPlan;
+import io.s3cache.testing.data.ImageDatasetGenerator;
+import io.s3cache.testing.data.PageCache;
 import io.s3cache.train.DaemonLink;
 import io.s3cache.train.DjlEnvironment;
 import io.s3cache.train.EpochPlanner;

@@ -1,4 +1,4 @@
-package io.s3cache.demo;
+package io.s3cache.testing.data;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
