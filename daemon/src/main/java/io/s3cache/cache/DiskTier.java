@@ -91,6 +91,8 @@ final class DiskTier implements CacheTier {
   /** Re-measure the index's files after this many admitted writes. */
   private static final int INDEX_MEASURE_EVERY = 64;
 
+  static final long WHOLE_FILE_HINT = 1L << 20;
+
   /** A committed block file. */
   static final class Entry {
     final Path file;
@@ -459,6 +461,9 @@ final class DiskTier implements CacheTier {
    * only if it was read since its record was written: not for the first open after its write).
    */
   private BlockChannels.Handle open(BlockKey key, Entry entry) throws IOException {
+    if (entry.fileLength <= WHOLE_FILE_HINT) {
+      PageCacheHint.willNeed(entry.file, 0, entry.fileLength);
+    }
     java.nio.channels.FileChannel ch = io.openRead(entry.file);
     try {
       BlockChannels.Handle handle =

@@ -294,6 +294,12 @@ public final class S3Filesystem implements Filesystem {
     }
   }
 
+  /** Only a writable filesystem's handles (staged files) have anything to flush. */
+  @Override
+  public boolean flushes() {
+    return writes != null;
+  }
+
   @Override
   public void fsync(long handle) throws FsException {
     OpenHandle h = handles.get(handle);

@@ -53,6 +53,16 @@ public interface Filesystem {
   /** close(2) of one descriptor of the handle: its failure is what close returns. */
   default void flush(long handle) throws FsException {}
 
+  /**
+   * Whether {@link #flush} does anything on this filesystem. False where no handle can hold
+   * unwritten data (a read-only mount): the adapter then answers the kernel's first flush with
+   * ENOSYS, and the kernel sends no more for the mount, so a close(2) no longer waits for a round
+   * trip to the daemon (one of the five per small file a reader opens, reads and closes).
+   */
+  default boolean flushes() {
+    return true;
+  }
+
   /** fsync(2)/fdatasync(2) of the handle. */
   default void fsync(long handle) throws FsException {}
 

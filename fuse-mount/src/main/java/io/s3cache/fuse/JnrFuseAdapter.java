@@ -238,9 +238,16 @@ final class JnrFuseAdapter extends FuseStubFS {
         fs.write(fi.fh.get(), offset, MemoryIO.getInstance().newDirectByteBuffer(buf.address(), (int) size)));
   }
 
-  /** Called on every close(2) of a descriptor: its result is what close returns. */
+  /**
+   * Called on every close(2) of a descriptor: its result is what close returns. Where the
+   * filesystem has nothing to flush, ENOSYS: the kernel then stops sending flushes to the mount
+   * (FUSE's no_flush) and close returns 0 at once.
+   */
   @Override
   public int flush(String path, FuseFileInfo fi) {
+    if (!fs.flushes()) {
+      return -ErrorCodes.ENOSYS();
+    }
     return runner.call("flush", path, () -> {
       fs.flush(fi.fh.get());
       return 0;
