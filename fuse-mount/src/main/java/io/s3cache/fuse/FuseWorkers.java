@@ -37,7 +37,7 @@ final class FuseWorkers {
   private static final Logger LOG = LoggerFactory.getLogger(FuseWorkers.class);
 
   /** Threads per mount: more than the kernel's 12 background requests plus a few synchronous ones. */
-  static final int WORKERS = Integer.getInteger("s3cache.fuse.workers", 24);
+  static final int WORKERS = 24;
 
   private static final int EINTR = 4;
   /** struct fuse_buf (libfuse 2.9): size_t size; int flags; void *mem; int fd; off_t pos. */
