@@ -68,10 +68,10 @@ public interface BlockCache extends AutoCloseable {
   }
 
   /**
-   * Read-ahead's look at a block, before any {@link #load}: true when none is needed (memory holds
-   * the block, or a device tier does and was just asked to read it ahead, without waiting); false
-   * when a load should follow, to fetch the block or to read it from the device into memory ahead
-   * of its reader. A hint: the block may be evicted at once. The default: {@link #isCached}.
+   * Read-ahead's look at a block, before any {@link #load}, under its caller's monitor (so it
+   * makes no syscall): true when none is needed (memory holds the block); false when a load should
+   * follow, to fetch the block or to bring it from a device tier towards memory ahead of its
+   * reader. A hint: the block may be evicted at once. The default: {@link #isCached}.
    */
   default boolean readAheadNeedsNoLoad(BlockKey key, int length) {
     return isCached(key);

@@ -146,10 +146,9 @@ final class BlockFiles {
    * (advancing it by the payload's length), every chunk checked against its CRC32C. Into an
    * aligned direct buffer with room for the payload rounded up to {@link
    * BlockFileFormat#ALIGNMENT} (a pooled block buffer) it is one read with {@code O_DIRECT}: the
-   * device writes into the buffer and the page cache keeps no second copy. If the filesystem
-   * refuses that, direct reads are turned off for good (logged once) and this and later blocks are
-   * read through the page cache, as any other buffer is. On failure {@code dst}'s position stays
-   * put.
+   * device writes into the buffer and the page cache keeps no second copy. Where that read does
+   * not happen or fails (see {@link #readDirect}) the block is read through the page cache, as
+   * into any other buffer. On failure {@code dst}'s position stays put.
    *
    * @param file the file {@code ch} reads (opened again with {@code O_DIRECT})
    * @throws CorruptBlockFileException if the payload is short or a chunk fails its checksum
@@ -160,35 +159,65 @@ final class BlockFiles {
     if (directReads && dst.isDirect() && dst.capacity() - dst.position() >= rounded
         && header.headerLength() % BlockFileFormat.ALIGNMENT == 0
         && dst.alignmentOffset(dst.position(), BlockFileFormat.ALIGNMENT) == 0) {
-      FileChannel opened = null;
-      try {
-        opened = io.openReadDirect(file);
-      } catch (java.nio.file.NoSuchFileException gone) {
-        throw gone;
-      } catch (IOException | UnsupportedOperationException e) {
-        directReads = false;
-        log.info("disk tier: the cache's filesystem refuses direct reads of block files ({}); reading "
-            + "through the page cache from now on", e.toString());
-      }
-      if (opened != null) {
-        try (FileChannel d = opened) {
-          ByteBuffer span = dst.duplicate();
-          span.limit(span.position() + rounded);
-          int base = span.position();
-          // One read: the file ends at the payload's end, so the device returns exactly length
-          // bytes unless the file was cut short (a later read from an unaligned position would be
-          // refused anyway).
-          int n = d.read(span, header.headerLength());
-          if (n != length) {
-            throw new CorruptBlockFileException("read " + n + " of " + length + " payload bytes");
-          }
-          checkChunks(span.flip().position(base), header, 0);
-          dst.position(base + length);
-          return;
-        }
+      int base = dst.position();
+      ByteBuffer span = dst.duplicate();
+      span.limit(base + rounded);
+      if (readDirect(file, span, header.headerLength()) == length) {
+        checkChunks(span.flip().position(base), header, 0); // a mismatch: the file is corrupt
+        dst.position(base + length);
+        return;
       }
     }
     readRange(ch, header, 0, dst);
+  }
+
+  /**
+   * Reads {@code file} from {@code position} into {@code span} with {@code O_DIRECT} until the
+   * span is full or the file ends. The bytes read, or -1 where no direct read happened or it
+   * failed: the caller then reads through the page cache, where a real fault of the file shows
+   * and is handled as with any read. Only the filesystem's refusal (no {@code O_DIRECT}, {@code
+   * EINVAL}, an alignment it does not take) turns direct reads off, for good.
+   */
+  private int readDirect(Path file, ByteBuffer span, long position) throws IOException {
+    FileChannel direct;
+    try {
+      direct = io.openReadDirect(file);
+    } catch (java.nio.file.NoSuchFileException gone) {
+      throw gone; // evicted meanwhile: a miss, as for any read
+    } catch (IOException | UnsupportedOperationException e) {
+      refused(e);
+      return -1;
+    }
+    int start = span.position();
+    try (FileChannel d = direct) {
+      long pos = position;
+      while (span.hasRemaining()) {
+        int n = d.read(span, pos);
+        if (n <= 0) {
+          break;
+        }
+        pos += n;
+        if (n % BlockFileFormat.ALIGNMENT != 0) {
+          break; // the file's end: a direct read from an unaligned position would be refused
+        }
+      }
+      return span.position() - start;
+    } catch (IOException e) {
+      refused(e);
+      return -1;
+    }
+  }
+
+  /** Turns direct reads off if {@code e} is the filesystem refusing them (logged once). */
+  private void refused(Exception e) {
+    String m = String.valueOf(e.getMessage());
+    boolean refusal = e instanceof UnsupportedOperationException || m.contains("Invalid argument")
+        || m.contains("not a multiple of the block size") || m.contains("DirectIO");
+    if (refusal && directReads) {
+      directReads = false;
+      log.info("disk tier: the cache's filesystem refuses direct reads of block files ({}); reading "
+          + "through the page cache from now on", e.toString());
+    }
   }
 
   /**
@@ -233,6 +262,7 @@ final class BlockFiles {
         // Only the filesystem's refusal turns direct writes off: a full disk, an I/O error or an
         // interrupted write fails this block like any other write and says nothing of O_DIRECT.
         direct = false;
+        directReads = false; // what refuses direct writes refuses direct reads of the same files
         log.info("disk tier: the cache's filesystem refuses direct writes of block files ({}); writing "
             + "through the page cache from now on", e.getCause().toString());
         io.delete(temp);

@@ -67,6 +67,7 @@ final class BufferPool implements AutoCloseable {
   private final Condition returned = lock.newCondition();
   private final ArrayDeque<ByteBuffer> free = new ArrayDeque<>();
   private int allocated; // buffers that exist now: free, or held through a BlockBuffer
+  private int waiters; // acquire calls that found no buffer and have not returned yet
   private boolean closed;
 
   /**
@@ -105,45 +106,61 @@ final class BufferPool implements AutoCloseable {
     ByteBuffer reused = null;
     long left = maxWaitNanos;
     boolean nudged = false;
-    while (true) {
-      lock.lock();
-      try {
-        if (closed) {
-          throw new IOException("block cache is closed");
-        }
-        reused = free.pollFirst();
-        if (reused != null) {
-          break;
-        }
-        if (allocated < maxBuffers) {
-          allocated++; // allocated below, outside the lock
-          break;
-        }
-        if (nudged) {
-          if (left <= 0) {
-            events.fellBack();
-            return BlockBuffer.unpooled(ByteBuffer.allocateDirect(length));
+    boolean missed = false; // counted in waiters from its first miss until it returns
+    try {
+      while (true) {
+        lock.lock();
+        try {
+          if (closed) {
+            throw new IOException("block cache is closed");
           }
-          events.waiting();
-          left = returned.awaitNanos(left);
-          nudged = false; // woken: poll, and nudge again before waiting again
-          continue;
+          reused = free.pollFirst();
+          if (reused != null) {
+            break;
+          }
+          if (allocated < maxBuffers) {
+            allocated++; // allocated below, outside the lock
+            break;
+          }
+          if (!missed) {
+            missed = true;
+            waiters++;
+          }
+          if (nudged) {
+            if (left <= 0) {
+              events.fellBack();
+              return BlockBuffer.unpooled(ByteBuffer.allocateDirect(length));
+            }
+            events.waiting();
+            left = returned.awaitNanos(left);
+            nudged = false; // woken: poll, and nudge again before waiting again
+            continue;
+          }
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new InterruptedIOException("interrupted waiting for a block buffer");
+        } finally {
+          lock.unlock();
         }
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new InterruptedIOException("interrupted waiting for a block buffer");
-      } finally {
-        lock.unlock();
+        events.beforeWait(); // outside the lock: it may give buffers back on this thread
+        nudged = true;
       }
-      events.beforeWait(); // outside the lock: it may give buffers back on this thread
-      nudged = true;
+    } finally {
+      if (missed) {
+        lock.lock();
+        try {
+          waiters--;
+        } finally {
+          lock.unlock();
+        }
+      }
     }
     return wrap(reused, length);
   }
 
   /**
-   * A buffer as {@link #acquire} gives, but never waits: null when every pooled buffer is in use
-   * or the pool is closed (read-ahead from the disk tier skips a block then rather than hold up a
+   * A buffer as {@link #acquire} gives, but never waits: null when every pooled buffer is in use,
+   * a fill is waiting for one, or the pool is closed (read-ahead from the disk tier skips a block then rather than hold up a
    * fill).
    */
   BlockBuffer tryAcquire(int length) {
@@ -155,6 +172,9 @@ final class BufferPool implements AutoCloseable {
     try {
       if (closed) {
         return null;
+      }
+      if (waiters > 0) {
+        return null; // a buffer coming back goes to the fill waiting for it
       }
       reused = free.pollFirst();
       if (reused == null) {

@@ -91,6 +91,10 @@ final class DiskTier implements CacheTier {
   /** Re-measure the index's files after this many admitted writes. */
   private static final int INDEX_MEASURE_EVERY = 64;
 
+  /**
+   * Block files up to this long (small objects, short last blocks) are hinted to the kernel whole
+   * when opened, so header and payload come from the device in one request.
+   */
   static final long WHOLE_FILE_HINT = 1L << 20;
 
   /** A committed block file. */

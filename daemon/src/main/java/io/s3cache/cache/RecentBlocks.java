@@ -51,6 +51,10 @@ final class RecentBlocks implements CacheTier {
   /** Blocks read to their end, oldest first; may name blocks already dropped (skipped then). */
   private final ArrayDeque<Held> readThrough = new ArrayDeque<>();
   private long bytes;
+  /** Bytes of held blocks not read to their end yet. */
+  private long unreadBytes;
+  /** Set by {@link #clear}: nothing is held after the cache closed. */
+  private boolean closed;
 
   /** @param capacityBytes most bytes held at once; 0 holds nothing */
   RecentBlocks(long capacityBytes) {
@@ -66,29 +70,53 @@ final class RecentBlocks implements CacheTier {
   }
 
   /**
-   * Holds the block under a reference of its own (none taken, false, if it does not fit or the
-   * buffer is gone already), displacing older blocks as needed.
+   * Holds the block under a reference of its own (none kept, false, if it does not fit, the
+   * buffer is gone already or the cache closed), displacing older blocks as needed.
    */
   boolean hold(BlockKey key, BlockBuffer block) {
     if (block.length() > capacityBytes || !block.retain()) {
       return false;
     }
     List<Held> dropped = new ArrayList<>(2);
+    boolean kept;
     synchronized (this) {
-      Held replaced = held.put(key, new Held(key, block));
-      if (replaced != null) {
-        bytes -= replaced.block.length();
-        dropped.add(replaced);
+      kept = !closed;
+      if (kept) {
+        Held replaced = held.put(key, new Held(key, block));
+        if (replaced != null) {
+          forget(replaced);
+          dropped.add(replaced);
+        }
+        bytes += block.length();
+        unreadBytes += block.length();
+        while (bytes > capacityBytes) {
+          dropped.add(dropOne()); // never the block just added: it is the newest and fits alone
+        }
       }
-      bytes += block.length();
-      while (bytes > capacityBytes) {
-        dropped.add(dropOne()); // never the block just added: it is the newest and fits alone
-      }
+    }
+    if (!kept) {
+      block.release(); // the reference just taken: the cache closed
     }
     for (Held h : dropped) {
       h.block.release(); // outside the monitor: the last release gives the buffer to the pool
     }
-    return true;
+    return kept;
+  }
+
+  /** Takes a dropped block's bytes off the counts; under the monitor. */
+  private void forget(Held h) {
+    bytes -= h.block.length();
+    if (!h.readToEnd) {
+      unreadBytes -= h.block.length();
+    }
+  }
+
+  /**
+   * Whether a block of {@code length} bytes more, fetched ahead, would still leave room for every
+   * held block its reader has not had yet: false means holding it would push out one of those.
+   */
+  synchronized boolean roomForUnread(long length) {
+    return !closed && unreadBytes + length <= capacityBytes;
   }
 
   /**
@@ -129,7 +157,7 @@ final class RecentBlocks implements CacheTier {
       victim = held.values().iterator().next();
     }
     held.remove(victim.key);
-    bytes -= victim.block.length();
+    forget(victim);
     return victim;
   }
 
@@ -137,6 +165,7 @@ final class RecentBlocks implements CacheTier {
   private synchronized void readToEnd(Held h) {
     if (!h.readToEnd && held.get(h.key) == h) {
       h.readToEnd = true;
+      unreadBytes -= h.block.length();
       readThrough.addLast(h);
       if (readThrough.size() > 2 * held.size() + 64) { // blocks invalidated since: forget them
         readThrough.removeIf(x -> held.get(x.key) != x);
@@ -196,7 +225,7 @@ final class RecentBlocks implements CacheTier {
     synchronized (this) {
       dropped = held.remove(key);
       if (dropped != null) {
-        bytes -= dropped.block.length();
+        forget(dropped);
       }
     }
     if (dropped == null) {
@@ -206,14 +235,16 @@ final class RecentBlocks implements CacheTier {
     return true;
   }
 
-  /** Drops every block (the cache closes). */
+  /** Drops every block and holds none from now on (the cache closes). */
   void clear() {
     Held[] all;
     synchronized (this) {
+      closed = true;
       all = held.values().toArray(new Held[0]);
       held.clear();
       readThrough.clear();
       bytes = 0;
+      unreadBytes = 0;
     }
     for (Held h : all) {
       h.block.release();

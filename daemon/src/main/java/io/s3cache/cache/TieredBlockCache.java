@@ -137,6 +137,9 @@ public final class TieredBlockCache implements BlockCache {
   private final Counter ramMisses;
   private final Counter recentHits;
   private final Counter diskReadAhead;
+  /** Bytes of whole-block reads ahead from disk in flight (their buffers not in RecentBlocks yet). */
+  private final java.util.concurrent.atomic.AtomicLong diskReadAheadBytes =
+      new java.util.concurrent.atomic.AtomicLong();
   private final Counter diskHits;
   private final Counter diskMisses;
   private final Counter diskErrors;
@@ -360,11 +363,7 @@ public final class TieredBlockCache implements BlockCache {
       if (level.tier().contains(key)) {
         level.hits().inc();
         if (disk != null && !isInMemory(key)) { // so the disk tier holds it
-          if (readsWholeFromDisk(length)) {
-            readAheadFromDisk(key, length);
-          } else {
-            disk.willRead(key);
-          }
+          readAheadFromDisk(key, length);
         }
         return;
       }
@@ -649,52 +648,48 @@ public final class TieredBlockCache implements BlockCache {
    * read around the page cache where the filesystem allows it, every chunk checked) and held in
    * {@link RecentBlocks} until its reader has read it, so a sequential reader of more data than
    * RAM holds reads memory rather than waiting on the device, and the RAM tier is not churned (the
-   * block is not admitted there). With no buffer free at once (fills come first) the kernel is
-   * asked to read the file ahead instead.
+   * block is not admitted there). A shorter block (an object's last, a small object), a block that
+   * would push out one its reader has not had yet (RecentBlocks' unread bytes plus the reads
+   * ahead in flight), or no buffer free at once (fills come first): the kernel is asked to read
+   * the file ahead instead.
    */
   private void readAheadFromDisk(BlockKey key, int length) {
-    BlockBuffer block = buffers.tryAcquire(length);
+    BlockBuffer block = null;
+    if (length == blockSize) { // a shorter block would need a buffer of its own: hint it instead
+      long inFlight = diskReadAheadBytes.addAndGet(length);
+      if (recent.roomForUnread(inFlight)) {
+        block = buffers.tryAcquire(length);
+      }
+      if (block == null) {
+        diskReadAheadBytes.addAndGet(-length);
+      }
+    }
     if (block == null) {
       disk.willRead(key);
       return;
     }
     try {
-      if (disk.readWhole(key, length, block.buffer().duplicate()) && recent.hold(key, block)) {
+      if (!closed.get() && disk.readWhole(key, length, block.buffer().duplicate())
+          && recent.hold(key, block)) {
         diskReadAhead.inc();
+        if (!disk.contains(key)) {
+          recent.invalidate(key); // evicted meanwhile (evict drops recent blocks before disk ones)
+        }
       }
     } finally {
+      diskReadAheadBytes.addAndGet(-length);
       block.release();
     }
   }
 
   /**
-   * Whether read-ahead reads a block of {@code length} bytes only the disk tier holds whole into
-   * memory: a whole block (a pool buffer, one direct read) that RecentBlocks has room for. A
-   * shorter one (an object's last block, a small object) gets the kernel's read-ahead of its file
-   * instead: no buffer of its own to allocate, no extra copy.
-   */
-  private boolean readsWholeFromDisk(int length) {
-    return length == blockSize && recent.capacityBytes() >= length;
-  }
-
-  /**
    * Read-ahead's look (see {@link BlockCache#readAheadNeedsNoLoad}): no load for a block in
-   * memory, nor for one only the disk tier holds that {@link #load} would not read whole (the
-   * kernel is asked to read its file ahead here instead).
+   * memory. A block only the disk tier holds is loaded (on the prefetch thread, not under the
+   * caller's monitor): read whole into memory, or its file hinted to the kernel.
    */
   @Override
   public boolean readAheadNeedsNoLoad(BlockKey key, int length) {
-    if (isInMemory(key)) {
-      return true;
-    }
-    if (disk == null || !disk.contains(key)) {
-      return false;
-    }
-    if (readsWholeFromDisk(length)) {
-      return false;
-    }
-    disk.willRead(key);
-    return true;
+    return isInMemory(key);
   }
 
   /**

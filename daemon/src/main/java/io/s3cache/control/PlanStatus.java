@@ -8,8 +8,8 @@ package io.s3cache.control;
  * @param readerPosition one past the furthest planned file the reader has opened
  * @param issuedThrough files whose blocks were handed to the prefetcher (or found cached)
  * @param inflightBlocks plan prefetches running now
- * @param prefetchedBlocks blocks the plan loaded into the cache (fetched, or read from the disk tier
- *     into memory)
+ * @param prefetchedBlocks blocks the plan loaded (fetched, read from the disk tier into memory, or
+ *     a block on disk hinted to the kernel's read-ahead)
  * @param prefetchedBytes their bytes
  * @param alreadyCachedBlocks planned blocks held in memory already, or another prefetch was loading
  * @param onDemandGets S3 GETs readers of the mount made themselves while the plan was active

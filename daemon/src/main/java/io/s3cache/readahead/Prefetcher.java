@@ -21,9 +21,9 @@ import org.slf4j.LoggerFactory;
  * prefetched, so two handles reading one object never prefetch a block twice.
  *
  * <p><b>Concurrency.</b> {@link #start} never blocks: it claims the block in {@code inflight}
- * (skipping it if another prefetch holds it), skips it if the cache needs no load for it (held in
- * memory, or a device tier asked to read it ahead; a whole block only on disk is loaded: the cache
- * reads it into memory), takes its
+ * (skipping it if another prefetch holds it), skips it if the cache holds it in memory (a block
+ * only on disk is loaded too: the cache reads it into memory or hints its file to the kernel),
+ * takes its
  * length from the budget with a compare-and-set (skipping it, counted, if that would exceed the
  * budget), and hands {@code cache.get} to the executor. The task releases the budget and the claim
  * when the get returns or fails, in that order. Fetches of the same block by a reader and a

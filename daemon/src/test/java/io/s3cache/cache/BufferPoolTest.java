@@ -93,6 +93,24 @@ class BufferPoolTest {
     assertNull(pool.tryAcquire(BLOCK), "none from a closed pool");
   }
 
+  /** A buffer given back while a fill waits goes to that fill, never to read-ahead's tryAcquire. */
+  @Test
+  void tryAcquireLeavesABufferToAWaitingFill() throws Exception {
+    CountDownLatch waiting = new CountDownLatch(1);
+    BufferPool pool = pool(1, FOREVER, waiting);
+    BlockBuffer first = pool.acquire(BLOCK);
+    Future<BlockBuffer> fill = threads.submit(() -> pool.acquire(BLOCK));
+    assertTrue(waiting.await(10, TimeUnit.SECONDS));
+    first.release();
+    assertNull(pool.tryAcquire(BLOCK), "the waiting fill comes first");
+    BlockBuffer got = fill.get(10, TimeUnit.SECONDS);
+    assertTrue(got.pooled());
+    got.release();
+    BlockBuffer after = pool.tryAcquire(BLOCK);
+    assertTrue(after.pooled(), "no fill waits now");
+    after.release();
+  }
+
   /** A reader copying from an evicted RAM block keeps its buffer from being handed to a new fill. */
   @Test
   void aBufferIsNeverReusedWhileAReaderHoldsIt() throws IOException {

@@ -145,6 +145,22 @@ class DiskTierRangeReadTest {
   }
 
   @Test
+  void aFailedDirectReadFallsBackToThePageCacheWithoutDroppingTheFile() throws IOException {
+    open();
+    BlockKey a = key(8);
+    store(a);
+    io.failDirectOpens = true; // e.g. out of file descriptors: no refusal, no fault of the file
+    ByteBuffer dst = aligned(BLOCK);
+    assertTrue(disk.readWhole(a, BLOCK, dst));
+    assertEquals(FakeBlockSource.expected(a, BLOCK, BLOCK), dst.flip());
+    assertEquals(0, errors.getCount());
+    assertTrue(disk.contains(a));
+    io.failDirectOpens = false;
+    assertTrue(disk.readWhole(a, BLOCK, aligned(BLOCK)));
+    assertEquals(disk.directWrites() ? 1 : 0, io.directReadOpens.get(), "direct reads stay on");
+  }
+
+  @Test
   void aCorruptChunkFailsAWholeBlockReadAndDropsTheFile() throws IOException {
     open();
     BlockKey a = key(6);

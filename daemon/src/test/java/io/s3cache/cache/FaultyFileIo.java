@@ -11,6 +11,8 @@ final class FaultyFileIo implements BlockFileIo {
   volatile boolean failMoves;
   /** Opens with O_DIRECT fail, as on a filesystem that does not allow it. */
   volatile boolean refuseDirect;
+  /** Opens with O_DIRECT for reading fail as an ordinary error would (not a refusal). */
+  volatile boolean failDirectOpens;
   /** Writes into files opened with O_DIRECT fail with ENOSPC (the open itself works). */
   volatile boolean directWritesFindTheDiskFull;
   /** Run after each successful open for reading (e.g. an eviction racing the read). */
@@ -36,7 +38,10 @@ final class FaultyFileIo implements BlockFileIo {
       throw new IOException("injected read failure: " + file);
     }
     if (refuseDirect) {
-      throw new IOException("injected: O_DIRECT refused (as on some tmpfs): " + file);
+      throw new IOException("Invalid argument (injected: O_DIRECT refused, as on some tmpfs): " + file);
+    }
+    if (failDirectOpens) {
+      throw new IOException("Too many open files (injected)");
     }
     FileChannel ch = DEFAULT.openReadDirect(file);
     directReadOpens.incrementAndGet();

@@ -146,4 +146,36 @@ class RecentBlocksTest {
     assertEquals(1, b.refCount(), "no reference taken");
     b.release();
   }
+
+  /** Read-ahead from disk asks first whether one more block would push out an unread one. */
+  @Test
+  void roomForUnreadCountsOnlyBlocksNotReadToTheirEnd() throws IOException {
+    RecentBlocks recent = new RecentBlocks(3L * BLOCK);
+    assertTrue(recent.roomForUnread(3L * BLOCK));
+    fetched(recent, 1);
+    fetched(recent, 2);
+    assertTrue(recent.roomForUnread(BLOCK));
+    assertFalse(recent.roomForUnread(2L * BLOCK), "two unread blocks and two more do not fit");
+    assertTrue(readRange(recent, 1, BLOCK - 10, 10)); // block 1 read to its end
+    assertTrue(recent.roomForUnread(2L * BLOCK), "a block read to its end makes room");
+    assertTrue(recent.invalidate(key(2)));
+    assertTrue(recent.roomForUnread(3L * BLOCK));
+    fetched(recent, 3);
+    fetched(recent, 4);
+    fetched(recent, 5); // displaces block 1 (read through) and keeps 3, 4, 5 unread
+    assertFalse(recent.roomForUnread(1));
+  }
+
+  @Test
+  void nothingIsHeldOnceCleared() throws IOException {
+    RecentBlocks recent = new RecentBlocks(4L * BLOCK);
+    fetched(recent, 1);
+    recent.clear();
+    BlockBuffer b = block(2);
+    assertFalse(recent.hold(key(2), b), "the cache closed");
+    assertEquals(1, b.refCount(), "no reference kept");
+    b.release();
+    assertEquals(0, recent.bytes());
+    assertFalse(recent.roomForUnread(1));
+  }
 }

@@ -57,7 +57,8 @@ public interface Filesystem {
    * Whether {@link #flush} does anything on this filesystem. False where no handle can hold
    * unwritten data (a read-only mount): the adapter then answers the kernel's first flush with
    * ENOSYS, and the kernel sends no more for the mount, so a close(2) no longer waits for a round
-   * trip to the daemon (one of the five per small file a reader opens, reads and closes).
+   * trip to the daemon (one of the five per small file a reader opens, reads and closes). The
+   * kernel's choice lasts as long as the mount: the answer must not change while mounted.
    */
   default boolean flushes() {
     return true;
