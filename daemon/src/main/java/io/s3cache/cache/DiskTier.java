@@ -16,6 +16,8 @@ import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
@@ -146,6 +148,11 @@ final class DiskTier implements CacheTier {
   private final AtomicLong lastWarn = new AtomicLong(System.nanoTime() - WARN_INTERVAL_NANOS);
   private final AtomicLong suppressedWarnings = new AtomicLong();
   private final AtomicLong recordWrites = new AtomicLong();
+  /** Where access records are written; null: on the thread that opens the file. */
+  private volatile Executor accessRecords;
+  private final ConcurrentHashMap<BlockKey, Entry> pendingRecords = new ConcurrentHashMap<>();
+  private final java.util.concurrent.atomic.AtomicBoolean recordsScheduled =
+      new java.util.concurrent.atomic.AtomicBoolean();
 
   /**
    * Opens (creating if needed) the tier under {@code cacheDir/blocks}, deleting temp files left by
@@ -473,7 +480,7 @@ final class DiskTier implements CacheTier {
       BlockChannels.Handle handle =
           new BlockChannels.Handle(entry, ch, files.checkHeader(ch, key, entry.length, entry.crc));
       if (entry.lastAccess != entry.persistedAccess) {
-        persist(key, entry);
+        recordAccess(key, entry);
       }
       return handle;
     } catch (IOException | RuntimeException e) {
@@ -690,6 +697,54 @@ final class DiskTier implements CacheTier {
   /** Closes the files kept open for reads (a read in progress finishes first). */
   void close() {
     channels.close();
+  }
+
+  /**
+   * Writes the access records of block-file opens (see {@link #open}) on {@code executor} (the
+   * disk writer) from now on, so a reader's open does not wait for a RocksDB write; by default
+   * they are written on the opening thread.
+   */
+  void recordAccessesOn(Executor executor) {
+    this.accessRecords = executor;
+  }
+
+  /**
+   * The entry's access record, written now or queued for {@link #accessRecords}; a record queued
+   * twice is written once. A record lost to a refused task or a crash only leaves an older
+   * access order in the index (eviction order is approximate anyway).
+   */
+  private void recordAccess(BlockKey key, Entry entry) {
+    Executor executor = accessRecords;
+    if (executor == null || db == null) {
+      persist(key, entry);
+      return;
+    }
+    pendingRecords.put(key, entry);
+    if (recordsScheduled.compareAndSet(false, true)) {
+      try {
+        executor.execute(this::writeAccessRecords);
+      } catch (RejectedExecutionException closing) {
+        recordsScheduled.set(false);
+      }
+    }
+  }
+
+  /** Writes the queued access records, each under its key's ownership and only if still indexed. */
+  private void writeAccessRecords() {
+    recordsScheduled.set(false); // a record queued from here on schedules another run
+    for (BlockKey key : pendingRecords.keySet()) {
+      Entry entry = pendingRecords.remove(key);
+      if (entry == null || busy.putIfAbsent(key, Boolean.TRUE) != null) {
+        continue; // a writer or a discard owns it: it records (or drops) the block itself
+      }
+      try {
+        if (index.get(key) == entry && entry.lastAccess != entry.persistedAccess) {
+          persist(key, entry);
+        }
+      } finally {
+        busy.remove(key);
+      }
+    }
   }
 
   /** Block records written to the index database so far (for tests). */

@@ -249,6 +249,7 @@ public final class TieredBlockCache implements BlockCache {
       } catch (IOException e) {
         throw new UncheckedIOException("cannot open the disk cache under " + config.cacheDir(), e);
       }
+      disk.recordAccessesOn(diskWriteExecutor); // a reader's open writes no RocksDB record
       writes = new DiskWriteQueue(disk, diskWriteExecutor, config.maxPendingDiskWriteBytes(),
           diskWritesDropped);
     } else {

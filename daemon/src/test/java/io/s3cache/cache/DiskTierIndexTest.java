@@ -135,6 +135,29 @@ class DiskTierIndexTest {
     assertEquals(0, restarted.recordWrites(), "loaded from its record: nothing changed yet");
   }
 
+  /** With an executor (the daemon's disk writer) the record is written there, not by the reader. */
+  @Test
+  void accessRecordsAreWrittenOnTheGivenExecutorOncePerQueueing() throws IOException {
+    DiskTier disk = start();
+    java.util.List<Runnable> tasks = new java.util.ArrayList<>();
+    disk.recordAccessesOn(tasks::add);
+    fill(disk, 2);
+    assertEquals(2, disk.recordWrites(), "the writes' records");
+    ByteBuffer range = ByteBuffer.allocate(100);
+    assertTrue(disk.read(key(0), BLOCK, 0, range));
+    assertTrue(disk.read(key(1), BLOCK, 0, range.clear())); // first opens: nothing to record
+    disk.close();
+    assertTrue(disk.read(key(0), BLOCK, 0, range.clear()));
+    assertTrue(disk.read(key(1), BLOCK, 0, range.clear()));
+    assertEquals(2, disk.recordWrites(), "the reader wrote no record");
+    assertEquals(1, tasks.size(), "one run queued for both records");
+    tasks.remove(0).run();
+    assertEquals(4, disk.recordWrites());
+    disk.close();
+    DiskTier restarted = start();
+    assertEquals(2, restarted.startUpRepair().fromIndex());
+  }
+
   @Test
   void aDamagedDatabaseIsRebuiltFromTheBlockFiles() throws IOException {
     fill(start(), 2);
