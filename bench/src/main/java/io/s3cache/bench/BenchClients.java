@@ -32,11 +32,13 @@ import software.amazon.awssdk.services.s3.model.GetObjectResponse;
  * If-Match} into a direct buffer, as a cache fill asks. {@code apache} is the daemon's own {@link
  * ObjectClient} (the SDK's Apache 4 client, its retries and metrics); the others are plain SDK
  * clients with the same region, path style and checksum mode, their bodies copied into the same
- * kind of buffer, so what differs is the HTTP stack.
+ * kind of buffer, so what differs is the HTTP stack. {@code raw} is no SDK client at all: what a
+ * GET costs without the SDK's request pipeline ({@link RawGetter}), the bound a leaner fill path
+ * could approach.
  */
 final class BenchClients {
 
-  static final List<String> NAMES = List.of("apache", "apache5", "crt", "netty");
+  static final List<String> NAMES = List.of("apache", "apache5", "crt", "netty", "raw");
 
   private BenchClients() {}
 
@@ -71,6 +73,7 @@ final class BenchClients {
           .endpointOverride(endpoint).forcePathStyle(true)
           .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
           .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED).build(), bucket);
+      case "raw" -> new RawGetter(endpoint, bucket);
       case "crt" -> async(S3AsyncClient.crtBuilder()
           .region(Region.of(EmbeddedS3Server.REGION)).credentialsProvider(EmbeddedS3Server.CREDENTIALS)
           .endpointOverride(endpoint).forcePathStyle(true).maxConcurrency(connections)

@@ -32,6 +32,9 @@ import software.amazon.awssdk.services.s3.model.PutObjectRequest;
  */
 public final class ClientBenchmark {
 
+  /** The clients it can compare. */
+  public static final List<String> CLIENTS = BenchClients.NAMES;
+
   private static final String BUCKET = "bench-client";
   private static final int BLOCK = 8 << 20;
   private static final int SMALL = 100 << 10;
