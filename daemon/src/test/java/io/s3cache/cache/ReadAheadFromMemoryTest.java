@@ -44,22 +44,7 @@ class ReadAheadFromMemoryTest {
         .withFillBufferBytes(12L * BLOCK);
     cache = new TieredBlockCache(config, source, registry, Runnable::run, null, Runnable::run,
         BlockFileIo.DEFAULT, null);
-    int window = 6;
-    for (int i = 0; i < 24; i++) {
-      if (i == 0) {
-        for (int a = 0; a <= window; a++) {
-          cache.load(key(a), BLOCK); // read-ahead's first window
-        }
-      } else if (i + window < 24) {
-        cache.load(key(i + window), BLOCK); // the window moves on as the reader crosses a block
-      }
-      for (int off = 0; off < BLOCK; off += PIECE) { // the reader, in pieces
-        ByteBuffer dst = ByteBuffer.allocate(PIECE);
-        cache.read(key(i), BLOCK, off, dst, () -> {});
-        assertEquals(FakeBlockSource.expected(key(i), BLOCK, BLOCK).position(off).limit(off + PIECE),
-            dst.flip());
-      }
-    }
+    readSequentially(24, 6);
     assertEquals(24, source.fetches.get(), "each block fetched once");
     assertEquals(0, registry.counter(MetricNames.CACHE_DISK_HITS).getCount(),
         "no piece was read back from the disk tier");
@@ -84,22 +69,7 @@ class ReadAheadFromMemoryTest {
     cache.close();
     cache = new TieredBlockCache(config, source, registry, Runnable::run, null, Runnable::run,
         BlockFileIo.DEFAULT, null); // a restart: every block is on disk only
-    int window = 6;
-    for (int i = 0; i < 24; i++) {
-      if (i == 0) {
-        for (int a = 0; a <= window; a++) {
-          cache.load(key(a), BLOCK);
-        }
-      } else if (i + window < 24) {
-        cache.load(key(i + window), BLOCK);
-      }
-      for (int off = 0; off < BLOCK; off += PIECE) {
-        ByteBuffer dst = ByteBuffer.allocate(PIECE);
-        cache.read(key(i), BLOCK, off, dst, () -> {});
-        assertEquals(FakeBlockSource.expected(key(i), BLOCK, BLOCK).position(off).limit(off + PIECE),
-            dst.flip());
-      }
-    }
+    readSequentially(24, 6);
     assertEquals(24, source.fetches.get(), "nothing fetched again after the restart");
     assertEquals(24, registry.counter(MetricNames.CACHE_DISK_READ_AHEAD).getCount());
     assertEquals(24L * (BLOCK / PIECE), registry.counter(MetricNames.CACHE_RECENT_HITS).getCount(),
@@ -147,6 +117,28 @@ class ReadAheadFromMemoryTest {
     cache.read(key(1), BLOCK, 0, dst, () -> {});
     assertEquals(FakeBlockSource.expected(key(1), BLOCK, BLOCK), dst.flip(), "refetched");
     assertEquals(4, source.fetches.get());
+  }
+
+  /**
+   * A sequential reader of blocks 0..n-1 in pieces, with read-ahead's loads {@code window} blocks
+   * ahead of it (its first window at once, then one more each time the reader crosses a block).
+   */
+  private void readSequentially(int n, int window) throws IOException {
+    for (int i = 0; i < n; i++) {
+      if (i == 0) {
+        for (int a = 0; a <= window; a++) {
+          cache.load(key(a), BLOCK);
+        }
+      } else if (i + window < n) {
+        cache.load(key(i + window), BLOCK);
+      }
+      for (int off = 0; off < BLOCK; off += PIECE) {
+        ByteBuffer dst = ByteBuffer.allocate(PIECE);
+        cache.read(key(i), BLOCK, off, dst, () -> {});
+        assertEquals(FakeBlockSource.expected(key(i), BLOCK, BLOCK).position(off).limit(off + PIECE),
+            dst.flip());
+      }
+    }
   }
 
   private void corruptPayloadByte(BlockKey k, int offsetInPayload) throws IOException {

@@ -28,7 +28,7 @@ class FlushTest {
   @TempDir Path dir;
 
   /** One file, /f; counts flushes. */
-  private static final class OneFile implements Filesystem {
+  private static final class OneFile implements TestFilesystem {
     final boolean flushes;
     final AtomicInteger flushCalls = new AtomicInteger();
     final AtomicInteger releases = new AtomicInteger();
@@ -79,21 +79,6 @@ class FlushTest {
     @Override
     public void release(long handle) {
       releases.incrementAndGet();
-    }
-
-    @Override
-    public FsStatistics statfs(String path) {
-      return new FsStatistics(4096, 1, 0, 1, 0, 255);
-    }
-
-    @Override
-    public byte[] getxattr(String path, String name) throws FsException {
-      throw new FsException(Errno.ENODATA, name);
-    }
-
-    @Override
-    public List<String> listxattr(String path) {
-      return List.of();
     }
   }
 

@@ -37,7 +37,7 @@ class FuseWorkersTest {
   @TempDir Path dir;
 
   /** Files f0..fN-1 of SIZE bytes; every read waits at a gate and counts who is inside. */
-  private static final class GatedFs implements Filesystem {
+  private static final class GatedFs implements TestFilesystem {
     final CountDownLatch gate = new CountDownLatch(1);
     final AtomicInteger inside = new AtomicInteger();
     final AtomicInteger mostInside = new AtomicInteger();
@@ -111,16 +111,6 @@ class FuseWorkersTest {
     @Override
     public FsStatistics statfs(String path) {
       return new FsStatistics(4096, 1, 0, FILES, 0, 255);
-    }
-
-    @Override
-    public byte[] getxattr(String path, String name) throws FsException {
-      throw new FsException(Errno.ENODATA, name);
-    }
-
-    @Override
-    public List<String> listxattr(String path) {
-      return List.of();
     }
   }
 
