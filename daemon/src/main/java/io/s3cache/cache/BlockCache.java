@@ -68,12 +68,12 @@ public interface BlockCache extends AutoCloseable {
   }
 
   /**
-   * Read-ahead's look at a block, before any {@link #load}, under its caller's monitor (so it
-   * makes no syscall): true when none is needed (memory holds the block); false when a load should
-   * follow, to fetch the block or to bring it from a device tier towards memory ahead of its
-   * reader. A hint: the block may be evicted at once. The default: {@link #isCached}.
+   * Whether a read of the block would be served from memory now (a hint, as {@link #isCached}).
+   * Read-ahead's look before any {@link #load}, under its caller's monitor, so it makes no
+   * syscall: a block memory holds needs no load; one only a device tier holds still gets one,
+   * which brings it towards memory ahead of its reader. The default: {@link #isCached}.
    */
-  default boolean readAheadNeedsNoLoad(BlockKey key, int length) {
+  default boolean isInMemory(BlockKey key) {
     return isCached(key);
   }
 

@@ -68,6 +68,8 @@ final class BufferPool implements AutoCloseable {
   private final ArrayDeque<ByteBuffer> free = new ArrayDeque<>();
   private int allocated; // buffers that exist now: free, or held through a BlockBuffer
   private int waiters; // acquire calls that found no buffer and have not returned yet
+  /** {@link #takeLocked}'s answer for "allocate a new buffer in the slot just counted". */
+  private static final ByteBuffer NEW = ByteBuffer.allocateDirect(0);
   private boolean closed;
 
   /**
@@ -103,7 +105,7 @@ final class BufferPool implements AutoCloseable {
     if (length != blockSize || maxBuffers == 0) {
       return BlockBuffer.unpooled(ByteBuffer.allocateDirect(length));
     }
-    ByteBuffer reused = null;
+    ByteBuffer taken = null;
     long left = maxWaitNanos;
     boolean nudged = false;
     boolean missed = false; // counted in waiters from its first miss until it returns
@@ -114,12 +116,8 @@ final class BufferPool implements AutoCloseable {
           if (closed) {
             throw new IOException("block cache is closed");
           }
-          reused = free.pollFirst();
-          if (reused != null) {
-            break;
-          }
-          if (allocated < maxBuffers) {
-            allocated++; // allocated below, outside the lock
+          taken = takeLocked();
+          if (taken != null) {
             break;
           }
           if (!missed) {
@@ -155,7 +153,7 @@ final class BufferPool implements AutoCloseable {
         }
       }
     }
-    return wrap(reused, length);
+    return wrap(taken, length);
   }
 
   /**
@@ -167,7 +165,7 @@ final class BufferPool implements AutoCloseable {
     if (length != blockSize || maxBuffers == 0) {
       return BlockBuffer.unpooled(ByteBuffer.allocateDirect(length));
     }
-    ByteBuffer reused;
+    ByteBuffer taken;
     lock.lock();
     try {
       if (closed) {
@@ -176,23 +174,36 @@ final class BufferPool implements AutoCloseable {
       if (waiters > 0) {
         return null; // a buffer coming back goes to the fill waiting for it
       }
-      reused = free.pollFirst();
-      if (reused == null) {
-        if (allocated >= maxBuffers) {
-          return null;
-        }
-        allocated++; // allocated below, outside the lock
+      taken = takeLocked();
+      if (taken == null) {
+        return null;
       }
     } finally {
       lock.unlock();
     }
-    return wrap(reused, length);
+    return wrap(taken, length);
   }
 
-  /** A buffer taken from {@code free}, or (null) a new one for a slot counted in {@code allocated}. */
-  private BlockBuffer wrap(ByteBuffer reused, int length) {
+  /**
+   * Under the lock: a free buffer, else {@link #NEW} for a slot counted in {@code allocated} (the
+   * buffer allocated outside the lock), else null when every buffer is in use.
+   */
+  private ByteBuffer takeLocked() {
+    ByteBuffer reused = free.pollFirst();
     if (reused != null) {
-      return new BlockBuffer(reused, length, this);
+      return reused;
+    }
+    if (allocated < maxBuffers) {
+      allocated++;
+      return NEW;
+    }
+    return null;
+  }
+
+  /** What {@link #takeLocked} took, as a block buffer: a reused one, or ({@link #NEW}) a new one. */
+  private BlockBuffer wrap(ByteBuffer taken, int length) {
+    if (taken != NEW) {
+      return new BlockBuffer(taken, length, this);
     }
     try {
       // Aligned, so the disk tier can write the block with O_DIRECT straight from it.

@@ -64,11 +64,6 @@ final class RecentBlocks implements CacheTier {
     this.capacityBytes = capacityBytes;
   }
 
-  /** Most bytes held at once. */
-  long capacityBytes() {
-    return capacityBytes;
-  }
-
   /**
    * Holds the block under a reference of its own (none kept, false, if it does not fit, the
    * buffer is gone already or the cache closed), displacing older blocks as needed.

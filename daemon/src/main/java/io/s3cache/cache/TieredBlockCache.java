@@ -332,8 +332,8 @@ public final class TieredBlockCache implements BlockCache {
       }
 
       @Override
-      public boolean readAheadNeedsNoLoad(BlockKey key, int length) {
-        return TieredBlockCache.this.readAheadNeedsNoLoad(key, length);
+      public boolean isInMemory(BlockKey key) {
+        return TieredBlockCache.this.isInMemory(key);
       }
 
       @Override
@@ -363,7 +363,7 @@ public final class TieredBlockCache implements BlockCache {
     for (Level level : levels) {
       if (level.tier().contains(key)) {
         level.hits().inc();
-        if (disk != null && !isInMemory(key)) { // so the disk tier holds it
+        if (level == onDisk && writes.unwritten(key) == null) { // on disk, not in memory
           readAheadFromDisk(key, length);
         }
         return;
@@ -684,19 +684,12 @@ public final class TieredBlockCache implements BlockCache {
   }
 
   /**
-   * Read-ahead's look (see {@link BlockCache#readAheadNeedsNoLoad}): no load for a block in
-   * memory. A block only the disk tier holds is loaded (on the prefetch thread, not under the
-   * caller's monitor): read whole into memory, or its file hinted to the kernel.
+   * Whether a read of the block would be served from memory now: the RAM tier, {@link
+   * RecentBlocks} or the disk write queue holds it. A block only the disk tier holds is loaded by
+   * read-ahead (on the prefetch thread, not under the caller's monitor): read whole into memory, or
+   * its file hinted to the kernel.
    */
   @Override
-  public boolean readAheadNeedsNoLoad(BlockKey key, int length) {
-    return isInMemory(key);
-  }
-
-  /**
-   * Whether a read of the block would be served from memory now: the RAM tier, {@link
-   * RecentBlocks} or the disk write queue holds it.
-   */
   public boolean isInMemory(BlockKey key) {
     return memory.contains(key) || recent.contains(key)
         || (writes != null && writes.unwritten(key) != null);

@@ -70,8 +70,8 @@ final class GrantedBlocks implements BlockCache {
   }
 
   @Override
-  public boolean readAheadNeedsNoLoad(BlockKey key, int length) {
-    return delegate.readAheadNeedsNoLoad(key, length);
+  public boolean isInMemory(BlockKey key) {
+    return delegate.isInMemory(key);
   }
 
   @Override

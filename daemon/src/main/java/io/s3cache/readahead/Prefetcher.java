@@ -39,7 +39,7 @@ public final class Prefetcher implements AutoCloseable {
   public enum Outcome {
     /** A fetch was handed to the executor. */
     STARTED,
-    /** The cache needs no load for the block (see {@link BlockCache#readAheadNeedsNoLoad}). */
+    /** The cache holds the block in memory already (see {@link BlockCache#isInMemory}). */
     CACHED,
     /** Another prefetch of the block is in flight. */
     IN_FLIGHT,
@@ -132,7 +132,7 @@ public final class Prefetcher implements AutoCloseable {
     if (!inflight.add(key)) {
       return Outcome.IN_FLIGHT;
     }
-    if (cache.readAheadNeedsNoLoad(key, length)) { // else a fetch, or a disk read into memory
+    if (cache.isInMemory(key)) { // else a fetch, or a disk read into memory
       inflight.remove(key);
       return Outcome.CACHED;
     }

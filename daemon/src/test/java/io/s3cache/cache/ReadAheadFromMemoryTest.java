@@ -39,11 +39,7 @@ class ReadAheadFromMemoryTest {
 
   @Test
   void blocksFetchedAheadReachTheirReaderFromMemoryNotFromDisk() throws IOException {
-    // RAM for 2 blocks, disk tier on (writes run at once), 12 blocks' worth of fill memory.
-    CacheConfig config = new CacheConfig(BLOCK, 2L * BLOCK, dir, 64L << 20, 8, 8L << 20, false)
-        .withFillBufferBytes(12L * BLOCK);
-    cache = new TieredBlockCache(config, source, registry, Runnable::run, null, Runnable::run,
-        BlockFileIo.DEFAULT, null);
+    cache = open(2, registry);
     readSequentially(24, 6);
     assertEquals(24, source.fetches.get(), "each block fetched once");
     assertEquals(0, registry.counter(MetricNames.CACHE_DISK_HITS).getCount(),
@@ -59,16 +55,12 @@ class ReadAheadFromMemoryTest {
    */
   @Test
   void blocksOnlyOnDiskAreReadAheadIntoMemory() throws IOException {
-    CacheConfig config = new CacheConfig(BLOCK, 2L * BLOCK, dir, 64L << 20, 8, 8L << 20, false)
-        .withFillBufferBytes(12L * BLOCK);
-    cache = new TieredBlockCache(config, source, new MetricRegistry(), Runnable::run, null,
-        Runnable::run, BlockFileIo.DEFAULT, null);
+    cache = open(2, new MetricRegistry());
     for (int i = 0; i < 24; i++) {
       cache.load(key(i), BLOCK);
     }
     cache.close();
-    cache = new TieredBlockCache(config, source, registry, Runnable::run, null, Runnable::run,
-        BlockFileIo.DEFAULT, null); // a restart: every block is on disk only
+    cache = open(2, registry); // a restart: every block is on disk only
     readSequentially(24, 6);
     assertEquals(24, source.fetches.get(), "nothing fetched again after the restart");
     assertEquals(24, registry.counter(MetricNames.CACHE_DISK_READ_AHEAD).getCount());
@@ -84,26 +76,20 @@ class ReadAheadFromMemoryTest {
   /** A block in memory already is not read from disk again; one read-ahead found corrupt is refetched. */
   @Test
   void readAheadFromDiskSkipsBlocksInMemoryAndNeverHoldsACorruptOne() throws IOException {
-    CacheConfig config = new CacheConfig(BLOCK, 4L * BLOCK, dir, 64L << 20, 8, 8L << 20, false)
-        .withFillBufferBytes(12L * BLOCK);
-    cache = new TieredBlockCache(config, source, new MetricRegistry(), Runnable::run, null,
-        Runnable::run, BlockFileIo.DEFAULT, null);
+    cache = open(4, new MetricRegistry());
     for (int i = 0; i < 2; i++) {
       cache.load(key(i), BLOCK);
     }
     cache.load(key(2), 1000); // a short last block
     cache.close();
-    cache = new TieredBlockCache(config, source, registry, Runnable::run, null, Runnable::run,
-        BlockFileIo.DEFAULT, null);
-    assertFalse(cache.isInMemory(key(0)));
-    assertFalse(cache.readAheadNeedsNoLoad(key(0), BLOCK), "a whole block on disk is loaded");
-    assertFalse(cache.readAheadNeedsNoLoad(key(2), 1000), "nor is a short one: its load hints it");
+    cache = open(4, registry);
+    assertFalse(cache.isInMemory(key(0)), "a whole block on disk is loaded");
+    assertFalse(cache.isInMemory(key(2)), "nor is a short one: its load hints it");
     cache.load(key(2), 1000);
     assertFalse(cache.isInMemory(key(2)), "and is not read into a buffer of its own");
     cache.read(key(0), BLOCK, 0, ByteBuffer.allocate(PIECE), () -> {}); // a disk hit, not admitted
     cache.load(key(0), BLOCK);
-    assertTrue(cache.isInMemory(key(0)));
-    assertTrue(cache.readAheadNeedsNoLoad(key(0), BLOCK));
+    assertTrue(cache.isInMemory(key(0)), "read ahead: needs no load now");
     cache.load(key(0), BLOCK);
     assertEquals(1, registry.counter(MetricNames.CACHE_DISK_READ_AHEAD).getCount(),
         "read once: the second load found it in memory");
@@ -117,6 +103,17 @@ class ReadAheadFromMemoryTest {
     cache.read(key(1), BLOCK, 0, dst, () -> {});
     assertEquals(FakeBlockSource.expected(key(1), BLOCK, BLOCK), dst.flip(), "refetched");
     assertEquals(4, source.fetches.get());
+  }
+
+  /**
+   * A cache over {@code dir} with RAM for {@code ramBlocks} blocks, the disk tier on (writes run at
+   * once) and 12 blocks' worth of fill memory.
+   */
+  private TieredBlockCache open(int ramBlocks, MetricRegistry metrics) {
+    CacheConfig config = new CacheConfig(BLOCK, (long) ramBlocks * BLOCK, dir, 64L << 20, 8, 8L << 20, false)
+        .withFillBufferBytes(12L * BLOCK);
+    return new TieredBlockCache(config, source, metrics, Runnable::run, null, Runnable::run,
+        BlockFileIo.DEFAULT, null);
   }
 
   /**

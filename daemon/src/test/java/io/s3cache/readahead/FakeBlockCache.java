@@ -46,7 +46,7 @@ final class FakeBlockCache implements BlockCache {
   }
 
   @Override
-  public boolean readAheadNeedsNoLoad(BlockKey key, int length) {
+  public boolean isInMemory(BlockKey key) {
     return cached.contains(key);
   }
 
