@@ -29,16 +29,15 @@ import software.amazon.awssdk.services.s3.model.GetObjectResponse;
 
 /**
  * The HTTP clients {@code bench-client} compares, each behind one call: a ranged GET with {@code
- * If-Match} into a direct buffer, as a cache fill asks. {@code apache} is the daemon's own {@link
- * ObjectClient} (the SDK's Apache 4 client, its retries and metrics); the others are plain SDK
- * clients with the same region, path style and checksum mode, their bodies copied into the same
- * kind of buffer, so what differs is the HTTP stack. {@code raw} is no SDK client at all: what a
- * GET costs without the SDK's request pipeline ({@link RawGetter}), the bound a leaner fill path
- * could approach.
+ * If-Match} into a direct buffer, as a cache fill asks. {@code direct} and {@code apache} are the
+ * daemon's own {@link ObjectClient} with {@code get_client=direct} (its own HTTP connections, no
+ * SDK request pipeline) and {@code get_client=sdk} (the SDK's Apache 4 client), retries and metrics
+ * included; the others are plain SDK clients with the same region, path style and checksum mode,
+ * their bodies copied into the same kind of buffer, so what differs is the HTTP stack.
  */
 final class BenchClients {
 
-  static final List<String> NAMES = List.of("apache", "apache5", "crt", "netty", "raw");
+  static final List<String> NAMES = List.of("direct", "apache", "apache5", "crt", "netty");
 
   private BenchClients() {}
 
@@ -60,7 +59,10 @@ final class BenchClients {
     S3Config config = S3Config.defaults().withEndpoint(endpoint).withPathStyle(true)
         .withChecksumMode(S3Config.ChecksumMode.WHEN_REQUIRED).withMaxConnections(connections);
     return switch (name) {
-      case "apache" -> apache(ObjectClients.create(bucket, config, new MetricRegistry(), EmbeddedS3Server.CREDENTIALS));
+      case "direct" -> daemon(ObjectClients.create(bucket, config.withGetClient(S3Config.GetClient.DIRECT),
+          new MetricRegistry(), EmbeddedS3Server.CREDENTIALS));
+      case "apache" -> daemon(ObjectClients.create(bucket, config.withGetClient(S3Config.GetClient.SDK),
+          new MetricRegistry(), EmbeddedS3Server.CREDENTIALS));
       case "apache5" -> sync(S3Client.builder()
           .httpClientBuilder(Apache5HttpClient.builder().maxConnections(connections))
           .region(Region.of(EmbeddedS3Server.REGION)).credentialsProvider(EmbeddedS3Server.CREDENTIALS)
@@ -73,7 +75,6 @@ final class BenchClients {
           .endpointOverride(endpoint).forcePathStyle(true)
           .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
           .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED).build(), bucket);
-      case "raw" -> new RawGetter(endpoint, bucket);
       case "crt" -> async(S3AsyncClient.crtBuilder()
           .region(Region.of(EmbeddedS3Server.REGION)).credentialsProvider(EmbeddedS3Server.CREDENTIALS)
           .endpointOverride(endpoint).forcePathStyle(true).maxConcurrency(connections)
@@ -84,7 +85,7 @@ final class BenchClients {
     };
   }
 
-  private static Getter apache(ObjectClient client) {
+  private static Getter daemon(ObjectClient client) {
     return new Getter() {
       @Override
       public void get(String key, String etag, long offset, ByteBuffer dst) throws Exception {

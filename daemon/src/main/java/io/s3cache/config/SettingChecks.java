@@ -34,6 +34,11 @@ public final class SettingChecks {
           throw new ConfigException("invalid checksum_mode '" + v + "': expected when_supported or when_required");
         }
       }
+      case GET_CLIENT -> {
+        if (!v.equalsIgnoreCase("direct") && !v.equalsIgnoreCase("sdk")) {
+          throw new ConfigException("invalid get_client '" + v + "': expected direct or sdk");
+        }
+      }
       case MAX_CONNECTIONS, MAX_FETCHES -> s.integer(key, 1, 4096);
       case MAX_ATTEMPTS -> s.integer(key, 1, 100);
       case CONNECT_TIMEOUT, REQUEST_TIMEOUT, MOUNT_TIMEOUT -> {

@@ -14,6 +14,7 @@ public enum SettingKey {
   REGION("us-east-1"),
   PATH_STYLE("false"),
   CHECKSUM_MODE("when_required"),
+  GET_CLIENT("direct"),
   MAX_CONNECTIONS("64"),
   PROFILE(""),
   CONNECT_TIMEOUT("5s"),

@@ -98,7 +98,8 @@ public record MountSpec(
         positive(settings, SettingKey.REQUEST_TIMEOUT),
         settings.integer(SettingKey.MAX_ATTEMPTS, 1, 100),
         Duration.ofMillis(100),
-        Duration.ofSeconds(5));
+        Duration.ofSeconds(5),
+        S3Config.GetClient.valueOf(settings.string(SettingKey.GET_CLIENT).toUpperCase(Locale.ROOT)));
     CacheConfig cache = cacheConfig(settings);
     Duration ttl = settings.duration(SettingKey.METADATA_TTL);
     boolean writable = writable(extraOptions);

@@ -21,6 +21,12 @@ import software.amazon.awssdk.retries.api.RetryStrategy;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.S3ClientBuilder;
 import software.amazon.awssdk.services.s3.model.ListObjectsV2Response;
+import software.amazon.awssdk.awscore.endpoints.AwsEndpointAttribute;
+import software.amazon.awssdk.awscore.endpoints.authscheme.EndpointAuthScheme;
+import software.amazon.awssdk.awscore.endpoints.authscheme.SigV4AuthScheme;
+import software.amazon.awssdk.endpoints.Endpoint;
+import software.amazon.awssdk.services.s3.endpoints.S3EndpointParams;
+import software.amazon.awssdk.services.s3.endpoints.S3EndpointProvider;
 
 /** Creates {@link ObjectClient}s for a bucket from an {@link S3Config}. */
 public final class ObjectClients {
@@ -53,7 +59,51 @@ public final class ObjectClients {
     S3Client s3 = buildSdkClient(config, credentials, metrics.counter(MetricNames.S3_ATTEMPTS));
     java.util.function.Consumer<String> refused = credentials instanceof MountCredentialsProvider m
         ? m::refused : reason -> {};
-    return new SdkObjectClient(s3, bucket, config.endpointLabel(), metrics, owned, config.maxAttempts(), refused);
+    ObjectClient sdk =
+        new SdkObjectClient(s3, bucket, config.endpointLabel(), metrics, owned, config.maxAttempts(), refused);
+    if (config.getClient() != S3Config.GetClient.DIRECT) {
+      return sdk;
+    }
+    DirectGetClient.Where where = directWhere(bucket, config);
+    if (where == null) {
+      return sdk;
+    }
+    return new DirectGetClient(sdk, bucket, where, config, credentials,
+        (javax.net.ssl.SSLSocketFactory) javax.net.ssl.SSLSocketFactory.getDefault(), metrics, refused);
+  }
+
+  /**
+   * Where the SDK would send a GET of an object in {@code bucket} and how it would sign it, from
+   * the SDK's own S3 endpoint rules; null where the direct client must leave GETs to the SDK: an
+   * HTTP proxy configured for the scheme (the SDK's Apache client honours it), an endpoint signed
+   * other than with SigV4 (multi-region access points, S3 Express) or one that needs extra headers.
+   */
+  static DirectGetClient.Where directWhere(String bucket, S3Config config) {
+    S3EndpointParams.Builder params = S3EndpointParams.builder().bucket(bucket)
+        .region(Region.of(config.region())).forcePathStyle(config.pathStyle());
+    if (config.endpoint() != null) {
+      params.endpoint(config.endpoint().toString());
+    }
+    Endpoint endpoint;
+    try {
+      endpoint = S3EndpointProvider.defaultProvider().resolveEndpoint(params.build()).join();
+    } catch (RuntimeException e) {
+      return null; // the SDK client reports the same problem on its first request, in its words
+    }
+    java.util.List<EndpointAuthScheme> schemes = endpoint.attribute(AwsEndpointAttribute.AUTH_SCHEMES);
+    if (!(schemes != null && !schemes.isEmpty() && schemes.get(0) instanceof SigV4AuthScheme v4)
+        || !endpoint.headers().isEmpty() || proxied(endpoint.url().getScheme())) {
+      return null;
+    }
+    return new DirectGetClient.Where(endpoint.url(), v4.signingName(),
+        v4.signingRegion() != null ? v4.signingRegion() : config.region());
+  }
+
+  /** Whether the JVM's properties or the environment name an HTTP proxy for {@code scheme}. */
+  private static boolean proxied(String scheme) {
+    String s = scheme.toLowerCase(java.util.Locale.ROOT);
+    return System.getProperty(s + ".proxyHost") != null
+        || System.getenv(s + "_proxy") != null || System.getenv(s.toUpperCase(java.util.Locale.ROOT) + "_PROXY") != null;
   }
 
   /**

@@ -22,6 +22,7 @@ import java.util.Objects;
  * @param maxAttempts attempts per request including the first (1 = no retries)
  * @param baseBackoff base delay of the exponential backoff with full jitter between attempts
  * @param maxBackoff cap on the delay between attempts
+ * @param getClient what makes the read path's ranged GETs
  */
 public record S3Config(
     URI endpoint,
@@ -33,7 +34,8 @@ public record S3Config(
     Duration requestTimeout,
     int maxAttempts,
     Duration baseBackoff,
-    Duration maxBackoff) {
+    Duration maxBackoff,
+    GetClient getClient) {
 
   /**
    * Maps to both the SDK's {@code requestChecksumCalculation} and {@code
@@ -44,6 +46,18 @@ public record S3Config(
     WHEN_SUPPORTED,
     /** Only where the operation requires them; for stores that reject trailing checksums. */
     WHEN_REQUIRED
+  }
+
+  /** What makes the read path's ranged GETs; every other request goes through the SDK. */
+  public enum GetClient {
+    /**
+     * The daemon's own HTTP/1.1 connections ({@code DirectGetClient}), signed by the SDK's signer;
+     * the SDK instead where it must be (an HTTP proxy configured, an endpoint that is not signed
+     * with SigV4).
+     */
+    DIRECT,
+    /** The SDK's Apache client, like every other request. */
+    SDK
   }
 
   public static final String DEFAULT_REGION = "us-east-1";
@@ -63,6 +77,7 @@ public record S3Config(
       throw new IllegalArgumentException("s3 region must not be empty");
     }
     Objects.requireNonNull(checksumMode, "s3 checksum mode must be set");
+    Objects.requireNonNull(getClient, "s3 get client must be set");
     if (maxConnections < 1) {
       throw new IllegalArgumentException("s3 max connections must be at least 1, got " + maxConnections);
     }
@@ -100,7 +115,8 @@ public record S3Config(
         Duration.ofSeconds(9),
         3,
         Duration.ofMillis(100),
-        Duration.ofSeconds(5));
+        Duration.ofSeconds(5),
+        GetClient.DIRECT);
   }
 
   /**
@@ -128,41 +144,46 @@ public record S3Config(
 
   public S3Config withEndpoint(URI endpoint) {
     return new S3Config(endpoint, region, pathStyle, checksumMode, maxConnections,
-        connectTimeout, requestTimeout, maxAttempts, baseBackoff, maxBackoff);
+        connectTimeout, requestTimeout, maxAttempts, baseBackoff, maxBackoff, getClient);
   }
 
   public S3Config withRegion(String region) {
     return new S3Config(endpoint, region, pathStyle, checksumMode, maxConnections,
-        connectTimeout, requestTimeout, maxAttempts, baseBackoff, maxBackoff);
+        connectTimeout, requestTimeout, maxAttempts, baseBackoff, maxBackoff, getClient);
   }
 
   public S3Config withPathStyle(boolean pathStyle) {
     return new S3Config(endpoint, region, pathStyle, checksumMode, maxConnections,
-        connectTimeout, requestTimeout, maxAttempts, baseBackoff, maxBackoff);
+        connectTimeout, requestTimeout, maxAttempts, baseBackoff, maxBackoff, getClient);
   }
 
   public S3Config withChecksumMode(ChecksumMode checksumMode) {
     return new S3Config(endpoint, region, pathStyle, checksumMode, maxConnections,
-        connectTimeout, requestTimeout, maxAttempts, baseBackoff, maxBackoff);
+        connectTimeout, requestTimeout, maxAttempts, baseBackoff, maxBackoff, getClient);
   }
 
   public S3Config withMaxConnections(int maxConnections) {
     return new S3Config(endpoint, region, pathStyle, checksumMode, maxConnections,
-        connectTimeout, requestTimeout, maxAttempts, baseBackoff, maxBackoff);
+        connectTimeout, requestTimeout, maxAttempts, baseBackoff, maxBackoff, getClient);
   }
 
   public S3Config withTimeouts(Duration connectTimeout, Duration requestTimeout) {
     return new S3Config(endpoint, region, pathStyle, checksumMode, maxConnections,
-        connectTimeout, requestTimeout, maxAttempts, baseBackoff, maxBackoff);
+        connectTimeout, requestTimeout, maxAttempts, baseBackoff, maxBackoff, getClient);
   }
 
   public S3Config withMaxAttempts(int maxAttempts) {
     return new S3Config(endpoint, region, pathStyle, checksumMode, maxConnections,
-        connectTimeout, requestTimeout, maxAttempts, baseBackoff, maxBackoff);
+        connectTimeout, requestTimeout, maxAttempts, baseBackoff, maxBackoff, getClient);
   }
 
   public S3Config withBackoff(Duration baseBackoff, Duration maxBackoff) {
     return new S3Config(endpoint, region, pathStyle, checksumMode, maxConnections,
-        connectTimeout, requestTimeout, maxAttempts, baseBackoff, maxBackoff);
+        connectTimeout, requestTimeout, maxAttempts, baseBackoff, maxBackoff, getClient);
+  }
+
+  public S3Config withGetClient(GetClient getClient) {
+    return new S3Config(endpoint, region, pathStyle, checksumMode, maxConnections,
+        connectTimeout, requestTimeout, maxAttempts, baseBackoff, maxBackoff, getClient);
   }
 }

@@ -61,11 +61,16 @@ class SdkObjectClientRetryTest {
     server.close();
   }
 
+  /** The client the read path's GETs go through; {@link DirectGetClientRetryTest} runs every test with its own. */
+  S3Config.GetClient getClient() {
+    return S3Config.GetClient.SDK;
+  }
+
   @BeforeEach
   void startProxy() throws Exception {
     proxy = FaultInjectingProxy.start(server.endpoint());
     S3Config config =
-        S3Config.defaults()
+        S3Config.defaults().withGetClient(getClient())
             .withEndpoint(proxy.endpoint())
             .withPathStyle(true)
             .withChecksumMode(S3Config.ChecksumMode.WHEN_REQUIRED)

@@ -78,8 +78,13 @@ class SdkObjectClientTest {
     return server.client().putObject(b -> b.bucket(BUCKET).key(key), RequestBody.fromBytes(content)).eTag();
   }
 
-  static S3Config config() {
-    return S3Config.defaults()
+  /** The client the read path's GETs go through; {@link DirectGetClientTest} runs every test with its own. */
+  S3Config.GetClient getClient() {
+    return S3Config.GetClient.SDK;
+  }
+
+  S3Config config() {
+    return S3Config.defaults().withGetClient(getClient())
         .withEndpoint(server.endpoint())
         .withPathStyle(true)
         .withChecksumMode(S3Config.ChecksumMode.WHEN_REQUIRED)

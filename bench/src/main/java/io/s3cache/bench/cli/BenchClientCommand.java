@@ -10,8 +10,8 @@ import picocli.CommandLine.Option;
 
 /** {@code s3cache bench-client}: the SDK's HTTP clients compared on the daemon's two kinds of GET. */
 @Command(mixinStandardHelpOptions = true, name = "bench-client",
-    description = "Compare the SDK's HTTP clients (Apache, Apache 5, CRT, Netty), and a raw signed GET without the "
-        + "SDK's request pipeline (raw), on 8 MiB ranged GETs and 100 KiB GETs against S3Proxy in its own process: "
+    description = "Compare the daemon's own GET client (direct) with the SDK's HTTP clients (Apache, Apache 5, CRT, "
+        + "Netty) on 8 MiB ranged GETs and 100 KiB GETs against S3Proxy in its own process: "
         + "rate and CPU per GiB / per 1000 GETs.")
 final class BenchClientCommand implements Callable<Integer> {
 
@@ -20,7 +20,7 @@ final class BenchClientCommand implements Callable<Integer> {
   @Option(names = "--work-dir", defaultValue = "/var/tmp/s3cache-bench-client", description = "Scratch space (default ${DEFAULT-VALUE})")
   Path workDir;
 
-  @Option(names = "--clients", split = ",", defaultValue = "apache,apache5,crt,netty,raw",
+  @Option(names = "--clients", split = ",", defaultValue = "direct,apache,apache5,crt,netty",
       description = "Clients to compare (default ${DEFAULT-VALUE})")
   List<String> clients;
 
