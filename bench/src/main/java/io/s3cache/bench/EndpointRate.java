@@ -21,7 +21,7 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * What the endpoint itself gives, without FUSE: a whole object read by 8 workers issuing 8 MiB
- * ranged GETs, by 8 curl processes (SigV4-signed) and by the SDK client s3cache uses, each after the
+ * ranged GETs, by 8 curl processes (SigV4-signed) and by the GET client s3cache uses (get_client=direct), each after the
  * page cache is dropped (the server then reads its files from disk, as for every cold read).
  */
 final class EndpointRate {
@@ -72,7 +72,7 @@ final class EndpointRate {
     return new Measure.Result(1, size, System.nanoTime() - start);
   }
 
-  /** 8 threads of this JVM issuing 8 MiB ranged GETs (with If-Match) through s3cache's own SDK client. */
+  /** 8 threads of this JVM issuing 8 MiB ranged GETs (with If-Match) through s3cache's own GET client. */
   static Measure.Result sdk(URI endpoint, String bucket, String key) throws Exception {
     try (ObjectClient client = client(endpoint, bucket, 8)) {
       ObjectMeta meta = client.head(key);
@@ -97,7 +97,7 @@ final class EndpointRate {
 
   /**
    * The endpoint alone for small objects: {@code workers} threads of this JVM GET each of {@code
-   * keys} whole (with If-Match) through the SDK client s3cache uses, no daemon, no cache, no disk
+   * keys} whole (with If-Match) through the GET client s3cache uses, no daemon, no cache, no disk
    * write. Run twice, the first pass warming this JVM's JIT; the second pass's rate is returned, with
    * its CPU per GET of this JVM in {@code cpuMillisPerGet[0]}. What a preload or plan prefetch of the
    * same objects through the same endpoint could reach at most on this machine.
@@ -133,7 +133,7 @@ final class EndpointRate {
     }
   }
 
-  /** s3cache's own SDK client for {@code bucket} at {@code endpoint}, {@code connections} at most. */
+  /** s3cache's own object client (its default get_client) for {@code bucket} at {@code endpoint}, {@code connections} at most. */
   private static ObjectClient client(URI endpoint, String bucket, int connections) {
     S3Config s3 = S3Config.defaults().withEndpoint(endpoint).withPathStyle(true)
         .withChecksumMode(S3Config.ChecksumMode.WHEN_REQUIRED).withMaxConnections(connections);

@@ -151,10 +151,10 @@ public final class UserBenchmark {
       try {
         curl = EndpointRate.curl(server.endpoint(), BUCKET, "big.bin", o.bigSize());
       } catch (java.io.IOException e) {
-        notes.add("8 curl processes failed (" + e.getMessage() + "): the endpoint row uses the SDK only");
+        notes.add("8 curl processes failed (" + e.getMessage() + "): the endpoint row uses s3cache's GET client only");
       }
       Measure.Result sdk = EndpointRate.sdk(server.endpoint(), BUCKET, "big.bin");
-      notes.add(String.format(Locale.ROOT, "endpoint 8-way 8 MiB ranged GETs: curl %s MB/s, SDK %s MB/s",
+      notes.add(String.format(Locale.ROOT, "endpoint 8-way 8 MiB ranged GETs: curl %s MB/s, s3cache's GET client %s MB/s",
           curl == null ? "n/a" : RatioTable.number(curl.mbPerSecond()), RatioTable.number(sdk.mbPerSecond())));
       endpoint = curl != null && curl.nanos() < sdk.nanos() ? curl : sdk;
     }
@@ -326,7 +326,7 @@ public final class UserBenchmark {
    * daemon, of S3Proxy and of the fault proxy (the latter two share the server process: told apart
    * by thread names), so what bounds the rate is visible on a machine with few cores.
    */
-  /** GETs per second of the plan's objects by the SDK alone (no daemon) in this run; NaN before it is measured. */
+  /** GETs per second of the plan's objects by s3cache's GET client alone (no daemon) in this run; NaN before it is measured. */
   private double endpointSmallGets = Double.NaN;
 
   private void planAndPreload(ServerProcess server, List<String> plan, Path work) throws Exception {
@@ -342,13 +342,13 @@ public final class UserBenchmark {
     // With no latency to add, the daemon talks to S3Proxy directly: the rate of the product alone,
     // without the relay's CPU.
     java.net.URI endpoint = o.latencyMillis() == 0 ? server.endpoint() : server.proxy();
-    // The bound in the same run: this JVM's SDK client GETting the plan's objects 32-way through the
+    // The bound in the same run: this JVM's s3cache GET client GETting the plan's objects 32-way through the
     // same endpoint, no daemon (its CPU shares the cores with S3Proxy and the proxy, as the daemon's does).
     double[] endpointCpu = new double[1];
     Measure.Result alone = EndpointRate.smallGets(endpoint, BUCKET, plan.subList(o.planObjects(), plan.size()), 32,
         endpointCpu);
     endpointSmallGets = alone.filesPerSecond();
-    notes.add(String.format(Locale.ROOT, "endpoint alone: 32 threads of the SDK client in the bench JVM GET the %d "
+    notes.add(String.format(Locale.ROOT, "endpoint alone: 32 threads of s3cache's GET client (get_client=direct) in the bench JVM GET the %d "
         + "plan objects %s: %s GET/s (second pass, JIT warm) at %.2f ms CPU per GET of that JVM",
         plan.size() - o.planObjects(), o.latencyMillis() == 0 ? "straight from S3Proxy" : "through the proxy",
         RatioTable.number(alone.filesPerSecond()), endpointCpu[0]));
@@ -424,9 +424,9 @@ public final class UserBenchmark {
           planned.get() + " GETs in " + String.format(Locale.ROOT, "%.1f s", planSeconds),
           RatioTable.Goal.valueAtLeast(1000));
       table.add("preload of 100 KiB objects" + pass, preload.get() / preloadSeconds, "GET/s", endpointSmallGets,
-          "endpoint alone, SDK 32-way", RatioTable.Goal.atLeast(0.8));
+          "endpoint alone, s3cache's GET client 32-way", RatioTable.Goal.atLeast(0.8));
       table.add("plan prefetch of 100 KiB objects" + pass, planned.get() / planSeconds, "GET/s", endpointSmallGets,
-          "endpoint alone, SDK 32-way", RatioTable.Goal.atLeast(0.8));
+          "endpoint alone, s3cache's GET client 32-way", RatioTable.Goal.atLeast(0.8));
       notes.add(cpuNote("preload" + pass, preloadCpu, preloadThreads, preload.get()));
       notes.add(cpuNote("plan prefetch" + pass, planCpu, threads.groups(ThreadCpu::daemonGroup), planned.get())
           + String.format(Locale.ROOT, "; on average %.0f blocks issued and not done (queued for the prefetch "

@@ -17,6 +17,7 @@ import java.net.URI;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
@@ -44,6 +45,7 @@ import software.amazon.awssdk.core.exception.SdkClientException;
 import software.amazon.awssdk.http.SdkHttpMethod;
 import software.amazon.awssdk.http.SdkHttpRequest;
 import software.amazon.awssdk.http.auth.aws.signer.AwsV4HttpSigner;
+import software.amazon.awssdk.http.auth.spi.signer.HttpSigner;
 import software.amazon.awssdk.http.auth.spi.signer.SignedRequest;
 import software.amazon.awssdk.identity.spi.AwsCredentialsIdentity;
 import software.amazon.awssdk.services.s3.model.S3Exception;
@@ -59,13 +61,18 @@ import software.amazon.awssdk.utils.http.SdkHttpUtils;
  * straight into the caller's buffer.
  *
  * <p>What it keeps of the SDK's behaviour, each tested against the fault proxy: attempts up to
- * {@code max_attempts} with exponential backoff and full jitter on 5xx, throttling, {@code
- * RequestTimeout}, broken connections, timeouts and bodies cut short; no retry on 403, 404, 412,
- * 416; one bound of {@code request_timeout} on each attempt, connect and body included, enforced by
- * closing the connection; errors mapped by {@link S3ErrorMapper} exactly as the SDK's are. Unlike
- * the SDK, a retried attempt asks only for the bytes not yet received ({@code If-Match} keeps it
- * the same version), and a pooled connection the server had closed while idle is replaced at once
- * without spending an attempt.
+ * {@code max_attempts} with exponential backoff and full jitter on 429, 500, 502, 503, 504,
+ * throttling codes, {@code RequestTimeout}, broken connections, timeouts and bodies cut short; no
+ * retry on other statuses (403, 404, 412, 416, 501, ...); a refusal for this host's clock ({@code
+ * RequestTimeTooSkewed} and the like, with a {@code Date} more than 4 minutes off) corrects the
+ * signing clock by the server's and is retried; one bound of {@code request_timeout} on each
+ * attempt, connect and body included, enforced by closing the connection; errors mapped by {@link
+ * S3ErrorMapper} exactly as the SDK's are. Unlike the SDK, a retried attempt asks only for the
+ * bytes not yet received ({@code If-Match} keeps it the same version); a pooled connection the
+ * server had closed while idle is replaced at once without spending an attempt (within the same
+ * attempt's deadline); and there is no retry quota shared across requests (the SDK's standard
+ * strategy stops retrying after about 100 failed retries in a row), so in a long outage every GET
+ * spends its own attempts, never more than {@link S3Config#worstCase()}.
  *
  * <p>Connections: plain HTTP reads through a blocking {@link SocketChannel}; HTTPS through an
  * {@link SSLSocket} with host-name verification, read through one 64 KiB array per connection. At
@@ -93,6 +100,13 @@ final class DirectGetClient extends ForwardingObjectClient {
       "TooManyRequestsException", "BandwidthLimitExceeded", "RequestTimeout", "RequestTimeoutException",
       "InternalError", "PriorRequestNotComplete", "TransactionInProgressException", "EC2ThrottledException",
       "ProvisionedThroughputExceededException", "LimitExceededException");
+  /** Statuses the SDK's standard strategy retries whatever the code. */
+  private static final Set<Integer> RETRIED_STATUSES = Set.of(429, 500, 502, 503, 504);
+  /** Codes that say this host's clock is off: retried with the clock corrected by the answer's Date. */
+  private static final Set<String> SKEW_CODES = Set.of("RequestTimeTooSkewed", "RequestExpired",
+      "RequestInTheFuture", "InvalidSignatureException", "SignatureDoesNotMatch", "AuthFailure");
+  /** A server clock this far from ours (corrected) means ours is off, as the SDK judges it. */
+  private static final Duration SKEW_LIMIT = Duration.ofMinutes(4);
   private static final Pattern CODE = Pattern.compile("<Code>([^<]*)</Code>");
   private static final Pattern MESSAGE = Pattern.compile("<Message>([^<]*)</Message>");
 
@@ -118,6 +132,8 @@ final class DirectGetClient extends ForwardingObjectClient {
   private final Counter bytesReceived;
   private final Counter attempts;
   private volatile boolean closed;
+  /** Added to this host's clock when signing: the server's time minus ours, once an answer showed them apart. */
+  private volatile long clockOffsetMillis;
 
   /**
    * Where one bucket's objects are asked for and how requests to it are signed.
@@ -224,7 +240,6 @@ final class DirectGetClient extends ForwardingObjectClient {
 
     void run() {
       for (int attempt = 1; ; attempt++) {
-        attempts.inc();
         RuntimeException failure;
         try {
           attemptOnce();
@@ -239,8 +254,15 @@ final class DirectGetClient extends ForwardingObjectClient {
       }
     }
 
-    /** One attempt, on a pooled connection or, if that one turns out closed by the server, a new one. */
+    /**
+     * One attempt, on a pooled connection or, if the server had closed that one while it was idle
+     * (it fails before any answer), on a new one within the same {@code request_timeout}.
+     */
     private void attemptOnce() {
+      long from = offset + got;
+      String[] request = signedRequest(key, etag, from, offset + want - 1);
+      attempts.inc(); // as the SDK counts: a request about to be sent
+      long deadline = System.nanoTime() + requestTimeoutNanos;
       Connection c = idle.pollFirst();
       while (c != null && c.idleTooLong()) {
         c.close();
@@ -248,24 +270,23 @@ final class DirectGetClient extends ForwardingObjectClient {
       }
       if (c != null) {
         try {
-          exchange(c);
+          exchange(c, request, deadline);
           return;
         } catch (Retryable e) {
           if (!e.beforeAnswer) {
             throw e;
           }
-          // The server closed this idle connection: ask again on a fresh one, not counted as an attempt.
+          // Not counted as an attempt: the request never reached a server that would answer it.
         }
       }
-      exchange(null);
+      exchange(null, request, deadline);
     }
 
-    /** Sends the request and reads the answer; {@code c} null means a new connection. */
-    private void exchange(Connection pooled) {
+    /** Sends {@code request} and reads the answer; {@code pooled} null means a new connection. */
+    private void exchange(Connection pooled, String[] request, long deadline) {
       long from = offset + got;
       long last = offset + want - 1;
-      String[] request = signedRequest(key, etag, from, last);
-      Watchdog watchdog = new Watchdog();
+      Watchdog watchdog = new Watchdog(deadline);
       Connection c = pooled;
       boolean reusable = false;
       boolean answered = false;
@@ -280,34 +301,35 @@ final class DirectGetClient extends ForwardingObjectClient {
         answered = true;
         if (r.status != 200 && r.status != 206) {
           reusable = r.readErrorBody(c);
-          throw Retryable.service(r, request[0]);
+          boolean skewed = r.code != null && SKEW_CODES.contains(r.code) && correctClock(r);
+          throw Retryable.service(r, request[0], skewed);
         }
         checkContentRange(r, from, last);
-        long length = r.contentLength;
         int need = want - got;
         if (r.chunked) {
           readChunked(c, need);
           reusable = false; // the rest of a chunked body (a 200 with the whole object) is not worth reading
+        } else if (r.contentLength < 0) {
+          readBody(c, need); // a body the server ends by closing the connection
+          reusable = false;
         } else {
-          if (length < need) {
-            throw new Retryable(new EOFException("GET '" + key + "' answered " + length + " bytes where " + need
-                + " were asked"), false);
+          if (r.contentLength < need) {
+            throw new Retryable(new EOFException("GET '" + key + "' answered " + r.contentLength + " bytes where "
+                + need + " were asked"), false);
           }
           readBody(c, need);
-          reusable = length == need && !r.close;
+          reusable = r.contentLength == need && !r.close;
         }
       } catch (IOException e) {
         throw new Retryable(watchdog.fired() ? timedOut(e) : e, !answered && pooled != null && !watchdog.fired());
       } finally {
-        watchdog.cancel();
+        // A timer that already fired (or is closing the connection now) makes it unusable.
+        if (!watchdog.cancel()) {
+          reusable = false;
+        }
         if (c != null) {
           if (reusable && !closed) {
-            c.idleSince = System.nanoTime();
-            if (idle.size() < maxIdle) {
-              idle.addFirst(c);
-            } else {
-              c.close();
-            }
+            release(c);
           } else {
             c.close();
           }
@@ -320,9 +342,13 @@ final class DirectGetClient extends ForwardingObjectClient {
       int target = got + need;
       int end = start + target;
       while (got < target) {
+        int n;
         dst.limit(end);
-        int n = c.read(dst);
-        dst.limit(start + want);
+        try {
+          n = c.read(dst);
+        } finally {
+          dst.limit(start + want);
+        }
         if (n < 0) {
           throw new EOFException("GET body of '" + key + "' ended after " + got + " of " + want + " bytes");
         }
@@ -380,7 +406,12 @@ final class DirectGetClient extends ForwardingObjectClient {
     }
 
     private void sleepBackoff(int attempt) {
-      long cap = Math.min(maxBackoff.toNanos(), baseBackoff.toNanos() << Math.min(30, attempt - 1));
+      // Exponential delay with full jitter, as the SDK's exponentialDelay(base, max).
+      long cap = baseBackoff.toNanos();
+      for (int i = 1; i < attempt && cap < maxBackoff.toNanos(); i++) {
+        cap *= 2;
+      }
+      cap = Math.min(cap, maxBackoff.toNanos());
       long nanos = ThreadLocalRandom.current().nextLong(cap + 1);
       try {
         TimeUnit.NANOSECONDS.sleep(nanos);
@@ -389,6 +420,30 @@ final class DirectGetClient extends ForwardingObjectClient {
         throw SdkClientException.builder().message("GET '" + key + "' interrupted between attempts").cause(e)
             .numAttempts(attempt).build();
       }
+    }
+  }
+
+  /** Puts a connection whose exchange ended cleanly back in the pool (or closes it). */
+  private void release(Connection c) {
+    c.idleSince = System.nanoTime();
+    for (Connection oldest = idle.peekLast(); oldest != null && oldest.idleTooLong(); oldest = idle.peekLast()) {
+      if (idle.removeLastOccurrence(oldest)) {
+        oldest.close();
+      }
+    }
+    if (idle.size() < maxIdle) {
+      idle.addFirst(c);
+      if (closed) {
+        drainIdle(); // close() ran between the check and the add
+      }
+    } else {
+      c.close();
+    }
+  }
+
+  private void drainIdle() {
+    for (Connection c; (c = idle.pollFirst()) != null; ) {
+      c.close();
     }
   }
 
@@ -416,7 +471,8 @@ final class DirectGetClient extends ForwardingObjectClient {
         .putProperty(AwsV4HttpSigner.REGION_NAME, where.signingRegion())
         .putProperty(AwsV4HttpSigner.PAYLOAD_SIGNING_ENABLED, false)
         .putProperty(AwsV4HttpSigner.DOUBLE_URL_ENCODE, false)
-        .putProperty(AwsV4HttpSigner.NORMALIZE_PATH, false));
+        .putProperty(AwsV4HttpSigner.NORMALIZE_PATH, false)
+        .putProperty(HttpSigner.SIGNING_CLOCK, signingClock()));
     StringBuilder head = new StringBuilder(768).append("GET ").append(path).append(" HTTP/1.1\r\n");
     Map<String, List<String>> headers = signed.request().headers();
     if (headers.keySet().stream().noneMatch("Host"::equalsIgnoreCase)) {
@@ -429,6 +485,34 @@ final class DirectGetClient extends ForwardingObjectClient {
     }
     head.append("\r\n");
     return new String[] {"GET '" + key + "' bytes=" + from + "-" + last, head.toString()};
+  }
+
+  private Clock signingClock() {
+    long offset = clockOffsetMillis;
+    return offset == 0 ? Clock.systemUTC() : Clock.offset(Clock.systemUTC(), Duration.ofMillis(offset));
+  }
+
+  /**
+   * As the SDK's clock-skew adjustment: when an answer refusing the request's time carries a Date
+   * more than {@link #SKEW_LIMIT} from our (corrected) clock, sign from now on with the server's
+   * time; true when it did.
+   */
+  private boolean correctClock(Response r) {
+    if (r.date == null) {
+      return false;
+    }
+    long server;
+    try {
+      server = java.time.ZonedDateTime.parse(r.date, DateTimeFormatter.RFC_1123_DATE_TIME).toInstant().toEpochMilli();
+    } catch (java.time.format.DateTimeParseException e) {
+      return false;
+    }
+    long ours = System.currentTimeMillis();
+    if (Math.abs(server - (ours + clockOffsetMillis)) <= SKEW_LIMIT.toMillis()) {
+      return false;
+    }
+    clockOffsetMillis = server - ours;
+    return true;
   }
 
   /** The Host header as the signer signs it: the port only where it is not the scheme's default. */
@@ -456,6 +540,8 @@ final class DirectGetClient extends ForwardingObjectClient {
     watchdog.watch(c);
     raw.connect(address, connectTimeoutMs);
     raw.setTcpNoDelay(true);
+    // A bound on each blocking read besides the timer, as the SDK's Apache client sets one.
+    raw.setSoTimeout((int) Math.min(Integer.MAX_VALUE, Math.max(1, requestTimeoutNanos / 1_000_000)));
     SSLSocket s = (SSLSocket) tls.createSocket(raw, where.base().getHost(), where.port(), true);
     SSLParameters p = s.getSSLParameters();
     p.setEndpointIdentificationAlgorithm("HTTPS");
@@ -465,36 +551,54 @@ final class DirectGetClient extends ForwardingObjectClient {
     return c;
   }
 
-  /** Closes the connection of an attempt that runs past {@code request_timeout}. */
-  private final class Watchdog implements Runnable {
+  /**
+   * Closes the connection of an attempt that runs past its deadline ({@code request_timeout} from
+   * the attempt's start). One state decides between the timer and the exchange's end: a timer that
+   * fired makes the connection unusable even if the exchange ended at the same moment.
+   */
+  private static final class Watchdog implements Runnable {
+    private static final int ARMED = 0;
+    private static final int FIRED = 1;
+    private static final int DONE = 2;
+    private final long deadline;
+    private final java.util.concurrent.atomic.AtomicInteger state = new java.util.concurrent.atomic.AtomicInteger();
     private volatile Connection watched;
-    private volatile boolean fired;
     private ScheduledFuture<?> timer;
+
+    Watchdog(long deadline) {
+      this.deadline = deadline;
+    }
 
     void watch(Connection c) {
       watched = c;
       if (timer == null) {
-        timer = TIMEOUTS.schedule(this, requestTimeoutNanos, TimeUnit.NANOSECONDS);
+        timer = TIMEOUTS.schedule(this, Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+      }
+      if (state.get() == FIRED) {
+        c.close();
       }
     }
 
     @Override
     public void run() {
-      fired = true;
-      Connection c = watched;
-      if (c != null) {
-        c.close();
+      if (state.compareAndSet(ARMED, FIRED)) {
+        Connection c = watched;
+        if (c != null) {
+          c.close();
+        }
       }
     }
 
     boolean fired() {
-      return fired;
+      return state.get() == FIRED;
     }
 
-    void cancel() {
+    /** Stops the timer; false when it fired first (the connection is closed or being closed). */
+    boolean cancel() {
       if (timer != null) {
         timer.cancel(false);
       }
+      return state.compareAndSet(ARMED, DONE) || state.get() == DONE;
     }
   }
 
@@ -508,7 +612,7 @@ final class DirectGetClient extends ForwardingObjectClient {
   /** One HTTP/1.1 connection: plain through a channel, or TLS through a socket's streams. */
   private static final class Connection {
     final SocketChannel channel;
-    Socket socket;
+    final Socket socket;
     InputStream in;
     OutputStream out;
     byte[] chunk;
@@ -521,8 +625,8 @@ final class DirectGetClient extends ForwardingObjectClient {
       this.socket = socket;
     }
 
+    /** Reads and writes go through {@code s}; {@link #close()} still closes the plain socket under it. */
     void tls(SSLSocket s) throws IOException {
-      this.socket = s;
       this.in = s.getInputStream();
       this.out = s.getOutputStream();
       this.chunk = new byte[TLS_CHUNK];
@@ -650,11 +754,12 @@ final class DirectGetClient extends ForwardingObjectClient {
           case "transfer-encoding" -> r.chunked = value.toLowerCase(Locale.ROOT).contains("chunked");
           case "connection" -> r.close = value.equalsIgnoreCase("close");
           case "x-amz-request-id" -> r.requestId = value;
+          case "date" -> r.date = value;
           default -> { }
         }
       }
-      if (r.status == 100) {
-        return readHead();
+      if (r.status >= 100 && r.status < 200) {
+        return readHead(); // an interim answer (100 Continue, 103 Early Hints); the final one follows
       }
       return r;
     }
@@ -680,6 +785,7 @@ final class DirectGetClient extends ForwardingObjectClient {
     boolean chunked;
     boolean close;
     String requestId;
+    String date;
     String code;
     String message;
 
@@ -761,9 +867,11 @@ final class DirectGetClient extends ForwardingObjectClient {
       this.what = what;
     }
 
-    static RuntimeException service(Response r, String what) {
+    /** @param skewed the answer showed this host's clock off, and it is corrected now */
+    static RuntimeException service(Response r, String what, boolean skewed) {
       S3Exception e = serviceException(r, what, 1);
-      boolean retried = r.status >= 500 || r.status == 429 || (r.code != null && RETRIED_CODES.contains(r.code));
+      boolean retried = skewed || RETRIED_STATUSES.contains(r.status)
+          || (r.code != null && RETRIED_CODES.contains(r.code));
       return retried ? new Retryable(r, what) : e;
     }
 
@@ -797,9 +905,7 @@ final class DirectGetClient extends ForwardingObjectClient {
   @Override
   public void close() {
     closed = true;
-    for (Connection c; (c = idle.pollFirst()) != null; ) {
-      c.close();
-    }
+    drainIdle();
     super.close();
   }
 

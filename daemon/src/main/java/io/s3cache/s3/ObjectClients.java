@@ -75,8 +75,9 @@ public final class ObjectClients {
   /**
    * Where the SDK would send a GET of an object in {@code bucket} and how it would sign it, from
    * the SDK's own S3 endpoint rules; null where the direct client must leave GETs to the SDK: an
-   * HTTP proxy configured for the scheme (the SDK's Apache client honours it), an endpoint signed
-   * other than with SigV4 (multi-region access points, S3 Express) or one that needs extra headers.
+   * HTTP proxy configured for the scheme (the SDK's Apache client honours it), FIPS or dual-stack
+   * endpoints asked for in the environment or JVM properties, an endpoint signed other than with
+   * SigV4 (multi-region access points, S3 Express) or one that needs extra headers.
    */
   static DirectGetClient.Where directWhere(String bucket, S3Config config) {
     S3EndpointParams.Builder params = S3EndpointParams.builder().bucket(bucket)
@@ -92,11 +93,25 @@ public final class ObjectClients {
     }
     java.util.List<EndpointAuthScheme> schemes = endpoint.attribute(AwsEndpointAttribute.AUTH_SCHEMES);
     if (!(schemes != null && !schemes.isEmpty() && schemes.get(0) instanceof SigV4AuthScheme v4)
-        || !endpoint.headers().isEmpty() || proxied(endpoint.url().getScheme())) {
+        || !endpoint.headers().isEmpty() || proxied(endpoint.url().getScheme()) || endpointVariant()) {
       return null;
     }
     return new DirectGetClient.Where(endpoint.url(), v4.signingName(),
         v4.signingRegion() != null ? v4.signingRegion() : config.region());
+  }
+
+  /**
+   * Whether the environment or the JVM's properties ask the SDK for a FIPS or dual-stack endpoint,
+   * which its client resolves and this resolution would not.
+   */
+  private static boolean endpointVariant() {
+    for (String[] setting : new String[][] {{"AWS_USE_FIPS_ENDPOINT", "aws.useFipsEndpoint"},
+        {"AWS_USE_DUALSTACK_ENDPOINT", "aws.useDualstackEndpoint"}}) {
+      if (System.getenv(setting[0]) != null || System.getProperty(setting[1]) != null) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Whether the JVM's properties or the environment name an HTTP proxy for {@code scheme}. */

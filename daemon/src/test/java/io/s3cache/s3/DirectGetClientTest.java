@@ -203,6 +203,70 @@ class DirectGetClientTest extends SdkObjectClientTest {
     }
   }
 
+  @Test
+  void aStatusTheSdkDoesNotRetryIsNotRetried() throws Exception {
+    try (Scripted s = new Scripted(null, (i, req) -> error(501, "NotImplemented", "A header you provided implies "
+        + "functionality that is not implemented").getBytes(StandardCharsets.UTF_8))) {
+      ObjectClientException e = assertThrows(ObjectClientException.class,
+          () -> s.client(4).getRange("k", "\"e\"", 0, ByteBuffer.allocate(10)));
+      assertEquals(Kind.SERVER_ERROR, e.kind(), e.getMessage()); // as the SDK's error is mapped
+      assertEquals(1, s.requests.size(), "501 is not among the statuses the SDK retries");
+    }
+  }
+
+  /** As the SDK does: an answer that says this host's clock is off corrects it from the answer's Date. */
+  @Test
+  void aSkewedClockIsCorrectedFromTheServersDateAndTheGetRetried() throws Exception {
+    java.time.Instant serverNow = java.time.Instant.now().plus(Duration.ofHours(2));
+    String date = java.time.format.DateTimeFormatter.RFC_1123_DATE_TIME.format(
+        serverNow.atZone(java.time.ZoneOffset.UTC));
+    try (Scripted s = new Scripted(null, (i, req) -> {
+      if (i == 0) {
+        String e = error(403, "RequestTimeTooSkewed", "The difference between the request time and the current "
+            + "time is too large.");
+        return e.replace("\r\n\r\n", "\r\nDate: " + date + "\r\n\r\n").getBytes(StandardCharsets.UTF_8);
+      }
+      return partial(req, false);
+    })) {
+      DirectGetClient c = s.client(3);
+      ByteBuffer dst = ByteBuffer.allocate(100);
+      c.getRange("k", "\"e\"", 0, dst);
+      assertArrayEquals(Arrays.copyOf(BODY, 100), bytes(dst));
+      assertEquals(2, s.requests.size());
+      String signedAt = s.requests.get(1).lines().filter(l -> l.startsWith("X-Amz-Date:")).findFirst().orElseThrow();
+      java.time.Instant at = java.time.LocalDateTime.parse(signedAt.substring(12).trim(),
+          java.time.format.DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'")).toInstant(java.time.ZoneOffset.UTC);
+      assertTrue(Duration.between(serverNow, at).abs().compareTo(Duration.ofMinutes(1)) < 0,
+          "the retry was signed at " + at + ", the server's clock said " + serverNow);
+    }
+    // Without a Date far off, SignatureDoesNotMatch is what it says: refused credentials, not retried.
+    try (Scripted s = new Scripted(null, (i, req) -> error(403, "SignatureDoesNotMatch", "no")
+        .getBytes(StandardCharsets.UTF_8))) {
+      ObjectClientException e = assertThrows(ObjectClientException.class,
+          () -> s.client(3).getRange("k", "\"e\"", 0, ByteBuffer.allocate(10)));
+      assertEquals(Kind.CREDENTIALS, e.kind());
+      assertEquals(1, s.requests.size());
+    }
+  }
+
+  @Test
+  void aBodyEndedByClosingTheConnectionIsRead() throws Exception {
+    try (Scripted s = new Scripted(null, (i, req) -> {
+      long[] r = range(req);
+      return concat(("HTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\nHTTP/1.1 206 Partial Content\r\n"
+          + "Content-Range: bytes " + r[0] + "-" + r[1] + "/" + BODY.length + "\r\n\r\n")
+          .getBytes(StandardCharsets.ISO_8859_1), Arrays.copyOfRange(BODY, (int) r[0], (int) r[1] + 1));
+    }).closingAfterEachAnswer()) {
+      DirectGetClient c = s.client(1);
+      for (int i = 0; i < 2; i++) {
+        ByteBuffer dst = ByteBuffer.allocateDirect(30_000);
+        c.getRange("k", "\"e\"", 500 + i, dst);
+        assertArrayEquals(Arrays.copyOfRange(BODY, 500 + i, 30_500 + i), bytes(dst));
+      }
+      assertEquals(2, s.connections, "a body without a length ends its connection");
+    }
+  }
+
   static String error(int status, String code, String message) {
     String xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>" + code + "</Code><Message>" + message
         + "</Message><RequestId>R1</RequestId></Error>";
