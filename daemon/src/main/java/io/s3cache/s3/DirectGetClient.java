@@ -5,7 +5,6 @@ import com.codahale.metrics.MetricRegistry;
 import com.codahale.metrics.Timer;
 import io.s3cache.metrics.MetricNames;
 import io.s3cache.s3.S3ErrorMapper.Operation;
-import io.s3cache.s3.S3ErrorMapper.RangeNotSatisfiedException;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
@@ -377,32 +376,10 @@ final class DirectGetClient extends ForwardingObjectClient {
     }
 
     private void checkContentRange(Response r, long from, long last) {
-      String asked = "bytes=" + from + "-" + last;
       if (r.chunked && r.contentRange == null && from == 0) {
         return; // a whole object sent chunked: its length shows as it is read
       }
-      if (r.contentRange == null) {
-        if (from == 0 && r.contentLength > last) {
-          return; // a 200 with the whole object holds the range when it starts at 0
-        }
-        throw new RangeNotSatisfiedException(
-            "GET '" + key + "' " + asked + ": object has " + r.contentLength + " bytes, the range runs past its end");
-      }
-      try {
-        String spec = r.contentRange.trim();
-        int space = spec.indexOf(' ');
-        int dash = spec.indexOf('-', space);
-        int slash = spec.indexOf('/', dash);
-        long first = Long.parseLong(spec.substring(space + 1, dash));
-        long end = Long.parseLong(spec.substring(dash + 1, slash));
-        if (first != from || end < last) {
-          throw new RangeNotSatisfiedException("GET '" + key + "' " + asked + ": object has "
-              + spec.substring(slash + 1) + " bytes, the range runs past its end");
-        }
-      } catch (IndexOutOfBoundsException | NumberFormatException e) {
-        throw new RangeNotSatisfiedException(
-            "GET '" + key + "' " + asked + ": unreadable Content-Range '" + r.contentRange + "'");
-      }
+      S3ErrorMapper.checkContentRange(r.contentRange, r.contentLength < 0 ? null : r.contentLength, key, from, last);
     }
 
     private void sleepBackoff(int attempt) {
@@ -456,11 +433,9 @@ final class DirectGetClient extends ForwardingObjectClient {
     SdkHttpRequest.Builder b = SdkHttpRequest.builder().method(SdkHttpMethod.GET)
         .protocol(where.scheme()).host(where.base().getHost()).port(where.port()).encodedPath(path)
         .putHeader("Range", "bytes=" + from + "-" + last);
-    Instant unversioned = ObjectMeta.unversionedSince(etag);
-    if (unversioned != null) {
-      // As SdkObjectClient: HTTP dates have whole seconds, a store may keep milliseconds.
-      b.putHeader("If-Unmodified-Since",
-          HTTP_DATE.format(Instant.ofEpochSecond(Math.floorDiv(unversioned.toEpochMilli(), 1000) + 1)));
+    Instant unmodifiedSince = ObjectMeta.unmodifiedSinceBound(etag);
+    if (unmodifiedSince != null) {
+      b.putHeader("If-Unmodified-Since", HTTP_DATE.format(unmodifiedSince)); // no ETag: Last-Modified is the version
     } else if (etag != null) {
       b.putHeader("If-Match", etag);
     }
@@ -892,14 +867,7 @@ final class DirectGetClient extends ForwardingObjectClient {
   }
 
   private ObjectClientException fail(String key, RuntimeException e) {
-    ObjectClientException mapped = errors.map(Operation.GET, key, e);
-    if (mapped.kind() != ObjectClientException.Kind.NOT_FOUND) {
-      failures.inc();
-    }
-    if (mapped.kind() == ObjectClientException.Kind.CREDENTIALS) {
-      credentialsRefused.accept(mapped.getMessage());
-    }
-    return mapped;
+    return errors.failed(Operation.GET, key, e, failures, credentialsRefused);
   }
 
   @Override

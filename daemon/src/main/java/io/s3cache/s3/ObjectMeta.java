@@ -33,4 +33,14 @@ public record ObjectMeta(String key, long size, Instant lastModified, String eta
     }
     return Instant.ofEpochMilli(Long.parseLong(etag.substring(etag.lastIndexOf(':') + 1)));
   }
+
+  /**
+   * The {@code If-Unmodified-Since} a GET of this version sends, or null for a version with an
+   * ETag: HTTP dates have whole seconds while a store may keep milliseconds (S3Proxy's filesystem
+   * backend answers 412 to the exact second), so the rest of that second is allowed.
+   */
+  public static Instant unmodifiedSinceBound(String etag) {
+    Instant since = unversionedSince(etag);
+    return since == null ? null : Instant.ofEpochSecond(Math.floorDiv(since.toEpochMilli(), 1000) + 1);
+  }
 }

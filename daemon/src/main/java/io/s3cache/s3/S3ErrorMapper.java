@@ -35,6 +35,56 @@ final class S3ErrorMapper {
   }
 
   /**
+   * The server must answer exactly the range asked: a 206 starting at {@code offset} and reaching
+   * {@code last}, or a 200 with the whole object when the range starts at 0.
+   *
+   * @param contentRange the answer's Content-Range, or null
+   * @param length the answer's Content-Length, or null where it has none
+   */
+  static void checkContentRange(String contentRange, Long length, String key, long offset, long last) {
+    String asked = "bytes=" + offset + "-" + last;
+    if (contentRange == null) {
+      if (offset == 0 && length != null && length > last) {
+        return;
+      }
+      throw new RangeNotSatisfiedException(
+          "GET '" + key + "' " + asked + ": object has " + length + " bytes, the range runs past its end");
+    }
+    // "bytes first-last/total"
+    try {
+      String spec = contentRange.trim();
+      int space = spec.indexOf(' ');
+      int dash = spec.indexOf('-', space);
+      int slash = spec.indexOf('/', dash);
+      long first = Long.parseLong(spec.substring(space + 1, dash));
+      long end = Long.parseLong(spec.substring(dash + 1, slash));
+      if (first != offset || end < last) {
+        throw new RangeNotSatisfiedException("GET '" + key + "' " + asked + ": object has "
+            + spec.substring(slash + 1) + " bytes, the range runs past its end");
+      }
+    } catch (IndexOutOfBoundsException | NumberFormatException e) {
+      throw new RangeNotSatisfiedException(
+          "GET '" + key + "' " + asked + ": unreadable Content-Range '" + contentRange + "'");
+    }
+  }
+
+  /**
+   * {@link #map} for a request that failed, counted in {@code failures} (a missing key is an
+   * answer, not a failure) and, when S3 refused the credentials, told to {@code refused}.
+   */
+  ObjectClientException failed(Operation op, String key, RuntimeException e, com.codahale.metrics.Counter failures,
+      java.util.function.Consumer<String> refused) {
+    ObjectClientException mapped = map(op, key, e);
+    if (mapped.kind() != Kind.NOT_FOUND) {
+      failures.inc();
+    }
+    if (mapped.kind() == Kind.CREDENTIALS) {
+      refused.accept(mapped.getMessage());
+    }
+    return mapped;
+  }
+
+  /**
    * @param op what was attempted, e.g. {@code "GET"}, {@code "LIST"}, {@code "check"}
    * @param key the key or prefix involved, or null for bucket-level operations
    */

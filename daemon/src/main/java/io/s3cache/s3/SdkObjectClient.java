@@ -193,13 +193,9 @@ final class SdkObjectClient implements ObjectClient {
     long last = offset + want - 1;
     GetObjectRequest.Builder request =
         GetObjectRequest.builder().bucket(bucket).key(key).range("bytes=" + offset + "-" + last);
-    Instant unversioned = ObjectMeta.unversionedSince(etag);
-    if (unversioned != null) {
-      // The store gave no ETag: Last-Modified is the version. HTTP dates have whole seconds while
-      // a store may keep milliseconds (S3Proxy's filesystem backend answers 412 to the exact
-      // second): allow the rest of that second.
-      request.ifUnmodifiedSince(
-          Instant.ofEpochSecond(Math.floorDiv(unversioned.toEpochMilli(), 1000) + 1));
+    Instant unmodifiedSince = ObjectMeta.unmodifiedSinceBound(etag);
+    if (unmodifiedSince != null) {
+      request.ifUnmodifiedSince(unmodifiedSince); // the store gave no ETag: Last-Modified is the version
     } else if (etag != null) {
       request.ifMatch(etag);
     }
@@ -208,7 +204,7 @@ final class SdkObjectClient implements ObjectClient {
       s3.getObject(
           request.build(),
           (GetObjectResponse response, AbortableInputStream body) -> {
-            checkContentRange(response, key, offset, last);
+            S3ErrorMapper.checkContentRange(response.contentRange(), response.contentLength(), key, offset, last);
             reader.read(body);
             return null;
           });
@@ -292,38 +288,6 @@ final class SdkObjectClient implements ObjectClient {
 
     private RetryableException broken(String what, IOException e) {
       return RetryableException.create("GET body of '" + key + "' " + what, e);
-    }
-  }
-
-  /** The server must answer exactly the range asked: a 206 starting at offset and reaching last. */
-  private static void checkContentRange(GetObjectResponse response, String key, long offset, long last) {
-    String asked = "bytes=" + offset + "-" + last;
-    String contentRange = response.contentRange();
-    if (contentRange == null) {
-      // A 200 with the whole object is only the right bytes when the range starts at 0.
-      Long length = response.contentLength();
-      if (offset == 0 && length != null && length > last) {
-        return;
-      }
-      throw new RangeNotSatisfiedException(
-          "GET '" + key + "' " + asked + ": object has " + length + " bytes, the range runs past its end");
-    }
-    // "bytes first-last/total"
-    try {
-      String spec = contentRange.trim();
-      int space = spec.indexOf(' ');
-      int dash = spec.indexOf('-', space);
-      int slash = spec.indexOf('/', dash);
-      long first = Long.parseLong(spec.substring(space + 1, dash));
-      long end = Long.parseLong(spec.substring(dash + 1, slash));
-      String total = spec.substring(slash + 1);
-      if (first != offset || end < last) {
-        throw new RangeNotSatisfiedException(
-            "GET '" + key + "' " + asked + ": object has " + total + " bytes, the range runs past its end");
-      }
-    } catch (IndexOutOfBoundsException | NumberFormatException e) {
-      throw new RangeNotSatisfiedException(
-          "GET '" + key + "' " + asked + ": unreadable Content-Range '" + contentRange + "'");
     }
   }
 
@@ -466,14 +430,7 @@ final class SdkObjectClient implements ObjectClient {
   }
 
   private ObjectClientException fail(Operation op, String key, RuntimeException e) {
-    ObjectClientException mapped = errors.map(op, key, e);
-    if (mapped.kind() != ObjectClientException.Kind.NOT_FOUND) {
-      failures.inc(); // a missing key is an answer (every negative lookup), not a failed request
-    }
-    if (mapped.kind() == ObjectClientException.Kind.CREDENTIALS) {
-      credentialsRefused.accept(mapped.getMessage());
-    }
-    return mapped;
+    return errors.failed(op, key, e, failures, credentialsRefused);
   }
 
   @Override
