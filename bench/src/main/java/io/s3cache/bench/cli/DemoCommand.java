@@ -51,6 +51,9 @@ final class DemoCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     PrintStream out = System.out;
+    // The mount runs in this process and writes cached bytes and the index: owner-only, as the
+    // daemon's (without it RocksDB's files came out group-readable and the cache opened with a WARN).
+    io.s3cache.files.PrivateFiles.restrictUmask();
     boolean ownDir = workDir == null;
     Path dir = ownDir ? Files.createTempDirectory("s3cache-demo-") : Files.createDirectories(workDir);
     Path mnt = Files.createDirectories(dir.resolve("mnt"));
