@@ -3,7 +3,6 @@ package io.s3cache.bench;
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -123,7 +122,7 @@ final class FuseFloor {
    */
   static Build build(Lib lib, Path dir) throws IOException {
     String path = System.getenv("PATH");
-    Ran pkg = onPath("pkg-config", path) ? run(List.of("pkg-config", "--cflags", "--libs", lib.pkg)) : null;
+    Commands.Ran pkg = onPath("pkg-config", path) ? Commands.run(List.of("pkg-config", "--cflags", "--libs", lib.pkg)) : null;
     String reason = missing(lib, onPath("cc", path), pkg != null && pkg.status() == 0);
     if (reason != null) {
       return new Build(lib, null, reason);
@@ -137,7 +136,7 @@ final class FuseFloor {
       Files.write(source, in.readAllBytes());
     }
     Path binary = dir.resolve(lib == Lib.FUSE2 ? "floorfs2" : "floorfs3");
-    Ran cc = run(compileCommand(lib, source, binary, pkg.output()));
+    Commands.Ran cc = Commands.run(compileCommand(lib, source, binary, pkg.output()));
     if (cc.status() != 0) {
       String first = cc.output().strip().lines().findFirst().orElse("");
       return new Build(lib, null, "not measured (floorfs.c did not compile against " + lib.label + ": " + first + ")");
@@ -155,19 +154,5 @@ final class FuseFloor {
     return PeerMount.start(mountCommand(build.lib(), build.binary(), source, mnt, directIo), mnt,
         dir.resolve("floorfs-" + build.lib().label + (directIo ? "-direct_io" : "") + ".log"), build.lib().fusermount,
         TimeUnit.MINUTES.toNanos(2));
-  }
-
-  /** A finished command: its exit status and its stdout and stderr together. */
-  private record Ran(int status, String output) {}
-
-  private static Ran run(List<String> cmd) throws IOException {
-    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    try {
-      return new Ran(p.waitFor(), out);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IOException("interrupted running " + cmd.get(0));
-    }
   }
 }

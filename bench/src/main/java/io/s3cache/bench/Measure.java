@@ -82,7 +82,7 @@ final class Measure {
     Path list = Files.createTempFile("s3cache-bench-files", ".txt");
     try {
       Files.write(list, files.stream().map(Path::toString).toList());
-      String out = run(List.of("python3", "-c", PYTHON_READER, list.toString()), "python3 reader");
+      String out = Commands.stdout(List.of("python3", "-c", PYTHON_READER, list.toString()), "python3 reader");
       String[] f = out.strip().split("\\s+");
       return new Result(Long.parseLong(f[0]), Long.parseLong(f[1]), Long.parseLong(f[2]));
     } finally {
@@ -115,7 +115,7 @@ final class Measure {
    * {@code seconds}, buffered (the page cache is the caller's to drop first), as a user would run it.
    */
   static Fio fio(Path file, int bs, int jobs, int seconds) throws IOException {
-    String json = run(List.of("fio", "--name=randread", "--filename=" + file, "--rw=randread", "--bs=" + bs,
+    String json = Commands.stdout(List.of("fio", "--name=randread", "--filename=" + file, "--rw=randread", "--bs=" + bs,
         "--numjobs=" + jobs, "--time_based", "--runtime=" + seconds, "--ioengine=psync", "--readonly",
         "--invalidate=0", "--group_reporting", "--output-format=json"), "fio");
     return parseFio(json);
@@ -125,23 +125,5 @@ final class Measure {
     var read = new com.fasterxml.jackson.databind.ObjectMapper()
         .readTree(json.substring(json.indexOf('{'))).path("jobs").path(0).path("read");
     return new Fio(read.path("iops").asDouble(), read.path("clat_ns").path("percentile").path("99.000000").asDouble() / 1e6);
-  }
-
-  /** Runs {@code cmd}, returns its stdout; its stderr goes to the error message if it fails. */
-  private static String run(List<String> cmd, String what) throws IOException {
-    Path err = Files.createTempFile("s3cache-bench", ".err");
-    try {
-      Process p = new ProcessBuilder(cmd).redirectError(err.toFile()).start();
-      String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-      if (p.waitFor() != 0) {
-        throw new IOException(what + " failed with status " + p.exitValue() + ": " + Files.readString(err).strip());
-      }
-      return out;
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IOException("interrupted running " + what);
-    } finally {
-      Files.deleteIfExists(err);
-    }
   }
 }

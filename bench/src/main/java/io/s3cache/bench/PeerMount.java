@@ -136,7 +136,7 @@ final class PeerMount implements AutoCloseable {
       if (!p.isAlive() || System.nanoTime() > deadline) {
         p.destroyForcibly().waitFor();
         if (MountTable.isMounted(mnt)) { // it mounted as it was killed: leave no stray mount
-          new ProcessBuilder(fusermount, "-uz", mnt.toString()).start().waitFor(30, TimeUnit.SECONDS);
+          Commands.unmount(fusermount, mnt, true);
         }
         throw new IOException(cmd.get(0) + " did not mount; see " + log);
       }
@@ -156,9 +156,9 @@ final class PeerMount implements AutoCloseable {
 
   @Override
   public void close() throws Exception {
-    new ProcessBuilder(fusermount, "-u", mountPoint.toString()).start().waitFor(30, TimeUnit.SECONDS);
+    Commands.unmount(fusermount, mountPoint, false);
     if (MountTable.isMounted(mountPoint)) {
-      new ProcessBuilder(fusermount, "-uz", mountPoint.toString()).start().waitFor(30, TimeUnit.SECONDS);
+      Commands.unmount(fusermount, mountPoint, true);
     }
     if (!process.waitFor(30, TimeUnit.SECONDS)) {
       process.destroyForcibly().waitFor();

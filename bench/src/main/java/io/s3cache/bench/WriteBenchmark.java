@@ -263,11 +263,7 @@ public final class WriteBenchmark {
       cmd.add("iflag=count_bytes");
       cmd.add("count=" + bytes);
     }
-    Process dd = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-    String output = new String(dd.getInputStream().readAllBytes()).trim();
-    if (dd.waitFor() != 0) {
-      throw new IOException(String.join(" ", cmd) + " failed with status " + dd.exitValue() + ": " + output);
-    }
+    Commands.check(cmd);
   }
 
   /** Writes {@code size} pseudo-random bytes and fsyncs them; returns their SHA-256. */
