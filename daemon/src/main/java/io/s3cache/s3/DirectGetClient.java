@@ -204,7 +204,14 @@ final class DirectGetClient extends ForwardingObjectClient {
     }
     Fill fill = new Fill(key, etag, offset, dst, start, want, arrived);
     try (Timer.Context ignored = getTimer.time()) {
-      inFlight.acquireUninterruptibly();
+      try {
+        inFlight.acquire();
+      } catch (InterruptedException e) {
+        // The cache is closing (its fills are interrupted): give up before sending anything.
+        Thread.currentThread().interrupt();
+        throw SdkClientException.builder().message("GET '" + key + "' interrupted while waiting for a connection")
+            .cause(e).build();
+      }
       try {
         fill.run();
       } finally {

@@ -267,6 +267,57 @@ class DirectGetClientTest extends SdkObjectClientTest {
     }
   }
 
+  /** A closing cache interrupts its fills: one waiting for a connection gives up at once. */
+  @Test
+  void aGetWaitingForAConnectionGivesUpWhenInterrupted() throws Exception {
+    java.util.concurrent.CountDownLatch answer = new java.util.concurrent.CountDownLatch(1);
+    try (Scripted s = new Scripted(null, (i, req) -> {
+      try {
+        answer.await(10, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      return partial(req, false);
+    })) {
+      S3Config one = S3Config.defaults().withEndpoint(URI.create("http://127.0.0.1:" + s.server.getLocalPort()))
+          .withPathStyle(true).withMaxConnections(1).withMaxAttempts(1).withGetClient(S3Config.GetClient.SDK);
+      DirectGetClient c = new DirectGetClient(ObjectClients.create("b", one, new MetricRegistry(),
+          server().credentials()), "b", ObjectClients.directWhere("b", one), one, server().credentials(),
+          null, metrics, reason -> {});
+      s.clients.add(c);
+      Thread holder = new Thread(() -> {
+        try {
+          c.getRange("k", "\"e\"", 0, ByteBuffer.allocate(10));
+        } catch (ObjectClientException e) {
+          throw new AssertionError(e);
+        }
+      });
+      holder.start();
+      while (s.requests.isEmpty()) {
+        Thread.sleep(10); // the only connection is taken
+      }
+      List<Throwable> failed = Collections.synchronizedList(new ArrayList<>());
+      Thread waiter = new Thread(() -> {
+        try {
+          c.getRange("k", "\"e\"", 0, ByteBuffer.allocate(10));
+        } catch (ObjectClientException e) {
+          failed.add(e);
+        }
+      });
+      waiter.start();
+      Thread.sleep(200);
+      long start = System.nanoTime();
+      waiter.interrupt();
+      waiter.join(5_000);
+      assertTrue(!waiter.isAlive() && Duration.ofNanos(System.nanoTime() - start).toMillis() < 2_000,
+          "the interrupted GET gave up at once");
+      assertEquals(1, failed.size());
+      assertEquals(1, s.requests.size(), "it sent nothing");
+      answer.countDown();
+      holder.join(10_000);
+    }
+  }
+
   static String error(int status, String code, String message) {
     String xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>" + code + "</Code><Message>" + message
         + "</Message><RequestId>R1</RequestId></Error>";
