@@ -30,6 +30,8 @@ import software.amazon.awssdk.services.s3.endpoints.S3EndpointProvider;
 
 /** Creates {@link ObjectClient}s for a bucket from an {@link S3Config}. */
 public final class ObjectClients {
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ObjectClients.class);
+
   private ObjectClients() {}
 
   /** A client whose credentials come from the SDK's default chain (env, profiles, web identity, instance role). */
@@ -92,10 +94,16 @@ public final class ObjectClients {
       return null; // the SDK client reports the same problem on its first request, in its words
     }
     java.util.List<EndpointAuthScheme> schemes = endpoint.attribute(AwsEndpointAttribute.AUTH_SCHEMES);
-    if (!(schemes != null && !schemes.isEmpty() && schemes.get(0) instanceof SigV4AuthScheme v4)
-        || !endpoint.headers().isEmpty() || proxied(endpoint.url().getScheme()) || endpointVariant()) {
+    String sdkOnly = !(schemes != null && !schemes.isEmpty() && schemes.get(0) instanceof SigV4AuthScheme)
+        ? "the endpoint is not signed with SigV4"
+        : !endpoint.headers().isEmpty() ? "the endpoint needs headers of its own"
+        : proxied(endpoint.url().getScheme()) ? "an HTTP proxy is configured for " + endpoint.url().getScheme()
+        : endpointVariant() ? "a FIPS or dual-stack endpoint is asked for" : null;
+    if (sdkOnly != null) {
+      LOG.info("get_client=direct: GETs of bucket '{}' go through the SDK: {}", bucket, sdkOnly);
       return null;
     }
+    SigV4AuthScheme v4 = (SigV4AuthScheme) schemes.get(0);
     return new DirectGetClient.Where(endpoint.url(), v4.signingName(),
         v4.signingRegion() != null ? v4.signingRegion() : config.region());
   }

@@ -98,6 +98,21 @@ class DirectGetClientTest extends SdkObjectClientTest {
     assertEquals(9000, path.port());
   }
 
+  /** The SDK's Apache client honours a configured proxy and this client does not: GETs stay with the SDK. */
+  @Test
+  void aConfiguredProxyLeavesGetsToTheSdk() {
+    System.setProperty("http.proxyHost", "127.0.0.1");
+    try {
+      assertEquals(null, ObjectClients.directWhere(BUCKET, config()));
+      try (ObjectClient sdkOnly = ObjectClients.create(BUCKET, config(), metrics, server.credentials())) {
+        assertEquals(SdkObjectClient.class, sdkOnly.getClass());
+      }
+    } finally {
+      System.clearProperty("http.proxyHost");
+    }
+    assertEquals(DirectGetClient.class, client().getClass());
+  }
+
   // ---- the scripted server
 
   static final byte[] BODY = randomBytes(100_000, 5);
