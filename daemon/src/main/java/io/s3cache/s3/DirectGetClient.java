@@ -113,6 +113,11 @@ final class DirectGetClient extends ForwardingObjectClient {
 
   private final String bucket;
   private final Where where;
+  /** {@link #where}'s parts every request uses, taken apart once. */
+  private final String scheme;
+  private final String host;
+  private final int port;
+  private final String pathPrefix;
   private final AwsCredentialsProvider credentials;
   private final AwsV4HttpSigner signer = AwsV4HttpSigner.create();
   private final SSLSocketFactory tls;
@@ -165,8 +170,12 @@ final class DirectGetClient extends ForwardingObjectClient {
     super(sdk);
     this.bucket = bucket;
     this.where = where;
+    this.scheme = where.scheme();
+    this.host = where.base().getHost();
+    this.port = where.port();
+    this.pathPrefix = where.pathPrefix();
     this.credentials = credentials;
-    this.tls = "https".equals(where.scheme()) ? java.util.Objects.requireNonNull(tls, "tls") : null;
+    this.tls = "https".equals(scheme) ? java.util.Objects.requireNonNull(tls, "tls") : null;
     this.connectTimeoutMs = (int) Math.min(Integer.MAX_VALUE, config.connectTimeout().toMillis());
     this.requestTimeoutNanos = config.requestTimeout().toNanos();
     this.maxAttempts = config.maxAttempts();
@@ -266,7 +275,7 @@ final class DirectGetClient extends ForwardingObjectClient {
      */
     private void attemptOnce() {
       long from = offset + got;
-      String[] request = signedRequest(key, etag, from, offset + want - 1);
+      Request request = signedRequest(key, etag, from, offset + want - 1);
       attempts.inc(); // as the SDK counts: a request about to be sent
       long deadline = System.nanoTime() + requestTimeoutNanos;
       Connection c = idle.pollFirst();
@@ -289,7 +298,7 @@ final class DirectGetClient extends ForwardingObjectClient {
     }
 
     /** Sends {@code request} and reads the answer; {@code pooled} null means a new connection. */
-    private void exchange(Connection pooled, String[] request, long deadline) {
+    private void exchange(Connection pooled, Request request, long deadline) {
       long from = offset + got;
       long last = offset + want - 1;
       Watchdog watchdog = new Watchdog(deadline);
@@ -302,13 +311,13 @@ final class DirectGetClient extends ForwardingObjectClient {
         } else {
           watchdog.watch(c);
         }
-        c.write(request[1].getBytes(StandardCharsets.ISO_8859_1));
+        c.write(request.wire());
         Response r = c.readHead();
         answered = true;
         if (r.status != 200 && r.status != 206) {
           reusable = r.readErrorBody(c);
           boolean skewed = r.code != null && SKEW_CODES.contains(r.code) && correctClock(r);
-          throw Retryable.service(r, request[0], skewed);
+          throw Retryable.service(r, request.what(), skewed);
         }
         checkContentRange(r, from, last);
         int need = want - got;
@@ -372,9 +381,8 @@ final class DirectGetClient extends ForwardingObjectClient {
           throw new EOFException("GET body of '" + key + "' ended after " + got + " of " + want + " bytes");
         }
         int take = Math.min(size, left);
-        int before = got;
         readBody(c, take);
-        left -= got - before;
+        left -= take;
         if (take < size) {
           return; // the range is complete; the rest of the chunk is dropped with the connection
         }
@@ -431,14 +439,17 @@ final class DirectGetClient extends ForwardingObjectClient {
     }
   }
 
+  /** A signed request: a one-line description for messages, and the head to send. */
+  private record Request(String what, byte[] wire) {}
+
   /**
-   * {@code [what, wire]}: a one-line description for messages and the request head to send. The
-   * credentials are resolved per request (providers cache them and renew them before they expire).
+   * The signed GET of {@code [from, last]}. The credentials are resolved per request (providers
+   * cache them and renew them before they expire).
    */
-  private String[] signedRequest(String key, String etag, long from, long last) {
-    String path = where.pathPrefix() + "/" + SdkHttpUtils.urlEncodeIgnoreSlashes(key);
+  private Request signedRequest(String key, String etag, long from, long last) {
+    String path = pathPrefix + "/" + SdkHttpUtils.urlEncodeIgnoreSlashes(key);
     SdkHttpRequest.Builder b = SdkHttpRequest.builder().method(SdkHttpMethod.GET)
-        .protocol(where.scheme()).host(where.base().getHost()).port(where.port()).encodedPath(path)
+        .protocol(scheme).host(host).port(port).encodedPath(path)
         .putHeader("Range", "bytes=" + from + "-" + last);
     Instant unmodifiedSince = ObjectMeta.unmodifiedSinceBound(etag);
     if (unmodifiedSince != null) {
@@ -456,17 +467,15 @@ final class DirectGetClient extends ForwardingObjectClient {
         .putProperty(AwsV4HttpSigner.NORMALIZE_PATH, false)
         .putProperty(HttpSigner.SIGNING_CLOCK, signingClock()));
     StringBuilder head = new StringBuilder(768).append("GET ").append(path).append(" HTTP/1.1\r\n");
-    Map<String, List<String>> headers = signed.request().headers();
-    if (headers.keySet().stream().noneMatch("Host"::equalsIgnoreCase)) {
-      head.append("Host: ").append(hostHeader()).append("\r\n");
-    }
-    for (Map.Entry<String, List<String>> h : headers.entrySet()) {
+    // The signer adds Host itself (SigV4 signs it), with the port only where it is not the default.
+    for (Map.Entry<String, List<String>> h : signed.request().headers().entrySet()) {
       for (String v : h.getValue()) {
         head.append(h.getKey()).append(": ").append(v).append("\r\n");
       }
     }
     head.append("\r\n");
-    return new String[] {"GET '" + key + "' bytes=" + from + "-" + last, head.toString()};
+    return new Request("GET '" + key + "' bytes=" + from + "-" + last,
+        head.toString().getBytes(StandardCharsets.ISO_8859_1));
   }
 
   private Clock signingClock() {
@@ -497,17 +506,10 @@ final class DirectGetClient extends ForwardingObjectClient {
     return true;
   }
 
-  /** The Host header as the signer signs it: the port only where it is not the scheme's default. */
-  private String hostHeader() {
-    int port = where.port();
-    boolean standard = port == ("https".equals(where.scheme()) ? 443 : 80);
-    return standard ? where.base().getHost() : where.base().getHost() + ":" + port;
-  }
-
   private Connection connect(Watchdog watchdog) throws IOException {
-    InetSocketAddress address = new InetSocketAddress(where.base().getHost(), where.port());
+    InetSocketAddress address = new InetSocketAddress(host, port);
     if (address.isUnresolved()) {
-      throw new java.net.UnknownHostException(where.base().getHost());
+      throw new java.net.UnknownHostException(host);
     }
     if (tls == null) {
       SocketChannel ch = SocketChannel.open();
@@ -524,7 +526,7 @@ final class DirectGetClient extends ForwardingObjectClient {
     raw.setTcpNoDelay(true);
     // A bound on each blocking read besides the timer, as the SDK's Apache client sets one.
     raw.setSoTimeout((int) Math.min(Integer.MAX_VALUE, Math.max(1, requestTimeoutNanos / 1_000_000)));
-    SSLSocket s = (SSLSocket) tls.createSocket(raw, where.base().getHost(), where.port(), true);
+    SSLSocket s = (SSLSocket) tls.createSocket(raw, host, port, true);
     SSLParameters p = s.getSSLParameters();
     p.setEndpointIdentificationAlgorithm("HTTPS");
     s.setSSLParameters(p);
@@ -851,10 +853,9 @@ final class DirectGetClient extends ForwardingObjectClient {
 
     /** @param skewed the answer showed this host's clock off, and it is corrected now */
     static RuntimeException service(Response r, String what, boolean skewed) {
-      S3Exception e = serviceException(r, what, 1);
       boolean retried = skewed || RETRIED_STATUSES.contains(r.status)
           || (r.code != null && RETRIED_CODES.contains(r.code));
-      return retried ? new Retryable(r, what) : e;
+      return retried ? new Retryable(r, what) : serviceException(r, what, 1);
     }
 
     RuntimeException toSdk(int attempt) {
