@@ -13,6 +13,7 @@ import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpMessage;
+import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
@@ -34,6 +35,11 @@ final class ControlHttpHandler extends SimpleChannelInboundHandler<FullHttpReque
 
   private static final Logger log = LoggerFactory.getLogger(ControlHttpHandler.class);
   static final int MAX_BODY_BYTES = 1 << 20;
+  /**
+   * Bodies that list paths (an epoch plan, a preload or an evict): a plan of a large data set's
+   * files (100,000s of paths) runs to megabytes.
+   */
+  static final int MAX_PATH_LIST_BYTES = 128 << 20;
 
   private final ControlApi api;
   private final ControlRoutes routes;
@@ -66,6 +72,11 @@ final class ControlHttpHandler extends SimpleChannelInboundHandler<FullHttpReque
     }
     String method = request.method().name();
     String uri = request.uri();
+    int limit = bodyLimit(request);
+    if (request.content().readableBytes() > limit) { // a chunked body: no Content-Length to check first
+      write(channel, Reply.error(413, "request body is larger than " + limit + " bytes"));
+      return;
+    }
     byte[] body = ByteBufUtil.getBytes(request.content());
     try {
       workers.execute(() -> serve(channel, method, uri, body));
@@ -119,15 +130,43 @@ final class ControlHttpHandler extends SimpleChannelInboundHandler<FullHttpReque
     ctx.close();
   }
 
-  /** Caps request bodies; an oversized one gets a JSON 413 rather than Netty's empty one. */
+  /** The body size a request may have: {@link #MAX_PATH_LIST_BYTES} for POSTs of path lists. */
+  static int bodyLimit(HttpMessage message) {
+    if (message instanceof HttpRequest r && r.method().equals(io.netty.handler.codec.http.HttpMethod.POST)) {
+      String path = new io.netty.handler.codec.http.QueryStringDecoder(r.uri()).path();
+      if (path.equals("/plan") || path.equals("/preload") || path.equals("/evict")) {
+        return MAX_PATH_LIST_BYTES;
+      }
+    }
+    return MAX_BODY_BYTES;
+  }
+
+  /**
+   * Caps request bodies by route ({@link #bodyLimit}: checked from Content-Length before the body is
+   * read, and after aggregation for a chunked one); an oversized one gets a JSON 413 rather than
+   * Netty's empty one.
+   */
   static final class LimitedAggregator extends HttpObjectAggregator {
-    LimitedAggregator() {
-      super(MAX_BODY_BYTES);
+    private final int max;
+
+    /** @param pathLists whether path-list routes may send their larger bodies here */
+    LimitedAggregator(boolean pathLists) {
+      super(pathLists ? MAX_PATH_LIST_BYTES : MAX_BODY_BYTES);
+      this.max = pathLists ? MAX_PATH_LIST_BYTES : MAX_BODY_BYTES;
+    }
+
+    private int limit(HttpMessage message) {
+      return Math.min(max, bodyLimit(message));
+    }
+
+    @Override
+    protected boolean isContentLengthInvalid(HttpMessage start, int maxContentLength) {
+      return super.isContentLengthInvalid(start, limit(start));
     }
 
     @Override
     protected void handleOversizedMessage(ChannelHandlerContext ctx, HttpMessage oversized) {
-      write(ctx.channel(), Reply.error(413, "request body is larger than " + MAX_BODY_BYTES + " bytes"));
+      write(ctx.channel(), Reply.error(413, "request body is larger than " + limit(oversized) + " bytes"));
     }
   }
 

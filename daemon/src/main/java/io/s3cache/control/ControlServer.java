@@ -158,7 +158,7 @@ public final class ControlServer implements AutoCloseable {
         String refusal = checkPeer(unix, ownUid);
         ch.pipeline()
             .addLast(new HttpServerCodec())
-            .addLast(new ControlHttpHandler.LimitedAggregator())
+            .addLast(new ControlHttpHandler.LimitedAggregator(true))
             .addLast(refusal == null ? new ControlHttpHandler(api, routes, workers, ControlAccess.unix(ownUid, peerPid(unix)))
                 : new ControlHttpHandler.Refused(refusal));
       }
@@ -173,7 +173,8 @@ public final class ControlServer implements AutoCloseable {
         channels.add(ch);
         ch.pipeline()
             .addLast(new HttpServerCodec())
-            .addLast(new ControlHttpHandler.LimitedAggregator())
+            // Over TCP every body stays under 1 MiB: the token is checked once the body is in.
+            .addLast(new ControlHttpHandler.LimitedAggregator(false))
             .addLast(new ControlHttpHandler(api, routes, workers, access));
       }
     };

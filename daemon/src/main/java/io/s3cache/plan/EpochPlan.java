@@ -5,6 +5,7 @@ import io.s3cache.cache.BlockKey;
 import io.s3cache.control.PlanStatus;
 import io.s3cache.readahead.Prefetcher;
 import java.util.ArrayList;
+import java.util.BitSet;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -16,12 +17,16 @@ import java.util.Map;
  * optionally, the client process whose exit ends it.
  *
  * <p><b>State.</b> {@code readerPos} is one past the furthest planned file the reader has opened
- * (opens of unplanned paths, and re-opens of files behind it, do not move it); {@code next} and
- * {@code nextBlock} name the next block to ask the prefetcher for. The window is the files
- * {@code [readerPos, readerPos + windowFiles)} whose planned bytes also fit {@code windowBytes}
- * (the first file always fits). When the reader jumps past {@code next}, the files it skipped are
- * not fetched. When it opens the last planned file, the plan is finished: it prefetches nothing
- * more and only its figures remain. A follow-on plan is {@link State#QUEUED}: it may prefetch its
+ * (opens of unplanned paths, and re-opens, do not move it); {@code opened} marks each planned
+ * position opened. The reader may open files out of order: a DataLoader's workers each read their
+ * own batches, so worker 1 opens file 64 while worker 0 opens file 0. {@code next} and {@code
+ * nextBlock} name the next block to ask the prefetcher for; positions already opened are passed
+ * over (their reader fetches them). The window is the files {@code [readerPos, readerPos +
+ * windowFiles)} whose planned bytes also fit {@code windowBytes} (the first file always fits); the
+ * files behind {@code readerPos} not asked for yet are asked for too, unless they are more than
+ * {@link #skipDistance} behind it: then the reader jumped, and what it skipped is not fetched. Once
+ * the last planned file is open and every block was asked for, the plan is finished: only its
+ * figures remain. A follow-on plan is {@link State#QUEUED}: it may prefetch its
  * first window ({@link #prefetchAhead}) but follows no opens until {@link #promote}.
  *
  * <p><b>Concurrency.</b> Every method holds this object's lock; {@link #fill} asks the shared
@@ -75,6 +80,11 @@ public final class EpochPlan {
   private final PlanLimits limits;
   private final BlockStarter starter;
   private final PlanShare share;
+  /**
+   * Files further than this (4 windows) behind the furthest open are skipped, not fetched: closer
+   * ones are a loader's other workers' batches, not opened yet.
+   */
+  private final int skipDistance;
   private final Counter blocksCounter;
   private final Counter bytesCounter;
 
@@ -82,6 +92,7 @@ public final class EpochPlan {
   private State state = State.QUEUED;
   private boolean prefetching;
   private int readerPos;
+  private final BitSet opened = new BitSet();
   private int next;
   private long nextBlock;
   private int inflight;
@@ -89,6 +100,7 @@ public final class EpochPlan {
   private long prefetchedBytes;
   private long alreadyCachedBlocks;
   private long onDemandGets;
+  private Runnable listener;
 
   /**
    * @param share this plan's share of the prefetch pool among all plans prefetching
@@ -107,6 +119,7 @@ public final class EpochPlan {
     this.limits = limits;
     this.starter = starter;
     this.share = share;
+    this.skipDistance = (int) Math.min(Integer.MAX_VALUE, 4L * limits.windowFiles());
     this.blocksCounter = blocksCounter;
     this.bytesCounter = bytesCounter;
     this.cumBytes = new long[this.files.size() + 1];
@@ -131,9 +144,6 @@ public final class EpochPlan {
     }
     state = State.ACTIVE;
     beginPrefetch();
-    if (files.isEmpty()) {
-      finish();
-    }
     fill();
   }
 
@@ -156,18 +166,27 @@ public final class EpochPlan {
   }
 
   /**
-   * How far ahead of the reader {@code path} is planned ({@code 0}: the next file), or -1 if this
-   * active plan does not hold it at or after its reader's position.
+   * How far from the reader {@code path} is planned (its first position not opened yet, ahead of the
+   * furthest open or behind it: {@code 0} is the next file), or -1 if this active plan does not hold
+   * it there.
    */
   public synchronized int distanceAhead(String path) {
     if (state != State.ACTIVE) {
       return -1;
     }
-    int[] at = positions.get(path);
+    int i = unopened(positions.get(path));
+    if (i < 0 || i < readerPos - skipDistance) {
+      return -1;
+    }
+    return i >= readerPos ? i - readerPos : readerPos - 1 - i;
+  }
+
+  /** The first of {@code at} not opened yet, or -1. */
+  private int unopened(int[] at) {
     if (at != null) {
       for (int i : at) {
-        if (i >= readerPos) {
-          return i - readerPos;
+        if (!opened.get(i)) {
+          return i;
         }
       }
     }
@@ -177,33 +196,25 @@ public final class EpochPlan {
   /**
    * The filesystem opened {@code path} (a path inside the mount): advance the window if planned.
    *
-   * @return true when the plan finished with this open or has now asked for all its blocks (its
-   *     mount may then promote or start a follow-on)
+   * @return true when the plan is no longer active or has now asked for all its blocks (its mount
+   *     may then promote or start a follow-on)
    */
   public synchronized boolean onOpen(String path) {
     if (state != State.ACTIVE) {
-      return false;
+      return true; // finished since the mount last looked
     }
-    int[] at = positions.get(path);
-    if (at == null) {
-      return false;
+    int i = unopened(positions.get(path));
+    if (i < 0) {
+      return false; // unplanned, or a re-open
     }
-    for (int i : at) {
-      if (i >= readerPos) {
-        readerPos = i + 1;
-        if (next < readerPos) { // the reader overtook the prefetch: skip what it passed
-          next = readerPos;
-          nextBlock = 0;
-        }
-        if (readerPos == files.size()) {
-          finish(); // the epoch's last file is open: nothing left to fetch
-          return true;
-        }
-        fill();
-        return next >= files.size();
-      }
+    opened.set(i);
+    readerPos = Math.max(readerPos, i + 1);
+    if (next < readerPos - skipDistance) { // the reader jumped: skip what it passed
+      next = readerPos - skipDistance;
+      nextBlock = 0;
     }
-    return false;
+    fill();
+    return state != State.ACTIVE || next >= files.size();
   }
 
   /** A reader of this mount fetched {@code n} blocks from S3 itself while this plan was active. */
@@ -265,10 +276,17 @@ public final class EpochPlan {
     return Math.min(size, (long) limits.headBlocks() * blockSize);
   }
 
-  /** Asks for blocks in plan order until the window is full, or the prefetcher or the share says no. */
+  /**
+   * Asks for blocks in plan order until the window is full, or the prefetcher or the share says no;
+   * finishes the plan once the last file is open and everything was asked for.
+   */
   private void fill() {
     while (prefetching && next < files.size() && next < readerPos + limits.windowFiles()
-        && (next == readerPos || cumBytes[next + 1] - cumBytes[readerPos] <= limits.windowBytes())) {
+        && (next <= readerPos || cumBytes[next + 1] - cumBytes[readerPos] <= limits.windowBytes())) {
+      if (nextBlock == 0 && opened.get(next)) {
+        next++; // its reader has it open already and fetches what it reads
+        continue;
+      }
       PlannedFile f = files.get(next);
       long bytes = plannedBytes(f.meta().size());
       long blocks = (bytes + blockSize - 1) / blockSize;
@@ -292,16 +310,37 @@ public final class EpochPlan {
       next++;
       nextBlock = 0;
     }
+    if (state == State.ACTIVE && readerPos == files.size() && next >= files.size()) {
+      finish(); // the epoch's last file is open and every block was asked for: nothing left to do
+    }
   }
 
-  private synchronized void done(BlockKey key, int length, boolean ok) {
-    inflight--;
-    if (ok) {
-      prefetchedBlocks++;
-      prefetchedBytes += length;
-      blocksCounter.inc();
-      bytesCounter.inc(length);
+  /**
+   * {@code listener} hears (on a prefetch thread, holding no lock) when a completion finished the plan
+   * or let it ask for its last block: its mount may then promote or start a follow-on.
+   */
+  public synchronized void onChange(Runnable listener) {
+    this.listener = listener;
+  }
+
+  private void done(BlockKey key, int length, boolean ok) {
+    Runnable tell;
+    synchronized (this) {
+      boolean wasActive = state == State.ACTIVE;
+      boolean wasIssued = next >= files.size();
+      inflight--;
+      if (ok) {
+        prefetchedBlocks++;
+        prefetchedBytes += length;
+        blocksCounter.inc();
+        bytesCounter.inc(length);
+      }
+      fill();
+      boolean changed = (wasActive && state != State.ACTIVE) || (!wasIssued && next >= files.size());
+      tell = changed ? listener : null;
     }
-    fill();
+    if (tell != null) {
+      tell.run();
+    }
   }
 }

@@ -64,6 +64,7 @@ public final class MountPlans implements ReadObserver {
    * @return the plans it ended
    */
   public synchronized List<EpochPlan> install(EpochPlan plan, boolean queued) {
+    plan.onChange(this::settleNow);
     List<EpochPlan> ended = new ArrayList<>(2);
     Lane lane = lanes.computeIfAbsent(plan.identity().name(), n -> new Lane());
     if (queued && lane.current != null && lane.current.active()) {
@@ -112,8 +113,8 @@ public final class MountPlans implements ReadObserver {
   }
 
   /**
-   * Ends the plan with {@code id}; a follow-on of a current plan ended this way takes over. A kept
-   * plan is forgotten. Returns it, or null if unknown.
+   * Ends the plan with {@code id}; a follow-on of a current plan ended this way takes over. A plan
+   * over already (kept for its figures) stays as it is. Returns it, or null if unknown.
    */
   public synchronized EpochPlan end(String id) {
     for (Lane lane : lanes.values()) {
@@ -132,8 +133,7 @@ public final class MountPlans implements ReadObserver {
     }
     for (EpochPlan p : kept) {
       if (p.identity().id().equals(id)) {
-        kept.remove(p);
-        return p;
+        return p; // over already: its figures stay for GET /plan
       }
     }
     return null;
@@ -248,6 +248,10 @@ public final class MountPlans implements ReadObserver {
   /** The active plans now. */
   public List<EpochPlan> active() {
     return List.of(following);
+  }
+
+  private synchronized void settleNow() {
+    settle();
   }
 
   /** Moves ended current plans to the kept ones, promotes follow-ons, starts their prefetch. */

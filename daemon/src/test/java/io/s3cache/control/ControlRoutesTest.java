@@ -172,11 +172,32 @@ class ControlRoutesTest extends FakeServerFixture {
   void oversizedBodyIs413() throws Exception {
     // Only the head: the server answers from Content-Length without reading the body.
     try (var channel = RawHttp.open(socket)) {
-      RawHttp.write(channel, "POST", "/evict", null,
+      RawHttp.write(channel, "POST", "/mounts", null,
           "Content-Type: application/json\r\nContent-Length: " + (ControlHttpHandler.MAX_BODY_BYTES + 1) + "\r\n");
       RawHttp.Response r = RawHttp.read(java.nio.channels.Channels.newInputStream(channel));
       assertEquals(413, r.status());
       assertEquals("request body is larger than 1048576 bytes", r.error());
+    }
+  }
+
+  @Test
+  void aPlanMayListMorePathsThanOtherBodiesMayHold() throws Exception {
+    StringBuilder json = new StringBuilder("{\"epoch\":1,\"paths\":[");
+    for (int i = 0; i < 40_000; i++) { // about 1.5 MiB
+      json.append(i == 0 ? "" : ",").append("\"/mnt/a/train/class_").append(i % 100).append("/img_").append(i).append(".jpg\"");
+    }
+    String body = json.append("]}").toString();
+    assertTrue(body.length() > ControlHttpHandler.MAX_BODY_BYTES);
+    assertEquals(200, RawHttp.send(socket, "POST", "/plan", body).status());
+    assertTrue(api.calls.get(0).startsWith("plan 1 [/mnt/a/train/class_0/img_0.jpg, "), api.calls.get(0));
+    RawHttp.Response other = RawHttp.send(socket, "POST", "/mounts", body);
+    assertEquals(413, other.status());
+    try (var channel = RawHttp.open(socket)) {
+      RawHttp.write(channel, "POST", "/plan", null,
+          "Content-Type: application/json\r\nContent-Length: " + (ControlHttpHandler.MAX_PATH_LIST_BYTES + 1) + "\r\n");
+      RawHttp.Response r = RawHttp.read(java.nio.channels.Channels.newInputStream(channel));
+      assertEquals(413, r.status());
+      assertEquals("request body is larger than 134217728 bytes", r.error());
     }
   }
 

@@ -93,13 +93,41 @@ class EpochPlanTest {
     executor.runAll();
     assertEquals(4, cache.loads.size());
 
-    plan.onOpen("/d/f5"); // the reader jumped: f4 and f5 are behind it and not fetched
+    plan.onOpen("/d/f5"); // out of order, as a loader's second worker opens its batch: f4 is still fetched
     executor.runAll();
-    assertEquals(List.of("p/d/f0#0", "p/d/f1#0", "p/d/f2#0", "p/d/f3#0", "p/d/f6#0", "p/d/f7#0", "p/d/f8#0"),
-        cache.loadedKeys());
+    assertEquals(List.of("p/d/f0#0", "p/d/f1#0", "p/d/f2#0", "p/d/f3#0", "p/d/f4#0", "p/d/f6#0", "p/d/f7#0",
+        "p/d/f8#0"), cache.loadedKeys(), "f5 is open: its reader fetches it");
     assertEquals(6, plan.status().readerPosition());
-    assertEquals(7, metrics.counter(MetricNames.PLAN_PREFETCH_BLOCKS).getCount());
-    assertEquals(7000, metrics.counter(MetricNames.PLAN_PREFETCH_BYTES).getCount());
+    assertEquals(8, metrics.counter(MetricNames.PLAN_PREFETCH_BLOCKS).getCount());
+    assertEquals(8000, metrics.counter(MetricNames.PLAN_PREFETCH_BYTES).getCount());
+    plan.onOpen("/d/f1"); // behind the reader: moves nothing
+    assertEquals(6, plan.status().readerPosition());
+  }
+
+  @Test
+  void aReaderThatJumpsMoreThanFourWindowsAheadSkipsWhatItPassed() {
+    EpochPlan plan = plan(files(40, 1000), new PlanLimits(2, 1L << 30, 8L * BLOCK, 1), 64L * BLOCK);
+    plan.start();
+    executor.runAll();
+    plan.onOpen("/d/f30"); // 8 files (4 windows of 2) behind it are still read; f2..f22 are skipped
+    executor.runAll();
+    assertEquals(List.of("p/d/f0#0", "p/d/f1#0", "p/d/f23#0", "p/d/f24#0", "p/d/f25#0", "p/d/f26#0", "p/d/f27#0",
+        "p/d/f28#0", "p/d/f29#0", "p/d/f31#0", "p/d/f32#0"), cache.loadedKeys());
+  }
+
+  @Test
+  void thePlanFinishesOnceItsLastFileIsOpenAndEveryBlockWasAskedFor() {
+    EpochPlan plan = plan(files(4, BLOCK), new PlanLimits(4, 1L << 30, 8L * BLOCK, 1), 1L * BLOCK);
+    List<Boolean> told = new ArrayList<>();
+    plan.onChange(() -> told.add(true));
+    plan.start();
+    assertEquals(1, executor.pending(), "prefetch_memory holds one block");
+    plan.onOpen("/d/f3"); // the last file, opened first (a worker's batch): f1 and f2 are still to come
+    assertTrue(plan.active());
+    executor.runAll();
+    assertEquals("finished", plan.status().state(), "every block asked for, the last file open");
+    assertEquals(List.of(true), told, "the mount heard it from the completion");
+    assertEquals(List.of("p/d/f0#0", "p/d/f1#0", "p/d/f2#0"), cache.loadedKeys());
   }
 
   @Test

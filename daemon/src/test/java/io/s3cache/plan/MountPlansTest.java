@@ -171,6 +171,23 @@ class MountPlansTest {
   }
 
   @Test
+  void aFollowOnTakesOverWhenAFetchCompletionFinishesThePlanBeforeIt() {
+    EpochPlan epoch1 = plan("p1", "r", files("f", 3), 3, new PlanShare(1)); // one fetch at a time
+    plans.install(epoch1, false);
+    EpochPlan epoch2 = plan("p2", "r", files("f", 3), 3);
+    plans.install(epoch2, true);
+    plans.onOpen("/f2"); // the last file, opened first by another worker: f1 is not asked for yet
+    assertEquals("active", epoch1.status().state());
+    starts.complete("f0"); // f1 is asked for: every block was, and the last file is open
+    assertEquals("finished", epoch1.status().state());
+    assertEquals("active", epoch2.status().state(), "promoted from the completion, with no open");
+    assertEquals(List.of(epoch2), plans.active());
+    assertSame(epoch1, plans.end("p1"), "ending a finished plan answers it...");
+    assertSame(epoch1, plans.find("p1"), "...and keeps its figures");
+    assertEquals("finished", epoch1.status().state());
+  }
+
+  @Test
   void aFollowOnWithNoActivePlanOfItsNameStartsAtOnce() {
     EpochPlan p = plan("p1", "r", files("f", 4), 1);
     plans.install(p, true);
