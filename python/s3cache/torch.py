@@ -103,7 +103,7 @@ class EpochPlanSampler(_SamplerBase):
         source = iter(self.sampler)
         chunk, carry, whole = self._next_chunk(source, [])
         planner = self._planner
-        planner.start_epoch(epoch, chunk, self._paths, whole)
+        planner.start_epoch(epoch, chunk, self._paths)
         while True:
             current = planner.pop_segment()
             if current is None:
@@ -114,7 +114,7 @@ class EpochPlanSampler(_SamplerBase):
             if planner.has_segments():
                 planner.queue_next(epoch, self._paths)
             elif self.follow_on and whole:
-                planner.predict(epoch + 1, self._prediction(epoch + 1), self._paths)
+                planner.predict(epoch + 1, self._prediction(epoch + 1), self._paths, self.max_plan_paths)
             yield from current
 
     def _next_chunk(self, source: Iterator[int], carry: List[int]) -> Tuple[List[int], List[int], bool]:
@@ -156,8 +156,8 @@ class EpochPlanSampler(_SamplerBase):
         state["_planner"] = self._planner.fresh_copy()
         return state
 
-    def _prediction(self, next_epoch: int) -> Optional[Callable[[], List[int]]]:
-        """How to list the next epoch's order without touching the wrapped sampler or global RNG."""
+    def _prediction(self, next_epoch: int) -> Optional[Callable[[], Iterator[int]]]:
+        """How to iterate the next epoch's order without touching the wrapped sampler or global RNG."""
         sampler = self.sampler
         if hasattr(sampler, "set_epoch"):
             try:
@@ -168,14 +168,14 @@ class EpochPlanSampler(_SamplerBase):
                 log.debug("s3cache: no follow-on plan: cannot copy %s: %s", type(sampler).__name__, e)
                 return None
             twin.set_epoch(getattr(sampler, "epoch", next_epoch - 1) + 1)
-            return lambda: list(twin)
+            return lambda: iter(twin)
         if type(sampler) in _SEQUENTIAL_TYPES:
-            return lambda: list(sampler)
+            return lambda: iter(sampler)
         if type(sampler) in _SEEDED_TYPES and sampler.generator is not None:
             twin = copy.copy(sampler)
             twin.generator = torch.Generator()
             twin.generator.set_state(sampler.generator.get_state())
-            return lambda: list(twin)
+            return lambda: iter(twin)
         return None
 
 
@@ -282,7 +282,7 @@ class _Planner:
 
     # --- called by the sampler -----------------------------------------------------------------
 
-    def start_epoch(self, epoch: int, order: List[int], table: _PathTable, whole: bool) -> None:
+    def start_epoch(self, epoch: int, order: List[int], table: _PathTable) -> None:
         """Takes the epoch's first chunk and plans its first segment, or promotes the prediction."""
         self._join()
         prediction, self._prediction = self._prediction, None
@@ -293,7 +293,7 @@ class _Planner:
         self.segments = self._split(order, table)
         if not self.segments or self._off is not None:
             return
-        if whole and prediction is not None and prediction.plan_id and prediction.order == order:
+        if prediction is not None and prediction.plan_id and prediction.order == order:
             self._promote(prediction.plan_id)
         else:
             self._send_head(epoch, table, follow=False)
@@ -319,14 +319,16 @@ class _Planner:
         if self._off is None:
             self._background(lambda: self._send_head(epoch, table, follow=True))
 
-    def predict(self, epoch: int, listing: Optional[Callable[[], List[int]]], table: _PathTable) -> None:
-        """Lists the next epoch in the background and queues its first segment behind this one."""
+    def predict(self, epoch: int, listing: Optional[Callable[[], Iterator[int]]], table: _PathTable,
+                limit: int) -> None:
+        """Lists the next epoch's first chunk (``limit`` indices) in the background and queues its
+        first segment behind the current plan."""
         if self._off is not None or listing is None:
             return
         prediction = self._prediction = _Prediction()
 
         def run() -> None:
-            prediction.order = listing()
+            prediction.order = list(itertools.islice(listing(), limit))
             if not prediction.order:
                 return
             try:
@@ -455,10 +457,11 @@ class _Prediction:
 
 
 def _limit_from(message: str) -> int:
-    """The byte limit a 413 names ("... larger than 1048576 bytes"), less room for the envelope."""
+    """The byte limit a 413 names ("... larger than 1048576 bytes"), less room for the rest of the
+    body (epoch, name, flags: under 200 bytes)."""
     digits = [int(w) for w in message.split() if w.isdigit()]
     limit = digits[-1] if digits else 1 << 20
-    return max(4096, limit - 4096)
+    return limit - min(512, limit // 4)
 
 
 def _split(order: List[int], paths: List[str], max_body: int) -> List[List[int]]:

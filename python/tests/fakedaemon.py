@@ -66,7 +66,7 @@ class FakeDaemon:
         self._lock = threading.Lock()
         self._server = _Server(socket, _Handler)
         self._server.fake = self
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
         self._thread.start()
 
     def close(self) -> None:
