@@ -393,16 +393,16 @@ public final class UserBenchmark {
       cpu = cpu(d, server);
       threads = new ThreadCpu.Sampler(d.pid());
       start = System.nanoTime();
-      c.plan(new PlanRequest(epoch, planKeys.stream().map(k -> mnt.resolve(k).toString()).toList(),
-          planKeys.size(), (long) planKeys.size() << 20, null));
+      String planId = c.plan(new PlanRequest(epoch, planKeys.stream().map(k -> mnt.resolve(k).toString()).toList(),
+          planKeys.size(), (long) planKeys.size() << 20, null)).id();
       long deadline = start + TimeUnit.MINUTES.toNanos(30);
       // The prefetch runs in the daemon: the plan's own status shows progress (until every block
       // is in, or all were issued and none is in flight: a failed one would never come in).
       long polls = 0;
       long inflight = 0;
-      for (io.s3cache.control.PlanStatus st = c.planStatus(mnt.toString());
+      for (io.s3cache.control.PlanStatus st = c.planStatus(planId);
           st.prefetchedBlocks() < planKeys.size() && !(st.inflightBlocks() == 0 && st.issuedThrough() >= st.files())
-              && System.nanoTime() < deadline; st = c.planStatus(mnt.toString())) {
+              && System.nanoTime() < deadline; st = c.planStatus(planId)) {
         polls++;
         inflight += st.inflightBlocks(); // the concurrency the prefetch reached
         Thread.sleep(50); // each poll costs the daemon a control request: not too often
@@ -413,7 +413,7 @@ public final class UserBenchmark {
       if (System.nanoTime() >= deadline) {
         notes.add("plan prefetch: the 30-minute deadline passed before every planned object was fetched");
       }
-      c.endPlan(mnt.toString());
+      c.endPlan(planId);
       RequestCounts planned = phase("plan prefetch " + planKeys.size() + " objects" + pass, d, before).minus(before);
       table.add("preload of 100 KiB objects, +" + o.latencyMillis() + " ms/request" + pass,
           preload.get() / preloadSeconds, "GET/s", Double.NaN,

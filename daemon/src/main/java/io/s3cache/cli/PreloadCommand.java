@@ -153,9 +153,9 @@ final class PreloadCommand implements Callable<Integer> {
     try (ControlClient client = socket.connect()) {
       status = client.plan(new PlanRequest(epoch, files, window, null, null));
     }
-    System.out.printf(Locale.ROOT, "plan for epoch %d sent: %d files on %s; the daemon prefetches them ahead of the reader "
+    System.out.printf(Locale.ROOT, "plan %s for epoch %d sent: %d files on %s; the daemon prefetches them ahead of the reader "
         + "('s3cache stats' shows progress; the plan ends when the last file is opened)%n",
-        status.epoch(), status.files(), status.mountPoint());
+        status.id(), status.epoch(), status.files(), status.mountPoint());
     return 0;
   }
 

@@ -21,20 +21,21 @@ import java.util.Map;
  *   <li>METRICS: read-only, {@code GET /metrics} and {@code GET /health} only.
  * </ul>
  */
-record ControlAccess(Kind kind, int uid, ControlToken token) {
+record ControlAccess(Kind kind, int uid, int pid, ControlToken token) {
 
   enum Kind { UNIX, TCP, METRICS }
 
-  static ControlAccess unix(int peerUid) {
-    return new ControlAccess(Kind.UNIX, peerUid, null);
+  /** @param peerPid the connecting process (SO_PEERCRED), 0 when unknown */
+  static ControlAccess unix(int peerUid, int peerPid) {
+    return new ControlAccess(Kind.UNIX, peerUid, peerPid, null);
   }
 
   static ControlAccess tcp(ControlToken token) {
-    return new ControlAccess(Kind.TCP, -1, token);
+    return new ControlAccess(Kind.TCP, -1, 0, token);
   }
 
   static ControlAccess metrics() {
-    return new ControlAccess(Kind.METRICS, -1, null);
+    return new ControlAccess(Kind.METRICS, -1, 0, null);
   }
 
   /** Null when the request may be routed, else the answer that refuses it. */

@@ -29,17 +29,29 @@ public interface ControlApi {
   StatsSnapshot stats(String mountPoint) throws ControlException;
 
   /**
-   * Installs an epoch plan on the mount holding the paths (replacing its previous plan) and starts
-   * prefetching its first window. 400 no paths or paths in two mounts, 404 a path not under a mount
-   * or missing, 409 read-ahead is off.
+   * Installs an epoch plan on the mount holding the paths, in the lane of its name (replacing that
+   * lane's plans, or queued behind its active plan as a follow-on), and starts prefetching its first
+   * window. 400 no paths, paths in two mounts, or {@code endWithClient} without a client process;
+   * 404 a path not under a mount or missing; 409 read-ahead is off.
+   *
+   * @param clientPid the sending process (SO_PEERCRED on the Unix socket), 0 when unknown (TCP)
    */
-  PlanStatus plan(PlanRequest request) throws ControlException;
+  PlanStatus plan(PlanRequest request, int clientPid) throws ControlException;
 
-  /** The mount's current plan; 404 when it has none. */
-  PlanStatus planStatus(String mountPoint) throws ControlException;
+  /** Every plan (active, queued, and the last ended ones) of one mount, or of all when null. */
+  PlanList plans(String mountPoint) throws ControlException;
 
-  /** Drops the mount's plan (the epoch ended) and returns its final figures; 404 when it has none. */
-  PlanStatus endPlan(String mountPoint) throws ControlException;
+  /** The plan with this id; 404 when unknown. */
+  PlanStatus planStatus(String id) throws ControlException;
+
+  /**
+   * Ends the plan with this id (its follow-on takes over) and returns its final figures; 404 when
+   * unknown.
+   */
+  PlanStatus endPlan(String id) throws ControlException;
+
+  /** Ends the mount's plans of lane {@code name} (all lanes when null); returns their final figures. */
+  PlanList endPlans(String mountPoint, String name) throws ControlException;
 
   /** Drops every cached block of the objects under the given mounted paths. */
   EvictResult evict(EvictRequest request) throws ControlException;

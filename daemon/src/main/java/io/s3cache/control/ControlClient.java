@@ -162,14 +162,26 @@ public final class ControlClient implements AutoCloseable {
     return call(HttpMethod.POST, "/plan", request, PlanStatus.class);
   }
 
-  /** GET /plan?mount=: the mount's current plan. */
-  public PlanStatus planStatus(String mountPoint) throws IOException, ControlException {
-    return call(HttpMethod.GET, "/plan?mount=" + encode(mountPoint), null, PlanStatus.class);
+  /** GET /plan?mount=: the mount's plans (all mounts' when null). */
+  public PlanList plans(String mountPoint) throws IOException, ControlException {
+    return call(HttpMethod.GET, mountPoint == null ? "/plan" : "/plan?mount=" + encode(mountPoint), null,
+        PlanList.class);
   }
 
-  /** DELETE /plan?mount=: drops the mount's plan and returns its final figures. */
-  public PlanStatus endPlan(String mountPoint) throws IOException, ControlException {
-    return call(HttpMethod.DELETE, "/plan?mount=" + encode(mountPoint), null, PlanStatus.class);
+  /** GET /plan?id=: one plan's figures. */
+  public PlanStatus planStatus(String id) throws IOException, ControlException {
+    return call(HttpMethod.GET, "/plan?id=" + encode(id), null, PlanStatus.class);
+  }
+
+  /** DELETE /plan?id=: ends one plan and returns its final figures. */
+  public PlanStatus endPlan(String id) throws IOException, ControlException {
+    return call(HttpMethod.DELETE, "/plan?id=" + encode(id), null, PlanStatus.class);
+  }
+
+  /** DELETE /plan?mount=: ends the mount's plans (of lane {@code name} only, unless null). */
+  public PlanList endPlans(String mountPoint, String name) throws IOException, ControlException {
+    return call(HttpMethod.DELETE, "/plan?mount=" + encode(mountPoint) + (name == null ? "" : "&name=" + encode(name)),
+        null, PlanList.class);
   }
 
   public EvictResult evict(EvictRequest request) throws IOException, ControlException {

@@ -81,11 +81,23 @@ final class ControlRoutes {
       case "/plan":
         switch (method) {
           case "POST":
-            return Reply.json(200, api.plan(ControlJson.readRequest(body, PlanRequest.class)));
-          case "GET":
-            return Reply.json(200, api.planStatus(requiredParam(query, "mount")));
-          case "DELETE":
-            return Reply.json(200, api.endPlan(requiredParam(query, "mount")));
+            return Reply.json(200, api.plan(ControlJson.readRequest(body, PlanRequest.class), access.pid()));
+          case "GET": {
+            String id = optionalParam(query, "id");
+            return id != null ? Reply.json(200, api.planStatus(id))
+                : Reply.json(200, api.plans(optionalParam(query, "mount")));
+          }
+          case "DELETE": {
+            String id = optionalParam(query, "id");
+            if (id != null) {
+              return Reply.json(200, api.endPlan(id));
+            }
+            String mount = optionalParam(query, "mount");
+            if (mount == null) {
+              throw ControlException.badRequest("DELETE /plan needs ?id=PLAN or ?mount=/abs/path[&name=NAME]");
+            }
+            return Reply.json(200, api.endPlans(mount, optionalParam(query, "name")));
+          }
           default:
             return notAllowed(method, path, "GET, POST, DELETE");
         }

@@ -154,11 +154,12 @@ public final class ControlServer implements AutoCloseable {
       @Override
       protected void initChannel(Channel ch) {
         channels.add(ch);
-        String refusal = checkPeer((EpollDomainSocketChannel) ch, ownUid);
+        EpollDomainSocketChannel unix = (EpollDomainSocketChannel) ch;
+        String refusal = checkPeer(unix, ownUid);
         ch.pipeline()
             .addLast(new HttpServerCodec())
             .addLast(new ControlHttpHandler.LimitedAggregator())
-            .addLast(refusal == null ? new ControlHttpHandler(api, routes, workers, ControlAccess.unix(ownUid))
+            .addLast(refusal == null ? new ControlHttpHandler(api, routes, workers, ControlAccess.unix(ownUid, peerPid(unix)))
                 : new ControlHttpHandler.Refused(refusal));
       }
     };
@@ -176,6 +177,15 @@ public final class ControlServer implements AutoCloseable {
             .addLast(new ControlHttpHandler(api, routes, workers, access));
       }
     };
+  }
+
+  /** The peer's pid (SO_PEERCRED), 0 when it cannot be read. */
+  private static int peerPid(EpollDomainSocketChannel channel) {
+    try {
+      return channel.peerCredentials().pid();
+    } catch (IOException e) {
+      return 0;
+    }
   }
 
   /** Null when the peer may talk to us, else the reason it may not. */

@@ -18,12 +18,16 @@ import io.s3cache.control.Health;
 import io.s3cache.control.MountInfo;
 import io.s3cache.control.MountRequest;
 import io.s3cache.control.PreloadRequest;
+import io.s3cache.control.PlanList;
 import io.s3cache.control.PlanRequest;
 import io.s3cache.control.PlanStatus;
 import io.s3cache.control.StatsSnapshot;
 import io.s3cache.fuse.Errno;
 import io.s3cache.fuse.FsException;
+import io.s3cache.plan.ClientProcess;
 import io.s3cache.plan.EpochPlan;
+import io.s3cache.plan.MountPlans;
+import io.s3cache.plan.PlanShare;
 import io.s3cache.plan.PlanLimits;
 import io.s3cache.plan.PlannedFile;
 import io.s3cache.fuse.MountException;
@@ -76,6 +80,11 @@ public final class Daemon implements ControlApi, AutoCloseable {
   private final Preloader preloader;
   private final CountDownLatch stopped = new CountDownLatch(1);
   private final long started = System.nanoTime();
+  private final java.util.concurrent.atomic.AtomicLong planIds = new java.util.concurrent.atomic.AtomicLong();
+  /** Shares the prefetch pool between plans: two queued fetches per prefetch thread. */
+  private final PlanShare planShare;
+  /** Ends plans whose client process exited ({@code plan-watch}, started with the first such plan). */
+  private java.util.concurrent.ScheduledExecutorService planWatch; // guarded by this
 
   /**
    * @param base the daemon's settings (its config file and options): defaults for every mount, and
@@ -88,6 +97,7 @@ public final class Daemon implements ControlApi, AutoCloseable {
     this.metrics = metrics;
     this.credentials = credentials;
     this.preloader = new Preloader(runtime.cache(), metrics);
+    this.planShare = new PlanShare(Math.max(1, 2 * runtime.prefetchThreads()));
   }
 
   @Override
@@ -300,12 +310,21 @@ public final class Daemon implements ControlApi, AutoCloseable {
   }
 
   @Override
-  public PlanStatus plan(PlanRequest request) throws ControlException {
+  public PlanStatus plan(PlanRequest request, int clientPid) throws ControlException {
     if (request.paths().isEmpty()) {
       throw ControlException.badRequest("a plan needs at least one path");
     }
     if (runtime.prefetcher() == null) {
       throw ControlException.conflict("epoch plans need read-ahead: read_ahead is 0 in this daemon");
+    }
+    String name = request.laneName();
+    if (name.isEmpty() || name.length() > 200 || name.chars().anyMatch(c -> c < 0x20 || c == 0x7f)) {
+      throw ControlException.badRequest("plan name must be 1 to 200 printable characters, got \"" + name + "\"");
+    }
+    boolean endWithClient = Boolean.TRUE.equals(request.endWithClient());
+    if (endWithClient && clientPid <= 0) {
+      throw ControlException.badRequest("endWithClient needs the control socket (the daemon reads the client's "
+          + "pid from it); this connection has none");
     }
     PlanLimits limits;
     try {
@@ -331,32 +350,90 @@ public final class Daemon implements ControlApi, AutoCloseable {
       throw e.errno() == Errno.ENOENT ? ControlException.notFound("plan: " + e.getMessage())
           : ControlException.badRequest("plan: " + e.getMessage());
     }
-    EpochPlan plan = new EpochPlan(mount.mountPoint().toString(), mount.spec().bucket(), request.epoch(), files,
-        runtime.cache().blockSize(), limits,
-        (key, length, done) -> runtime.prefetcher().start(key, length, mount.blocks(), done), // its own client
-        metrics.counter(MetricNames.PLAN_PREFETCH_BLOCKS), metrics.counter(MetricNames.PLAN_PREFETCH_BYTES));
-    mount.plans().install(plan);
+    ClientProcess client = endWithClient ? ClientProcess.of(clientPid) : null;
+    EpochPlan plan = new EpochPlan(new EpochPlan.Identity("p" + planIds.incrementAndGet(), name, client),
+        mount.mountPoint().toString(), mount.spec().bucket(), request.epoch(), files, runtime.cache().blockSize(),
+        limits, (key, length, done) -> runtime.prefetcher().start(key, length, mount.blocks(), done), // its own client
+        planShare, metrics.counter(MetricNames.PLAN_PREFETCH_BLOCKS), metrics.counter(MetricNames.PLAN_PREFETCH_BYTES));
+    boolean next = Boolean.TRUE.equals(request.next());
+    mount.plans().install(plan, next);
+    if (client != null) {
+      watchPlanClients();
+    }
     metrics.counter(MetricNames.PLAN_PLANS).inc();
-    LOG.info("epoch plan {} on {}: {} files", request.epoch(), mount.mountPoint(), files.size());
+    LOG.info("epoch plan {} ({} \"{}\", epoch {}{}) on {}: {} files", plan.identity().id(),
+        next ? "follow-on in" : "lane", name, request.epoch(), client == null ? "" : ", client pid " + clientPid,
+        mount.mountPoint(), files.size());
     return plan.status();
   }
 
   @Override
-  public PlanStatus planStatus(String mountPoint) throws ControlException {
-    EpochPlan plan = mountAt(mountPoint).plans().current();
-    if (plan == null) {
-      throw ControlException.notFound(mountPoint + " has no epoch plan");
+  public PlanList plans(String mountPoint) throws ControlException {
+    List<PlanStatus> all = new ArrayList<>();
+    for (BucketMount m : mountPoint == null ? List.copyOf(mounts.values()) : List.of(mountAt(mountPoint))) {
+      for (EpochPlan p : m.plans().all()) {
+        all.add(p.status());
+      }
     }
-    return plan.status();
+    return new PlanList(all);
   }
 
   @Override
-  public PlanStatus endPlan(String mountPoint) throws ControlException {
-    EpochPlan plan = mountAt(mountPoint).plans().remove();
-    if (plan == null) {
-      throw ControlException.notFound(mountPoint + " has no epoch plan");
+  public PlanStatus planStatus(String id) throws ControlException {
+    for (BucketMount m : mounts.values()) {
+      EpochPlan plan = m.plans().find(id);
+      if (plan != null) {
+        return plan.status();
+      }
     }
-    return plan.status();
+    throw ControlException.notFound("no epoch plan " + id + " in this daemon");
+  }
+
+  @Override
+  public PlanStatus endPlan(String id) throws ControlException {
+    for (BucketMount m : mounts.values()) {
+      EpochPlan plan = m.plans().end(id);
+      if (plan != null) {
+        return plan.status();
+      }
+    }
+    throw ControlException.notFound("no epoch plan " + id + " in this daemon");
+  }
+
+  @Override
+  public PlanList endPlans(String mountPoint, String name) throws ControlException {
+    return new PlanList(mountAt(mountPoint).plans().endAll(name).stream().map(EpochPlan::status).toList());
+  }
+
+  /** Starts the {@code plan-watch} thread once: every second it ends plans whose client exited. */
+  private synchronized void watchPlanClients() {
+    if (planWatch != null || stopped.getCount() == 0) {
+      return;
+    }
+    planWatch = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "plan-watch");
+      t.setDaemon(true);
+      return t;
+    });
+    planWatch.scheduleWithFixedDelay(this::endOrphanPlans, 1, 1, java.util.concurrent.TimeUnit.SECONDS);
+  }
+
+  private void endOrphanPlans() {
+    try {
+      for (BucketMount m : mounts.values()) {
+        MountPlans plans = m.plans();
+        if (!plans.watchesClients()) {
+          continue;
+        }
+        for (EpochPlan p : plans.endOrphans()) {
+          ClientProcess c = p.identity().client();
+          LOG.info("epoch plan {} (\"{}\") on {} ended: its client process {} exited", p.identity().id(),
+              p.identity().name(), m.mountPoint(), c == null ? "?" : c.pid());
+        }
+      }
+    } catch (RuntimeException e) {
+      LOG.warn("checking epoch plans' client processes failed: {}", e.toString());
+    }
   }
 
   private BucketMount mountAt(String mountPoint) throws ControlException {
@@ -454,6 +531,9 @@ public final class Daemon implements ControlApi, AutoCloseable {
   public synchronized void close() {
     if (stopped.getCount() == 0) {
       return;
+    }
+    if (planWatch != null) {
+      planWatch.shutdownNow();
     }
     for (BucketMount m : List.copyOf(mounts.values())) {
       mounts.remove(m.mountPoint());

@@ -136,7 +136,7 @@ final class ObjectReads {
       blocksRead.inc(touched);
       if (fetched[0] > 0) {
         blocksFetched.inc(fetched[0]);
-        observer.onReaderFetches(fetched[0]);
+        observer.onReaderFetches(path, fetched[0]);
       }
     }
     int n = (int) (pos - offset);

@@ -7,7 +7,7 @@ import io.s3cache.fuse.FuseMount;
 import io.s3cache.fuse.MountException;
 import io.s3cache.metrics.MetricNames;
 import io.s3cache.metrics.MetricsObserver;
-import io.s3cache.plan.PlanSlot;
+import io.s3cache.plan.MountPlans;
 import io.s3cache.cache.BlockCache;
 import io.s3cache.s3.CountingObjectClient;
 import io.s3cache.s3.MountCredentialsProvider;
@@ -38,7 +38,7 @@ public final class BucketMount implements AutoCloseable {
   private final Deque<AutoCloseable> resources;
   private final FuseMount fuse;
   private final S3Filesystem filesystem;
-  private final PlanSlot plans;
+  private final MountPlans plans;
   private final CountingObjectClient counted;
   private final ObjectClient client;
   private final BlockCache blocks;
@@ -46,7 +46,7 @@ public final class BucketMount implements AutoCloseable {
   private final CacheRuntime runtime;
 
   private BucketMount(MountSpec spec, Deque<AutoCloseable> resources, FuseMount fuse, S3Filesystem filesystem,
-      PlanSlot plans, CountingObjectClient counted, ObjectClient client, BlockCache blocks,
+      MountPlans plans, CountingObjectClient counted, ObjectClient client, BlockCache blocks,
       MountCredentialsProvider credentials, CacheRuntime runtime) {
     this.spec = spec;
     this.counted = counted;
@@ -123,7 +123,7 @@ public final class BucketMount implements AutoCloseable {
       // This mount's view of the shared cache: the blocks it misses come through its own client,
       // and cached ones reach it only once its own credentials may read them.
       BlockCache blocks = new GrantedBlocks(runtime.cache().through(new MountSource(client)), grants);
-      PlanSlot plans = new PlanSlot(metrics.counter(MetricNames.PLAN_ONDEMAND_GETS));
+      MountPlans plans = new MountPlans(metrics.counter(MetricNames.PLAN_ONDEMAND_GETS));
       S3Filesystem.Builder filesystem = S3Filesystem.builder(spec.fs(), client, blocks, metrics)
           .prefetcher(runtime.prefetcher())
           .metadataDb(runtime.database())
@@ -224,7 +224,7 @@ public final class BucketMount implements AutoCloseable {
   }
 
   /** This mount's epoch plan slot. */
-  public PlanSlot plans() {
+  public MountPlans plans() {
     return plans;
   }
 
@@ -284,7 +284,7 @@ public final class BucketMount implements AutoCloseable {
   /** Unmounts (lazily if busy) and releases everything. Idempotent. */
   @Override
   public void close() {
-    plans.remove(); // an epoch plan must not prefetch for a mount that is gone
+    plans.endAll(null); // an epoch plan must not prefetch for a mount that is gone
     closeAll(resources);
   }
 

@@ -35,6 +35,7 @@ public final class CacheRuntime implements AutoCloseable {
   private final TieredBlockCache cache;
   private final ExecutorService prefetchPool; // null: read-ahead off
   private final Prefetcher prefetcher; // null: read-ahead off
+  private final int prefetchThreads;
   private final Map<String, Source> sources = new ConcurrentHashMap<>();
   private io.s3cache.write.StagingArea staging; // created by the first writable mount
 
@@ -52,6 +53,7 @@ public final class CacheRuntime implements AutoCloseable {
     if (readAhead.enabled()) {
       // One prefetcher for every mount: prefetch_memory bounds all of them together.
       int threads = Math.min(32, Math.min(maxConnections, config.maxConcurrentFetches()));
+      this.prefetchThreads = threads;
       AtomicInteger n = new AtomicInteger();
       this.prefetchPool = Executors.newFixedThreadPool(threads, r -> {
         Thread t = new Thread(r, "prefetch-" + n.incrementAndGet());
@@ -61,6 +63,7 @@ public final class CacheRuntime implements AutoCloseable {
       this.prefetcher = new Prefetcher(readAhead, cache, prefetchPool, metrics);
     } else {
       this.prefetchPool = null;
+      this.prefetchThreads = 0;
       this.prefetcher = null;
     }
   }
@@ -117,6 +120,11 @@ public final class CacheRuntime implements AutoCloseable {
   /** The shared read-ahead, or null when read_ahead is 0. */
   public Prefetcher prefetcher() {
     return prefetcher;
+  }
+
+  /** Threads of the prefetch pool (0 with read-ahead off): what epoch plans share. */
+  public int prefetchThreads() {
+    return prefetchThreads;
   }
 
   /**

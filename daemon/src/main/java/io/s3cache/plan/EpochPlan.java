@@ -10,8 +10,10 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * One epoch's plan on one mount: the files a trainer will open, in order, prefetched a bounded
- * window ahead of the reader.
+ * One epoch's plan of one reader (a rank, a training process) on one mount: the files it will open,
+ * in order, prefetched a bounded window ahead of the reader. A mount may hold several plans
+ * ({@link MountPlans}): each has an id, a name (a plan replaces the plan of the same name) and,
+ * optionally, the client process whose exit ends it.
  *
  * <p><b>State.</b> {@code readerPos} is one past the furthest planned file the reader has opened
  * (opens of unplanned paths, and re-opens of files behind it, do not move it); {@code next} and
@@ -19,13 +21,15 @@ import java.util.Map;
  * {@code [readerPos, readerPos + windowFiles)} whose planned bytes also fit {@code windowBytes}
  * (the first file always fits). When the reader jumps past {@code next}, the files it skipped are
  * not fetched. When it opens the last planned file, the plan is finished: it prefetches nothing
- * more and only its figures remain.
+ * more and only its figures remain. A follow-on plan is {@link State#QUEUED}: it may prefetch its
+ * first window ({@link #prefetchAhead}) but follows no opens until {@link #promote}.
  *
  * <p><b>Concurrency.</b> Every method holds this object's lock; {@link #fill} asks the shared
- * {@link Prefetcher}, which never blocks. The prefetcher's global budget ({@code prefetch_memory})
- * and its executor (the fetch concurrency) bound what is in flight: when it says no budget, the
- * plan stops and tries again on the next completion of one of its fetches or the next open.
- * Completions arrive on prefetch threads; they take this lock, never the other way round.
+ * {@link Prefetcher}, which never blocks. The prefetcher's global budget ({@code prefetch_memory}),
+ * its executor (the fetch concurrency) and this plan's share of it ({@link PlanShare}) bound what
+ * is in flight: when either says no, the plan stops and tries again on the next completion of one
+ * of its fetches or the next open. Completions arrive on prefetch threads; they take this lock,
+ * never the other way round.
  */
 public final class EpochPlan {
 
@@ -34,6 +38,31 @@ public final class EpochPlan {
     Prefetcher.Outcome start(BlockKey key, int length, Prefetcher.Completion done);
   }
 
+  /** Where a plan is in its life. */
+  public enum State {
+    /** A follow-on: waits for the plan of its name to end (it may prefetch its first window). */
+    QUEUED,
+    /** Follows its reader's opens and prefetches ahead of them. */
+    ACTIVE,
+    /** Its reader opened the last planned file. */
+    FINISHED,
+    /** Ended before that: by its client, a newer plan of its name, its client's exit, an unmount. */
+    ENDED;
+
+    /** The name in {@link PlanStatus#state}. */
+    public String label() {
+      return name().toLowerCase(java.util.Locale.ROOT);
+    }
+  }
+
+  /** Who a plan is: its id, its name, and the client process whose exit ends it (or null). */
+  public record Identity(String id, String name, ClientProcess client) {
+    public static Identity anonymous(String id) {
+      return new Identity(id, "default", null);
+    }
+  }
+
+  private final Identity identity;
   private final String mountPoint;
   private final String bucket;
   private final long epoch;
@@ -45,27 +74,31 @@ public final class EpochPlan {
   private final int blockSize;
   private final PlanLimits limits;
   private final BlockStarter starter;
+  private final PlanShare share;
   private final Counter blocksCounter;
   private final Counter bytesCounter;
 
   // Guarded by this.
+  private State state = State.QUEUED;
+  private boolean prefetching;
   private int readerPos;
   private int next;
   private long nextBlock;
   private int inflight;
-  private boolean finished;
-  private boolean dropped;
   private long prefetchedBlocks;
   private long prefetchedBytes;
   private long alreadyCachedBlocks;
   private long onDemandGets;
 
   /**
+   * @param share this plan's share of the prefetch pool among all plans prefetching
    * @param blocksCounter counts blocks this plan loaded ({@code plan.prefetch.blocks})
    * @param bytesCounter counts their bytes ({@code plan.prefetch.bytes})
    */
-  public EpochPlan(String mountPoint, String bucket, long epoch, List<PlannedFile> files, int blockSize,
-      PlanLimits limits, BlockStarter starter, Counter blocksCounter, Counter bytesCounter) {
+  public EpochPlan(Identity identity, String mountPoint, String bucket, long epoch, List<PlannedFile> files,
+      int blockSize, PlanLimits limits, BlockStarter starter, PlanShare share, Counter blocksCounter,
+      Counter bytesCounter) {
+    this.identity = identity;
     this.mountPoint = mountPoint;
     this.bucket = bucket;
     this.epoch = epoch;
@@ -73,6 +106,7 @@ public final class EpochPlan {
     this.blockSize = blockSize;
     this.limits = limits;
     this.starter = starter;
+    this.share = share;
     this.blocksCounter = blocksCounter;
     this.bytesCounter = bytesCounter;
     this.cumBytes = new long[this.files.size() + 1];
@@ -86,20 +120,73 @@ public final class EpochPlan {
     where.forEach((path, list) -> positions.put(path, list.stream().mapToInt(Integer::intValue).toArray()));
   }
 
-  /** Starts prefetching the first window. */
+  public Identity identity() {
+    return identity;
+  }
+
+  /** Makes the plan active and starts prefetching its first window. */
   public synchronized void start() {
-    finished = files.isEmpty();
+    if (state != State.QUEUED) {
+      return;
+    }
+    state = State.ACTIVE;
+    beginPrefetch();
+    if (files.isEmpty()) {
+      finish();
+    }
     fill();
   }
 
-  /** The filesystem opened {@code path} (a path inside the mount): advance the window if planned. */
-  public synchronized void onOpen(String path) {
-    if (finished || dropped) {
-      return;
+  /** A queued follow-on prefetches its first window before it follows opens. */
+  public synchronized void prefetchAhead() {
+    if (state == State.QUEUED && !prefetching) {
+      beginPrefetch();
+      fill();
+    }
+  }
+
+  /** A queued follow-on takes over: it follows opens from now on. */
+  public synchronized void promote() {
+    start();
+  }
+
+  /** True once the prefetcher has been asked for every planned block (or the plan is not active). */
+  public synchronized boolean issuedAll() {
+    return next >= files.size();
+  }
+
+  /**
+   * How far ahead of the reader {@code path} is planned ({@code 0}: the next file), or -1 if this
+   * active plan does not hold it at or after its reader's position.
+   */
+  public synchronized int distanceAhead(String path) {
+    if (state != State.ACTIVE) {
+      return -1;
+    }
+    int[] at = positions.get(path);
+    if (at != null) {
+      for (int i : at) {
+        if (i >= readerPos) {
+          return i - readerPos;
+        }
+      }
+    }
+    return -1;
+  }
+
+  /**
+   * The filesystem opened {@code path} (a path inside the mount): advance the window if planned.
+   *
+   * @return true when the plan finished with this open or has now asked for all its blocks (its
+   *     mount may then promote or start a follow-on)
+   */
+  public synchronized boolean onOpen(String path) {
+    if (state != State.ACTIVE) {
+      return false;
     }
     int[] at = positions.get(path);
     if (at == null) {
-      return;
+      return false;
     }
     for (int i : at) {
       if (i >= readerPos) {
@@ -109,13 +196,14 @@ public final class EpochPlan {
           nextBlock = 0;
         }
         if (readerPos == files.size()) {
-          finished = true; // the epoch's last file is open: nothing left to fetch
-          return;
+          finish(); // the epoch's last file is open: nothing left to fetch
+          return true;
         }
         fill();
-        return;
+        return next >= files.size();
       }
     }
+    return false;
   }
 
   /** A reader of this mount fetched {@code n} blocks from S3 itself while this plan was active. */
@@ -123,18 +211,51 @@ public final class EpochPlan {
     onDemandGets += n;
   }
 
+  /** True if this plan holds {@code path} anywhere. */
+  public boolean holds(String path) {
+    return positions.containsKey(path); // immutable after construction
+  }
+
   /** Stops prefetching; fetches in flight finish and stay cached. Idempotent. */
   public synchronized void drop() {
-    dropped = true;
+    if (state == State.QUEUED || state == State.ACTIVE) {
+      state = State.ENDED;
+      endPrefetch();
+    }
+  }
+
+  public synchronized State state() {
+    return state;
   }
 
   public synchronized boolean active() {
-    return !finished && !dropped;
+    return state == State.ACTIVE;
   }
 
   public synchronized PlanStatus status() {
-    return new PlanStatus(mountPoint, epoch, files.size(), readerPos, next, inflight, prefetchedBlocks,
-        prefetchedBytes, alreadyCachedBlocks, onDemandGets, active());
+    ClientProcess client = identity.client();
+    return new PlanStatus(identity.id(), identity.name(), mountPoint, epoch, files.size(), readerPos, next,
+        inflight, prefetchedBlocks, prefetchedBytes, alreadyCachedBlocks, onDemandGets, state == State.ACTIVE,
+        state.label(), client == null ? 0 : client.pid());
+  }
+
+  private void finish() {
+    state = State.FINISHED;
+    endPrefetch();
+  }
+
+  private void beginPrefetch() {
+    if (!prefetching) {
+      prefetching = true;
+      share.join();
+    }
+  }
+
+  private void endPrefetch() {
+    if (prefetching) {
+      prefetching = false;
+      share.leave();
+    }
   }
 
   private long plannedBytes(long size) {
@@ -144,14 +265,17 @@ public final class EpochPlan {
     return Math.min(size, (long) limits.headBlocks() * blockSize);
   }
 
-  /** Asks for blocks in plan order until the window is full or the prefetcher says no. */
+  /** Asks for blocks in plan order until the window is full, or the prefetcher or the share says no. */
   private void fill() {
-    while (!finished && !dropped && next < files.size() && next < readerPos + limits.windowFiles()
+    while (prefetching && next < files.size() && next < readerPos + limits.windowFiles()
         && (next == readerPos || cumBytes[next + 1] - cumBytes[readerPos] <= limits.windowBytes())) {
       PlannedFile f = files.get(next);
       long bytes = plannedBytes(f.meta().size());
       long blocks = (bytes + blockSize - 1) / blockSize;
       while (nextBlock < blocks) {
+        if (inflight >= share.perPlan()) {
+          return; // again on the next completion
+        }
         long size = f.meta().size();
         int length = (int) Math.min(blockSize, size - nextBlock * blockSize);
         BlockKey key = new BlockKey(bucket, f.meta().key(), f.meta().etag(), nextBlock);

@@ -56,6 +56,23 @@ class ControlRoutesTest extends FakeServerFixture {
   }
 
   @Test
+  void planRoutesByIdByMountAndWithTheSendersPid() throws Exception {
+    PlanStatus sent = client.plan(new PlanRequest(4, List.of("/mnt/a/x"), null, null, null, "rank1", true, true));
+    assertEquals("rank1", sent.name());
+    assertEquals(ProcessHandle.current().pid(), sent.clientPid(), "the Unix socket's peer pid is this process");
+    assertEquals("p7", client.planStatus("p7").id());
+    assertEquals(1, client.plans(null).plans().size());
+    client.plans("/mnt/a");
+    assertEquals("ended", client.endPlan("p7").state());
+    client.endPlans("/mnt/a", "rank1");
+    assertEquals(List.of("plan 4 [/mnt/a/x] rank1 pid true", "planStatus p7", "plans null", "planStatus p1",
+        "plans /mnt/a", "planStatus p1", "endPlan p7", "endPlans /mnt/a rank1", "endPlan p1"), api.calls);
+    RawHttp.Response r = RawHttp.send(socket, "DELETE", "/plan", null);
+    assertEquals(400, r.status());
+    assertEquals("DELETE /plan needs ?id=PLAN or ?mount=/abs/path[&name=NAME]", r.error());
+  }
+
+  @Test
   void shutdownAnswersThenShutsDown() throws Exception {
     client.shutdown();
     api.shutdownCalled.get(10, TimeUnit.SECONDS);

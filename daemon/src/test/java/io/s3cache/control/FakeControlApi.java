@@ -85,21 +85,34 @@ final class FakeControlApi implements ControlApi {
   }
 
   @Override
-  public PlanStatus plan(PlanRequest request) throws ControlException {
-    enter("plan " + request.epoch() + " " + request.paths());
-    return new PlanStatus("/mnt/a", request.epoch(), request.paths().size(), 0, 0, 0, 0, 0, 0, 0, true);
+  public PlanStatus plan(PlanRequest request, int clientPid) throws ControlException {
+    enter("plan " + request.epoch() + " " + request.paths() + " " + request.laneName() + " pid " + (clientPid > 0));
+    return new PlanStatus("p1", request.laneName(), "/mnt/a", request.epoch(), request.paths().size(), 0, 0, 0, 0, 0,
+        0, 0, true, "active", Boolean.TRUE.equals(request.endWithClient()) ? clientPid : 0);
   }
 
   @Override
-  public PlanStatus planStatus(String mountPoint) throws ControlException {
-    enter("planStatus " + mountPoint);
-    return new PlanStatus(mountPoint, 1, 10, 5, 8, 1, 7, 700, 0, 0, true);
+  public PlanList plans(String mountPoint) throws ControlException {
+    enter("plans " + mountPoint);
+    return new PlanList(List.of(planStatus("p1")));
   }
 
   @Override
-  public PlanStatus endPlan(String mountPoint) throws ControlException {
-    enter("endPlan " + mountPoint);
-    return new PlanStatus(mountPoint, 1, 10, 10, 10, 0, 10, 1000, 0, 0, false);
+  public PlanStatus planStatus(String id) throws ControlException {
+    enter("planStatus " + id);
+    return new PlanStatus(id, "default", "/mnt/a", 1, 10, 5, 8, 1, 7, 700, 0, 0, true, "active", 0);
+  }
+
+  @Override
+  public PlanStatus endPlan(String id) throws ControlException {
+    enter("endPlan " + id);
+    return new PlanStatus(id, "default", "/mnt/a", 1, 10, 10, 10, 0, 10, 1000, 0, 0, false, "ended", 0);
+  }
+
+  @Override
+  public PlanList endPlans(String mountPoint, String name) throws ControlException {
+    enter("endPlans " + mountPoint + " " + name);
+    return new PlanList(List.of(endPlan("p1")));
   }
 
   @Override

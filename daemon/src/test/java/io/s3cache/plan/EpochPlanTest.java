@@ -72,8 +72,8 @@ class EpochPlanTest {
   private EpochPlan plan(List<PlannedFile> files, PlanLimits limits, long prefetchMemory) {
     Prefetcher prefetcher = new Prefetcher(new ReadAheadConfig(8L * BLOCK, prefetchMemory), cache, executor,
         new MetricRegistry()); // a registry of its own: each holds one prefetcher gauge
-    return new EpochPlan("/mnt", "bkt", 3, files, BLOCK, limits, prefetcher::start,
-        metrics.counter(MetricNames.PLAN_PREFETCH_BLOCKS), metrics.counter(MetricNames.PLAN_PREFETCH_BYTES));
+    return new EpochPlan(EpochPlan.Identity.anonymous("p1"), "/mnt", "bkt", 3, files, BLOCK, limits, prefetcher::start,
+        PlanShare.unlimited(), metrics.counter(MetricNames.PLAN_PREFETCH_BLOCKS), metrics.counter(MetricNames.PLAN_PREFETCH_BYTES));
   }
 
   @Test
@@ -173,18 +173,20 @@ class EpochPlanTest {
   }
 
   @Test
-  void aSlotReplacesAndRemovesPlans() {
-    PlanSlot slot = new PlanSlot(new Counter());
+  void aPlanOfTheSameNameReplacesTheMountsPlanAndEndingItLeavesItsFigures() {
+    MountPlans plans = new MountPlans(new Counter());
     EpochPlan first = plan(files(5, 1000), new PlanLimits(1, 1L << 30, 8L * BLOCK, 1), 64L * BLOCK);
     EpochPlan second = plan(files(5, 1000), new PlanLimits(1, 1L << 30, 8L * BLOCK, 1), 64L * BLOCK);
-    slot.install(first);
-    assertEquals(first, slot.install(second));
+    plans.install(first, false);
+    assertEquals(List.of(first), plans.install(second, false));
     assertFalse(first.active());
-    slot.onOpen("/d/f0");
+    assertEquals(EpochPlan.State.ENDED, first.state());
+    plans.onOpen("/d/f0");
     assertEquals(1, second.status().readerPosition());
-    assertEquals(second, slot.activePlan());
-    assertEquals(second, slot.remove());
-    assertEquals(null, slot.current());
+    assertEquals(List.of(second), plans.active());
+    assertEquals(List.of(second), plans.endAll(null));
+    assertEquals(List.of(), plans.active());
     assertFalse(second.active());
+    assertEquals("ended", second.status().state());
   }
 }

@@ -51,7 +51,7 @@ class ReadAheadFilesystemTest {
     }
 
     @Override
-    public void onReaderFetches(int blocks) {
+    public void onReaderFetches(String path, int blocks) {
       readerFetches.addAndGet(blocks);
     }
   };

@@ -11,6 +11,8 @@ import io.s3cache.control.ControlClient;
 import io.s3cache.control.ControlServer;
 import io.s3cache.control.ControlServerConfig;
 import io.s3cache.control.MountRequest;
+import io.s3cache.control.PlanRequest;
+import io.s3cache.control.PlanStatus;
 import io.s3cache.control.PreloadProgress;
 import io.s3cache.control.PreloadRequest;
 import io.s3cache.daemon.Daemon;
@@ -123,6 +125,73 @@ class DaemonTest {
     assertEquals(0, second.bytesFetched(), "a second preload fetches nothing");
     assertEquals(data.totalBytes(), second.bytesDone());
     assertEquals(before, gets());
+  }
+
+  /**
+   * Two trainers (DDP ranks) on one mount, each with its own plan: each plan follows the opens of
+   * its own files, both are listed, and neither fetches for the other; a plan sent with
+   * endWithClient ends when the process that sent it exits.
+   */
+  @Test
+  void plansOfTwoRanksOnOneMountAdvanceIndependentlyAndAPlanEndsWithItsClient() throws Exception {
+    start("1G");
+    server.createBucket("data");
+    SampleDataset data = SampleDataset.upload(server.client(), "data", "train/", 0, 0, 40, 5);
+    Path mp = mount("s3://data", "mnt");
+    List<String> rank0 = new ArrayList<>();
+    List<String> rank1 = new ArrayList<>();
+    for (int i = 0; i < data.items().size(); i++) {
+      (i % 2 == 0 ? rank0 : rank1).add(mp.resolve(data.items().get(i).key()).toString());
+    }
+    try (ControlClient c = ControlClient.connect(socket)) {
+      PlanStatus p0 = c.plan(new PlanRequest(1, rank0, 4, null, null, "rank0", null, null));
+      PlanStatus p1 = c.plan(new PlanRequest(1, rank1, 4, null, null, "rank1", null, null));
+      assertEquals(List.of(p0.id(), p1.id()), c.plans(mp.toString()).plans().stream().map(PlanStatus::id).toList());
+      for (int i = 0; i < 10; i++) { // rank 0 reads half its files, rank 1 all of its
+        Files.readAllBytes(Path.of(rank0.get(i)));
+      }
+      for (String f : rank1) {
+        Files.readAllBytes(Path.of(f));
+      }
+      PlanStatus s0 = c.planStatus(p0.id());
+      PlanStatus s1 = c.planStatus(p1.id());
+      assertEquals(10, s0.readerPosition());
+      assertEquals("active", s0.state());
+      assertEquals(20, s1.readerPosition());
+      assertEquals("finished", s1.state());
+      assertEquals(0, s0.onDemandGets() + s1.onDemandGets(), "each plan fetched its own reader's files ahead");
+      assertEquals("ended", c.endPlan(p0.id()).state());
+
+      // A client process that sends a plan tied to itself, then dies.
+      Process client = new ProcessBuilder("python3", "-c", String.join("\n",
+          "import socket, sys, time",
+          "body = sys.stdin.read().encode()",
+          "s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])",
+          "s.sendall(b'POST /plan HTTP/1.1\\r\\nHost: x\\r\\nContent-Type: application/json\\r\\n'",
+          "          + b'Content-Length: %d\\r\\n\\r\\n' % len(body) + body)",
+          "print(s.recv(65536).decode().split('\\r\\n\\r\\n', 1)[1], flush=True)",
+          "time.sleep(600)"), socket.toString()).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+      try {
+        client.getOutputStream().write(("{\"epoch\":2,\"name\":\"rank0\",\"window\":2,\"endWithClient\":true,"
+            + "\"paths\":[\"" + String.join("\",\"", rank0) + "\"]}").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        client.getOutputStream().close();
+        String answer = new java.io.BufferedReader(new java.io.InputStreamReader(client.getInputStream())).readLine();
+        java.util.regex.Matcher id = Pattern.compile("\"id\":\"(p\\d+)\"").matcher(answer);
+        assertTrue(id.find(), answer);
+        PlanStatus owned = c.planStatus(id.group(1));
+        assertEquals(client.pid(), owned.clientPid());
+        assertEquals("active", owned.state());
+        client.destroy();
+        client.waitFor();
+        long deadline = System.nanoTime() + 15_000_000_000L;
+        while (c.planStatus(owned.id()).state().equals("active") && System.nanoTime() < deadline) {
+          Thread.sleep(100);
+        }
+        assertEquals("ended", c.planStatus(owned.id()).state(), "the plan ended with its client");
+      } finally {
+        client.destroyForcibly();
+      }
+    }
   }
 
   @Test

@@ -22,7 +22,7 @@ public final class DaemonLink implements AutoCloseable {
   private final ControlClient client; // null: no daemon
   private final PrintStream err;
   private boolean plansOff;
-  private String planMount;
+  private String planId; // the epoch plan sent, until ended
 
   private DaemonLink(ControlClient client, PrintStream err) {
     this.client = client;
@@ -64,7 +64,9 @@ public final class DaemonLink implements AutoCloseable {
       return false;
     }
     try {
-      planMount = client.plan(new PlanRequest(epoch, paths)).mountPoint();
+      // Its own lane, ended with this process: other trainers on the mount keep their plans.
+      planId = client.plan(new PlanRequest(epoch, paths, null, null, null, "djl-" + ProcessHandle.current().pid(),
+          false, true)).id();
       return true;
     } catch (ControlException | IOException e) {
       plansOff = true;
@@ -75,15 +77,15 @@ public final class DaemonLink implements AutoCloseable {
 
   /** Ends the epoch's plan; its final figures, or null without one. */
   public PlanStatus endPlan() {
-    if (planMount == null || client == null) {
+    if (planId == null || client == null) {
       return null;
     }
     try {
-      return client.endPlan(planMount);
+      return client.endPlan(planId);
     } catch (ControlException | IOException e) {
       return null; // dropped already (the mount went away): nothing to end
     } finally {
-      planMount = null;
+      planId = null;
     }
   }
 
