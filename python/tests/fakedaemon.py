@@ -115,7 +115,7 @@ class FakeDaemon:
     def _stats(self, query, body, pid):
         mount = query.get("mount")
         if mount is not None and mount not in self.mount_points:
-            return 404, {"error": f"no s3cache mount at {mount}"}
+            return 404, {"error": f"{mount} is not mounted by this s3cache daemon"}
         mounts = [m for m in self.mount_points if mount in (None, m)]
         return 200, {"ramHits": 0, "ramMisses": 0, "diskHits": 0, "diskMisses": 0, "diskErrors": 0,
                      "bytesFromS3": 0, "bytesServed": 0, "prefetchedBytes": 0, "prefetchUnusedBytes": 0,
@@ -133,12 +133,12 @@ class FakeDaemon:
             return 400, {"error": f"unknown property \"{sorted(unknown)[0]}\" in PlanRequest"}
         paths = body.get("paths") or []
         if not paths:
-            return 400, {"error": "a plan needs paths"}
+            return 400, {"error": "a plan needs at least one path"}
         mounts = set()
         for p in paths:
             mount = self._mount_of(p)
             if mount is None:
-                return 400, {"error": f"{p} is not under an s3cache mount"}
+                return 404, {"error": f"{p} is not under an s3cache mount of this daemon"}
             mounts.add(mount)
         if len(mounts) > 1:
             return 400, {"error": f"plan paths lie in {len(mounts)} mounts; one plan covers one mount"}
@@ -161,25 +161,30 @@ class FakeDaemon:
     def _get_plan(self, query, body, pid):
         if "id" in query:
             plan = self.plans.get(query["id"])
-            return (200, plan.status()) if plan else (404, {"error": f"no plan {query['id']}"})
+            return (200, plan.status()) if plan else (404, {"error": f"no epoch plan {query['id']} in this daemon"})
         mount = query.get("mount")
         if mount is not None and mount not in self.mount_points:
-            return 404, {"error": f"no s3cache mount at {mount}"}
-        return 200, {"plans": [p.status() for p in self.plans.values() if mount in (None, p.mount)]}
+            return 404, {"error": f"{mount} is not mounted by this s3cache daemon"}
+        # as the daemon lists them: active and queued plans first, then the ended ones, oldest first
+        plans = sorted((p for p in self.plans.values() if mount in (None, p.mount)),
+                       key=lambda p: p.state not in ("active", "queued"))
+        return 200, {"plans": [p.status() for p in plans]}
 
     def _delete_plan(self, query, body, pid):
         if "id" in query:
             plan = self.plans.get(query["id"])
             if plan is None:
-                return 404, {"error": f"no plan {query['id']}"}
+                return 404, {"error": f"no epoch plan {query['id']} in this daemon"}
             if plan.state in ("active", "queued"):
                 self._end(plan, "ended")
+            else:  # the daemon forgets an ended plan that is ended again
+                del self.plans[plan.id]
             return 200, plan.status()
         mount = query.get("mount")
         if mount is None:
-            return 400, {"error": "missing query parameter id or mount"}
+            return 400, {"error": "DELETE /plan needs ?id=PLAN or ?mount=/abs/path[&name=NAME]"}
         if mount not in self.mount_points:
-            return 404, {"error": f"no s3cache mount at {mount}"}
+            return 404, {"error": f"{mount} is not mounted by this s3cache daemon"}
         ended = [p for p in self.plans.values() if p.mount == mount and p.state in ("active", "queued")
                  and query.get("name") in (None, p.name)]
         for p in ended:

@@ -54,12 +54,12 @@ def test_plans_plan_status_end_plan_and_end_plans(daemon, fake, mnt):
 def test_a_refusal_raises_daemon_error_with_the_daemons_message(daemon, tmp_path):
     with pytest.raises(DaemonError) as e:
         daemon.plan([str(tmp_path / "elsewhere.jpg")])
-    assert e.value.status == 400
-    assert e.value.message == f"{tmp_path}/elsewhere.jpg is not under an s3cache mount"
+    assert e.value.status == 404
+    assert e.value.message == f"{tmp_path}/elsewhere.jpg is not under an s3cache mount of this daemon"
     assert not isinstance(e.value, DaemonUnavailable)
     with pytest.raises(DaemonError) as e:
         daemon.plan_status("p99")
-    assert (e.value.status, e.value.message) == (404, "no plan p99")
+    assert (e.value.status, e.value.message) == (404, "no epoch plan p99 in this daemon")
 
 
 def test_a_missing_socket_raises_daemon_unavailable_naming_it(short_tmp):

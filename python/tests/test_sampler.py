@@ -183,7 +183,7 @@ def test_paths_outside_every_mount_yield_the_same_indices_with_one_warning(daemo
     with caplog.at_level(logging.WARNING, logger="s3cache"):
         assert _epochs(sampler) == _epochs(SAMPLERS["random"]())
     warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
-    assert len(warnings) == 1 and "is not under an s3cache mount" in warnings[0].getMessage()
+    assert len(warnings) == 1 and "is not under an s3cache mount of this daemon" in warnings[0].getMessage()
     assert len(fake.posted_plans()) == 1, "a refused plan is not resent every epoch"
 
 
