@@ -389,14 +389,20 @@ class _Planner:
         return plan_id
 
     def _promote(self, plan_id: str) -> None:
-        """The prediction held: end the previous plan so the queued one takes over (not resent)."""
+        """The prediction held: end the previous plan so the queued one takes over (not resent).
+
+        Usually the previous plan finished when its last file was opened and the follow-on took
+        over then; it is ended only while still active, since ending an ended plan makes the
+        daemon forget its figures.
+        """
         previous, self.current_id = self.current_id, plan_id
         if previous is None:
             return
         try:
-            self.daemon.end_plan(previous)
+            if self.daemon.plan_status(previous).get("state") == "active":
+                self.daemon.end_plan(previous)
         except DaemonError as e:
-            if e.status == 404:  # it had ended by itself, and the follow-on took over then
+            if e.status == 404:  # the daemon forgot it; the follow-on took over when it ended
                 log.debug("s3cache: plan %s already gone: %s", previous, e)
             else:
                 self._failed(e, permanent=False)
