@@ -247,3 +247,25 @@ def test_the_fake_daemon_answers_like_the_real_one(stack, dataset, short_tmp):
         assert _transcript(Daemon(fake.socket), fake_mnt, fake_files, "/tmp/outside.jpg") == real
     finally:
         fake.close()
+
+
+@pytest.mark.dataset("contract")
+def test_a_plan_over_the_daemons_request_limit_goes_in_parts(stack, dataset, caplog):
+    pytest.importorskip("torch", reason="torch is not installed for this Python")
+    from torch.utils.data import SequentialSampler
+
+    from s3cache.torch import EpochPlanSampler
+    files = _files(dataset)
+    n = 1_100_000 // len(files[0])  # repeats of 3 files: a body over the daemon's 1 MiB
+    sampler = EpochPlanSampler(SequentialSampler(range(n)), lambda i: files[i % len(files)], daemon=stack.daemon,
+                               follow_on=False)
+    ids = []
+    try:
+        for k, i in enumerate(sampler):
+            if not ids or ids[-1] != sampler.plan_id:
+                ids.append(sampler.plan_id)
+        assert k + 1 == n and None not in ids and len(ids) >= 2
+        assert sum(stack.daemon.plan_status(i)["files"] for i in ids) == n
+        assert not [r for r in caplog.records if r.levelname == "WARNING"]
+    finally:
+        sampler.close()

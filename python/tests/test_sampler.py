@@ -290,7 +290,7 @@ def test_a_plan_over_the_daemons_body_limit_is_cut_into_follow_ons(fake, paths, 
     sampler = EpochPlanSampler(SAMPLERS["random"](), paths, daemon=Daemon(fake.socket), follow_on=False)
     with caplog.at_level(logging.WARNING, logger="s3cache"):
         assert list(sampler) == list(SAMPLERS["random"]())
-    accepted = [r.body for r in fake.requests if r.path == "/plan" and len(r.body["paths"]) < N]
+    accepted = [r.body for r in fake.requests if r.path == "/plan" and r.body is not None]
     assert [p for b in accepted for p in b["paths"]] == [paths[i] for i in SAMPLERS["random"]()]
     assert [b["next"] for b in accepted] == [False] + [True] * (len(accepted) - 1)
     assert not caplog.records
