@@ -224,12 +224,12 @@ class _PathTable:
         entry = self._dirs.get(head)
         if entry is None:
             real = os.path.realpath(head or ("/" if path.startswith("/") else "."))
-            entry = self._dirs[head] = (real.rstrip("/"), _on_mount(real, self.mount_points))
+            real = real.rstrip("/")
+            entry = self._dirs[head] = (None if real == head else real, _on_mount(real or "/", self.mount_points))
         real_dir, on_mount = entry
         if not on_mount:
             return os.path.realpath(path)
-        joined = real_dir + "/" + tail
-        return path if joined == path else joined
+        return path if real_dir is None else real_dir + "/" + tail
 
 
 def _on_mount(path: str, mount_points: Sequence[str]) -> bool:
@@ -262,6 +262,7 @@ class _Planner:
         self._mounts_known = False
         self._max_body: Optional[int] = None
         self._off: Optional[str] = None
+        self._unreachable = False
         self._warned = False
         self._prediction: Optional[_Prediction] = None
         self._thread: Optional[threading.Thread] = None
@@ -288,10 +289,9 @@ class _Planner:
         prediction, self._prediction = self._prediction, None
         self._queued_id = None
         self._started = False
-        if self._off is None:
-            self._learn_mounts(table)
+        self._unreachable = self._off is None and not self._learn_mounts(table)
         self.segments = self._split(order, table)
-        if not self.segments or self._off is not None:
+        if not self.segments or self._plans_off():
             return
         if prediction is not None and prediction.plan_id and prediction.order == order:
             self._promote(prediction.plan_id)
@@ -316,14 +316,14 @@ class _Planner:
 
     def queue_next(self, epoch: int, table: _PathTable) -> None:
         """Queues the head segment behind the current plan, in the background."""
-        if self._off is None:
+        if not self._plans_off():
             self._background(lambda: self._send_head(epoch, table, follow=True))
 
     def predict(self, epoch: int, listing: Optional[Callable[[], Iterator[int]]], table: _PathTable,
                 limit: int) -> None:
         """Lists the next epoch's first chunk (``limit`` indices) in the background and queues its
         first segment behind the current plan."""
-        if self._off is not None or listing is None:
+        if self._plans_off() or listing is None:
             return
         prediction = self._prediction = _Prediction()
 
@@ -411,18 +411,27 @@ class _Planner:
         """``order`` cut into segments whose plan bodies fit the daemon's request limit."""
         if not order:
             return []
-        if self._max_body is None or self._off is not None:
+        if self._max_body is None or self._plans_off():
             return [order]
         return _split(order, table.paths(order), self._max_body)
 
-    def _learn_mounts(self, table: _PathTable) -> None:
+    def _plans_off(self) -> bool:
+        """No plans now: refused for good, or no daemon answered at this epoch's start."""
+        return self._off is not None or self._unreachable
+
+    def _learn_mounts(self, table: _PathTable) -> bool:
+        """Reads the daemon's mount points once (to resolve paths); False if no daemon answers."""
         if self._mounts_known:
-            return
+            return True
         try:
             table.mount_points = [m["mountPoint"] for m in self.daemon.mounts()]
             self._mounts_known = True
+        except DaemonUnavailable as e:
+            self._failed(e, permanent=False)
+            return False
         except DaemonError:
             pass  # the plan request says why
+        return True
 
     def _failed(self, error: Exception, permanent: bool) -> None:
         if permanent:
