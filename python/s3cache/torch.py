@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import itertools
 import logging
+import operator
 import os
 import threading
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
@@ -213,6 +214,8 @@ class _PathTable:
         resolved, resolve = self._resolved, self._resolve
         out = []
         for i in indices:
+            if type(i) is not int:  # e.g. 0-dim tensors from SubsetRandomSampler over a tensor
+                i = operator.index(i)
             p = resolved.get(i)
             if p is None:
                 p = resolved[i] = resolve(os.fspath(self._lookup(i)))

@@ -359,3 +359,14 @@ def test_an_epoch_of_100000_files_is_planned_in_one_request_before_its_first_ind
     # Loose bound (measured ~0.3 s here with the fake's parsing): one request per path, or a
     # process start per epoch, would break it.
     assert elapsed < 1.0, f"{elapsed:.2f} s"
+
+
+def test_tensor_indices_are_planned_by_their_value(daemon, fake, paths):
+    def make():
+        return SubsetRandomSampler(torch.arange(0, N, 5), generator=_gen(6))  # yields 0-dim tensors
+
+    sampler = EpochPlanSampler(make(), paths, daemon=daemon)
+    got = [[int(i) for i in e] for e in _epochs(sampler)]
+    assert got == [[int(i) for i in e] for e in _epochs(make())]
+    assert _first_posts(fake)[0]["paths"] == [paths[i] for i in got[0]]
+    assert len(sampler._paths._resolved) == N // 5, "one cached path per index, not per tensor object"
