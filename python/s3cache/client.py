@@ -183,11 +183,14 @@ class Daemon:
         """Sends one request on a fresh connection and hands a 2xx answer to ``read``."""
         params = {k: v for k, v in (query or {}).items() if v is not None}
         target = path + ("?" + urllib.parse.urlencode(params) if params else "")
-        payload = None if body is None else json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+        payload = None if body is None else _encode(body)
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         conn = _UnixConnection(self.socket, self.timeout)
         try:
-            conn.request(method, target, body=payload, headers=headers)
+            try:
+                conn.request(method, target, body=payload, headers=headers)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # refused mid-body (e.g. 413 for a body over the daemon's limit): read why below
             response = conn.getresponse()
             if response.status >= 400:
                 raise DaemonError(response.status, _error_message(response))
@@ -204,6 +207,11 @@ class Daemon:
             raise DaemonUnavailable(self.socket, f"connection lost: {e or type(e).__name__}") from None
         finally:
             conn.close()
+
+
+def _encode(body: Json) -> bytes:
+    """Compact UTF-8 JSON (a plan of 100,000 paths encodes in tens of milliseconds)."""
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def _json_body(response: http.client.HTTPResponse) -> Any:

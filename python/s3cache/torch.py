@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import itertools
 import logging
+import operator
 import os
 import threading
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
@@ -213,6 +214,8 @@ class _PathTable:
         resolved, resolve = self._resolved, self._resolve
         out = []
         for i in indices:
+            if type(i) is not int:  # e.g. 0-dim tensors from SubsetRandomSampler over a tensor
+                i = operator.index(i)
             p = resolved.get(i)
             if p is None:
                 p = resolved[i] = resolve(os.fspath(self._lookup(i)))
@@ -224,12 +227,12 @@ class _PathTable:
         entry = self._dirs.get(head)
         if entry is None:
             real = os.path.realpath(head or ("/" if path.startswith("/") else "."))
-            entry = self._dirs[head] = (real.rstrip("/"), _on_mount(real, self.mount_points))
+            real = real.rstrip("/")
+            entry = self._dirs[head] = (None if real == head else real, _on_mount(real or "/", self.mount_points))
         real_dir, on_mount = entry
         if not on_mount:
             return os.path.realpath(path)
-        joined = real_dir + "/" + tail
-        return path if joined == path else joined
+        return path if real_dir is None else real_dir + "/" + tail
 
 
 def _on_mount(path: str, mount_points: Sequence[str]) -> bool:
@@ -262,6 +265,7 @@ class _Planner:
         self._mounts_known = False
         self._max_body: Optional[int] = None
         self._off: Optional[str] = None
+        self._unreachable = False
         self._warned = False
         self._prediction: Optional[_Prediction] = None
         self._thread: Optional[threading.Thread] = None
@@ -288,10 +292,9 @@ class _Planner:
         prediction, self._prediction = self._prediction, None
         self._queued_id = None
         self._started = False
-        if self._off is None:
-            self._learn_mounts(table)
+        self._unreachable = self._off is None and not self._learn_mounts(table)
         self.segments = self._split(order, table)
-        if not self.segments or self._off is not None:
+        if not self.segments or self._plans_off():
             return
         if prediction is not None and prediction.plan_id and prediction.order == order:
             self._promote(prediction.plan_id)
@@ -316,14 +319,14 @@ class _Planner:
 
     def queue_next(self, epoch: int, table: _PathTable) -> None:
         """Queues the head segment behind the current plan, in the background."""
-        if self._off is None:
+        if not self._plans_off():
             self._background(lambda: self._send_head(epoch, table, follow=True))
 
     def predict(self, epoch: int, listing: Optional[Callable[[], Iterator[int]]], table: _PathTable,
                 limit: int) -> None:
         """Lists the next epoch's first chunk (``limit`` indices) in the background and queues its
         first segment behind the current plan."""
-        if self._off is not None or listing is None:
+        if self._plans_off() or listing is None:
             return
         prediction = self._prediction = _Prediction()
 
@@ -389,14 +392,20 @@ class _Planner:
         return plan_id
 
     def _promote(self, plan_id: str) -> None:
-        """The prediction held: end the previous plan so the queued one takes over (not resent)."""
+        """The prediction held: end the previous plan so the queued one takes over (not resent).
+
+        Usually the previous plan finished when its last file was opened and the follow-on took
+        over then; it is ended only while still active, since ending an ended plan makes the
+        daemon forget its figures.
+        """
         previous, self.current_id = self.current_id, plan_id
         if previous is None:
             return
         try:
-            self.daemon.end_plan(previous)
+            if self.daemon.plan_status(previous).get("state") == "active":
+                self.daemon.end_plan(previous)
         except DaemonError as e:
-            if e.status == 404:  # it had ended by itself, and the follow-on took over then
+            if e.status == 404:  # the daemon forgot it; the follow-on took over when it ended
                 log.debug("s3cache: plan %s already gone: %s", previous, e)
             else:
                 self._failed(e, permanent=False)
@@ -405,18 +414,27 @@ class _Planner:
         """``order`` cut into segments whose plan bodies fit the daemon's request limit."""
         if not order:
             return []
-        if self._max_body is None or self._off is not None:
+        if self._max_body is None or self._plans_off():
             return [order]
         return _split(order, table.paths(order), self._max_body)
 
-    def _learn_mounts(self, table: _PathTable) -> None:
+    def _plans_off(self) -> bool:
+        """No plans now: refused for good, or no daemon answered at this epoch's start."""
+        return self._off is not None or self._unreachable
+
+    def _learn_mounts(self, table: _PathTable) -> bool:
+        """Reads the daemon's mount points once (to resolve paths); False if no daemon answers."""
         if self._mounts_known:
-            return
+            return True
         try:
             table.mount_points = [m["mountPoint"] for m in self.daemon.mounts()]
             self._mounts_known = True
+        except DaemonUnavailable as e:
+            self._failed(e, permanent=False)
+            return False
         except DaemonError:
             pass  # the plan request says why
+        return True
 
     def _failed(self, error: Exception, permanent: bool) -> None:
         if permanent:

@@ -45,3 +45,64 @@ def fake(short_tmp: str, mnt: str) -> Iterator[FakeDaemon]:
 def daemon(fake: FakeDaemon) -> Daemon:
     """A client of the fake daemon."""
     return Daemon(fake.socket, timeout=10)
+
+
+# --- integration: the real daemon ---------------------------------------------------------------
+
+import shutil  # noqa: E402
+
+import realstack  # noqa: E402
+
+#: Image-folder datasets made at session start (before anything lists the mount, which is
+#: mounted with metadata_ttl=indefinite): name -> (classes, images per class). Each test reads
+#: its own, so every test starts cold.
+DATASETS = {"order": (2, 30), "pair": (2, 40), "kill": (1, 20), "contract": (1, 3), "loader": (3, 80),
+            "ddp": (3, 80)}
+
+
+@pytest.fixture(scope="session")
+def stack():
+    """The S3 server, the daemon and a mount of bucket ``data`` holding DATASETS as JPEGs."""
+    reason = realstack.missing()
+    if reason:
+        pytest.skip(reason)
+    work = tempfile.mkdtemp(prefix="s3c-it-")
+    try:
+        s = realstack.Stack(work)
+        try:
+            for name, (classes, per_class) in DATASETS.items():
+                _upload_images(s, name, classes, per_class)
+            yield s
+        finally:
+            s.close()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _upload_images(s: "realstack.Stack", name: str, classes: int, per_class: int) -> None:
+    import io
+    import random
+    try:
+        from PIL import Image
+    except ImportError:  # only the torchvision tests decode them, and they need Debian's python3
+        Image = None
+    rng = random.Random(name)
+    for c in range(classes):
+        for i in range(per_class):
+            pixels = bytes(rng.randrange(256) for _ in range(24 * 24 * 3))
+            out = io.BytesIO()
+            if Image is not None:
+                Image.frombytes("RGB", (24, 24), pixels).save(out, "JPEG", quality=90)
+            else:
+                out.write(pixels)
+            s.s3.put("data", f"{name}/class_{c}/img_{i:03d}.jpg", out.getvalue())
+
+
+@pytest.fixture
+def dataset(stack, request):
+    """The mounted root of the dataset named by the test's ``dataset`` marker."""
+    return os.path.join(stack.mnt, request.node.get_closest_marker("dataset").args[0])
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "dataset(name): the integration dataset a test reads (see DATASETS)")

@@ -232,11 +232,12 @@ class _Handler(BaseHTTPRequestHandler):
         url = urllib.parse.urlsplit(self.path)
         query = dict(urllib.parse.parse_qsl(url.query))
         length = int(self.headers.get("Content-Length") or 0)
+        if fake.max_body is not None and length > fake.max_body:  # refused unread, as the daemon does
+            fake.requests.append(Request(self.command, url.path, query, None))
+            return self._reply(413, {"error": f"request body is larger than {fake.max_body} bytes"})
         raw = self.rfile.read(length) if length else b""
         body = json.loads(raw) if raw else None
         fake.requests.append(Request(self.command, url.path, query, body))
-        if fake.max_body is not None and length > fake.max_body:
-            return self._reply(413, {"error": f"request body is larger than {fake.max_body} bytes"})
         if (self.command, url.path) == ("POST", "/preload"):
             return self._preload(body)
         status, answer = fake.handle(self.command, url.path, query, body or {}, _peer_pid(self.connection))

@@ -110,3 +110,11 @@ def test_a_plan_of_100000_paths_is_one_request_and_quick(daemon, fake, mnt):
     # A loose bound (measured ~0.1 s here, fake server's parsing included): a process start per
     # epoch (1.6-3.2 s) or a request per path would break it.
     assert elapsed < 1.0, f"{elapsed:.2f} s"
+
+
+def test_a_body_the_daemon_refuses_unread_still_gets_its_status(fake, mnt):
+    fake.max_body = 1 << 20
+    paths = [f"{mnt}/class_{i % 100:03d}/img_{i:07d}.jpg" for i in range(200_000)]  # ~8 MiB: EPIPE mid-body
+    with pytest.raises(DaemonError) as e:
+        Daemon(fake.socket).plan(paths)
+    assert (e.value.status, e.value.message) == (413, "request body is larger than 1048576 bytes")
