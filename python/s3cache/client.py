@@ -142,7 +142,7 @@ class Daemon:
         return self._call("GET", "/plan", {"mount": mount})["plans"]
 
     def plan_status(self, plan_id: str) -> Json:
-        """``GET /plan?id=``: one plan's PlanStatus (404 once the daemon forgot it)."""
+        """``GET /plan?id=``: one plan's PlanStatus (404 for an id it does not know: it keeps the last 32 ended plans per mount)."""
         return self._call("GET", "/plan", {"id": plan_id})
 
     def end_plan(self, plan_id: str) -> Json:

@@ -394,18 +394,18 @@ class _Planner:
     def _promote(self, plan_id: str) -> None:
         """The prediction held: end the previous plan so the queued one takes over (not resent).
 
-        Usually the previous plan finished when its last file was opened and the follow-on took
-        over then; it is ended only while still active, since ending an ended plan makes the
-        daemon forget its figures.
+        Usually the previous plan finished when its last file was opened and every block was asked
+        for, and the follow-on took over then; ending a plan that is over already changes nothing
+        (the daemon answers it as it is). A reader that never opens the last file (a
+        ``BatchSampler`` with ``drop_last``) leaves it active: ending it hands over.
         """
         previous, self.current_id = self.current_id, plan_id
         if previous is None:
             return
         try:
-            if self.daemon.plan_status(previous).get("state") == "active":
-                self.daemon.end_plan(previous)
+            self.daemon.end_plan(previous)
         except DaemonError as e:
-            if e.status == 404:  # the daemon forgot it; the follow-on took over when it ended
+            if e.status == 404:  # the mount went away (its plans with it)
                 log.debug("s3cache: plan %s already gone: %s", previous, e)
             else:
                 self._failed(e, permanent=False)

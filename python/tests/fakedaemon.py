@@ -177,8 +177,7 @@ class FakeDaemon:
                 return 404, {"error": f"no epoch plan {query['id']} in this daemon"}
             if plan.state in ("active", "queued"):
                 self._end(plan, "ended")
-            else:  # the daemon forgets an ended plan that is ended again
-                del self.plans[plan.id]
+            # a plan over already is answered as it is and stays listed, as the daemon does
             return 200, plan.status()
         mount = query.get("mount")
         if mount is None:

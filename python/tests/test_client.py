@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import socket
-import time
 
 import pytest
 
@@ -101,15 +100,11 @@ def test_evict_sends_the_paths(daemon, fake, mnt):
     assert fake.requests[-1].body == {"paths": [f"{mnt}/a", f"{mnt}/b"]}
 
 
-def test_a_plan_of_100000_paths_is_one_request_and_quick(daemon, fake, mnt):
+def test_a_plan_of_100000_paths_is_one_request(daemon, fake, mnt):
     paths = [f"{mnt}/class_{i % 100:03d}/img_{i:07d}.jpg" for i in range(100_000)]
-    start = time.perf_counter()
     daemon.plan(paths, epoch=1)
-    elapsed = time.perf_counter() - start
+    assert len(fake.requests) == 1, "one request, however many paths (its time is in docs/BENCHMARKS.md)"
     assert fake.posted_plans()[0]["paths"] == paths
-    # A loose bound (measured ~0.1 s here, fake server's parsing included): a process start per
-    # epoch (1.6-3.2 s) or a request per path would break it.
-    assert elapsed < 1.0, f"{elapsed:.2f} s"
 
 
 def test_a_body_the_daemon_refuses_unread_still_gets_its_status(fake, mnt):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 import pickle
-import time
 
 import pytest
 
@@ -351,14 +350,9 @@ def test_an_epoch_of_100000_files_is_planned_in_one_request_before_its_first_ind
     n = 100_000
     paths = [f"{mnt}/class_{i % 100:03d}/img_{i:07d}.jpg" for i in range(n)]
     sampler = EpochPlanSampler(RandomSampler(range(n), generator=_gen(0)), paths, daemon=daemon, follow_on=False)
-    start = time.perf_counter()
     first = next(iter(sampler))
-    elapsed = time.perf_counter() - start
-    assert [len(b["paths"]) for b in fake.posted_plans()] == [n]
+    assert [len(b["paths"]) for b in fake.posted_plans()] == [n], "one request (its time: docs/BENCHMARKS.md)"
     assert fake.posted_plans()[0]["paths"][0] == paths[first]
-    # Loose bound (measured ~0.3 s here with the fake's parsing): one request per path, or a
-    # process start per epoch, would break it.
-    assert elapsed < 1.0, f"{elapsed:.2f} s"
 
 
 def test_tensor_indices_are_planned_by_their_value(daemon, fake, paths):

@@ -23,7 +23,7 @@ import picocli.CommandLine.Command;
     description = "Mount an S3 bucket as a local directory, backed by a RAM/disk block cache.",
     subcommands = {MountCommand.class, UnmountCommand.class, DaemonCommand.class, PreloadCommand.class,
         StatsCommand.class, EvictCommand.class, RefreshCommand.class, CredentialsCommand.class, ShutdownCommand.class},
-    footer = {"", "demo, bench, bench-index, bench-write, bench-client and gen-dataset run from a source checkout only "
+    footer = {"", "demo, bench, bench-index, bench-write, bench-client, bench-torch and gen-dataset run from a source checkout only "
         + "(bin/s3cache after 'mvn -DskipTests package'); the installed package does not carry them."})
 public final class S3cacheCli {
 
@@ -32,7 +32,7 @@ public final class S3cacheCli {
 
   /** The subcommands of the bench module, in the order help lists them. */
   public static final List<String> CHECKOUT_ONLY = List.of("demo", "bench", "bench-index", "bench-write", "bench-client",
-      "gen-dataset");
+      "bench-torch", "gen-dataset");
 
   public static void main(String[] args) {
     System.exit(run(args));
