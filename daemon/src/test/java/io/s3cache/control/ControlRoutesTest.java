@@ -190,8 +190,7 @@ class ControlRoutesTest extends FakeServerFixture {
     assertTrue(body.length() > ControlHttpHandler.MAX_BODY_BYTES);
     assertEquals(200, RawHttp.send(socket, "POST", "/plan", body).status());
     assertTrue(api.calls.get(0).startsWith("plan 1 [/mnt/a/train/class_0/img_0.jpg, "), api.calls.get(0));
-    RawHttp.Response other = RawHttp.send(socket, "POST", "/mounts", body);
-    assertEquals(413, other.status());
+    // Other routes keep 1 MiB: oversizedBodyIs413 (sending such a body whole races the early 413).
     try (var channel = RawHttp.open(socket)) {
       RawHttp.write(channel, "POST", "/plan", null,
           "Content-Type: application/json\r\nContent-Length: " + (ControlHttpHandler.MAX_PATH_LIST_BYTES + 1) + "\r\n");
