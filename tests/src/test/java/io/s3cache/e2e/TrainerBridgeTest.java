@@ -261,7 +261,9 @@ class TrainerBridgeTest {
     }
     try (ControlClient c = ControlClient.connect(socket)) {
       // The reader opened the last planned file: the plan finished and is kept for its figures.
-      PlanStatus s = c.plans(mnt.toString()).plans().get(0);
+      java.util.regex.Matcher id = java.util.regex.Pattern.compile("plan (p\\d+) ").matcher(ok.stdout());
+      assertTrue(id.find(), ok.stdout());
+      PlanStatus s = c.planStatus(id.group(1));
       assertEquals("finished", s.state());
       assertEquals(3, s.epoch());
       assertEquals(12, s.readerPosition());
