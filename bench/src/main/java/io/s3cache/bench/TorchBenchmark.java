@@ -61,6 +61,9 @@ public final class TorchBenchmark {
   private final Map<String, List<Epoch>> epochs = new LinkedHashMap<>();
   private final Map<String, RequestCounts> requests = new LinkedHashMap<>();
   private final Map<String, Double> daemonCpu = new LinkedHashMap<>();
+  /** Per row: the reader's CPU (workers, ranks), the S3 server's (S3Proxy and the latency proxy). */
+  private final Map<String, double[]> otherCpu = new LinkedHashMap<>();
+  private ServerProcess server; // for its CPU around each reader
   private final List<String> notes = new ArrayList<>();
   /** Servers, daemons and mounts not closed yet, newest first: the shutdown hook closes them. */
   private final Deque<AutoCloseable> open = new ConcurrentLinkedDeque<>();
@@ -98,6 +101,7 @@ public final class TorchBenchmark {
     try {
       ServerProcess server = track(ServerProcess.start(Files.createDirectories(work.resolve("s3")), o.latencyMillis(),
           work.resolve("s3-server.log")));
+      this.server = server;
       try {
         server.client().createBucket(b -> b.bucket(BUCKET));
         Path local = generate(server, work.resolve("local"));
@@ -180,10 +184,13 @@ public final class TorchBenchmark {
     out.printf("%s: %d epoch(s)%s, page cache dropped before each ...%n", r.row(), r.epochs(),
         r.ddp() > 0 ? ", " + r.ddp() + " ranks" : "");
     Path log = work.resolve("reader-" + r.row().replaceAll("[^A-Za-z0-9]+", "-") + ".log");
+    double serverBefore = server == null ? Double.NaN : CpuTime.seconds(server.pid());
     epochs.put(r.row(), reader.run(r, files, log, e -> out.printf(Locale.ROOT,
         "  epoch %d%s: %.2f s, %.0f files/s, first batch after %.2f s, slowest batch wait %.2f s%s%n", e.epoch(),
         e.rank() >= 0 ? " rank " + e.rank() : "", e.seconds(), e.filesPerSecond(), e.firstBatchSeconds(),
         e.slowestBatchSeconds(), e.s3Gets() >= 0 ? ", " + e.s3Gets() + " GETs" : "")));
+    otherCpu.put(r.row(), new double[] {reader.lastCpuSeconds(),
+        server == null ? Double.NaN : CpuTime.seconds(server.pid()) - serverBefore});
   }
 
   /**
@@ -302,6 +309,6 @@ public final class TorchBenchmark {
   }
 
   private void report(String commit) {
-    new TorchReport(o, epochs, requests, daemonCpu, notes, table).print(out, commit);
+    new TorchReport(o, epochs, requests, daemonCpu, otherCpu, notes, table).print(out, commit);
   }
 }

@@ -51,6 +51,8 @@ final class TorchReader {
   private final Settings settings;
   /** The reader running now, for {@link #killRunning()}; null between readers. */
   private volatile Process running;
+  /** CPU seconds of the last reader and every process it waited for (its "cpu" line), NaN without one. */
+  private volatile double lastCpuSeconds = Double.NaN;
 
   TorchReader(Settings settings) {
     this.settings = settings;
@@ -95,6 +97,20 @@ final class TorchReader {
         plan);
   }
 
+  /** The seconds of a reader's {@code {"event":"cpu",...}} line, NaN for any other line. */
+  static double cpuSeconds(String line) throws IOException {
+    if (!line.startsWith("{")) {
+      return Double.NaN;
+    }
+    JsonNode n = JSON.readTree(line);
+    return "cpu".equals(n.path("event").asText()) ? n.path("seconds").asDouble(Double.NaN) : Double.NaN;
+  }
+
+  /** CPU seconds the last reader run took, its loader workers and DDP ranks included (NaN if unknown). */
+  double lastCpuSeconds() {
+    return lastCpuSeconds;
+  }
+
   private static Long number(JsonNode n, String field) {
     return n.path(field).isNumber() ? n.path(field).asLong() : null;
   }
@@ -123,6 +139,7 @@ final class TorchReader {
    * handed to {@code progress} as it is printed. Fails if the reader fails or misses images.
    */
   List<Epoch> run(Run r, long files, Path log, Consumer<Epoch> progress) throws IOException, InterruptedException {
+    lastCpuSeconds = Double.NaN;
     List<String> cmd = command(settings, r);
     Files.writeString(log, "$ " + String.join(" ", cmd) + "\n", StandardOpenOption.CREATE,
         StandardOpenOption.APPEND);
@@ -140,7 +157,10 @@ final class TorchReader {
         PrintWriter rest = new PrintWriter(Files.newBufferedWriter(log, StandardOpenOption.APPEND))) {
       for (String line = lines.readLine(); line != null; line = lines.readLine()) {
         Epoch e = parse(line);
-        if (e == null) {
+        double cpu = cpuSeconds(line);
+        if (!Double.isNaN(cpu)) {
+          lastCpuSeconds = cpu;
+        } else if (e == null) {
           rest.println(line);
         } else {
           epochs.add(e);

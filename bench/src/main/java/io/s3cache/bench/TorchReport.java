@@ -24,15 +24,17 @@ final class TorchReport {
   private final Map<String, List<Epoch>> epochs;
   private final Map<String, RequestCounts> requests;
   private final Map<String, Double> daemonCpu;
+  private final Map<String, double[]> otherCpu;
   private final List<String> notes;
   private final RatioTable table;
 
   TorchReport(TorchBenchmark.Options o, Map<String, List<Epoch>> epochs, Map<String, RequestCounts> requests,
-      Map<String, Double> daemonCpu, List<String> notes, RatioTable table) {
+      Map<String, Double> daemonCpu, Map<String, double[]> otherCpu, List<String> notes, RatioTable table) {
     this.o = o;
     this.epochs = epochs;
     this.requests = requests;
     this.daemonCpu = daemonCpu;
+    this.otherCpu = otherCpu;
     this.notes = notes;
     this.table = table;
   }
@@ -160,11 +162,39 @@ final class TorchReport {
             r.put() + r.copy() + r.delete() + r.other(), daemonCpu.getOrDefault(e.getKey(), Double.NaN));
       }
     }
+    if (!otherCpu.isEmpty()) {
+      out.println();
+      out.println("CPU seconds per row, every epoch of the row together (reader: the loader's process, its "
+          + "workers and DDP ranks; S3 server: S3Proxy and the latency proxy, one JVM), and what they fill of "
+          + "the machine's " + Runtime.getRuntime().availableProcessors() + " cores over the row's epoch time:");
+      out.println();
+      out.println("| row | reader | daemon | S3 server | total | epoch time, all epochs | cores busy |");
+      out.println("|---|---|---|---|---|---|---|");
+      for (var e : otherCpu.entrySet()) {
+        double reader = e.getValue()[0];
+        double server = e.getValue()[1];
+        double daemon = daemonCpu.getOrDefault(e.getKey(), 0.0);
+        double total = (Double.isNaN(reader) ? 0 : reader) + daemon + (Double.isNaN(server) ? 0 : server);
+        double time = wallSeconds(epochs.getOrDefault(e.getKey(), List.of()));
+        out.printf(Locale.ROOT, "| %s | %.1f | %s | %.1f | %.1f | %.1f s | %.2f |%n", e.getKey(), reader,
+            daemonCpu.containsKey(e.getKey()) ? String.format(Locale.ROOT, "%.1f", daemon) : "-", server, total,
+            time, time > 0 ? total / time : Double.NaN);
+      }
+    }
     if (!notes.isEmpty()) {
       out.println();
       notes.forEach(n -> out.println("- " + n));
     }
     out.println();
     out.printf("command: %s%ncommit: %s%n", o.command(), commit);
+  }
+
+  /** The row's epochs end to end: each epoch's time (its slowest rank's), summed over epochs. */
+  static double wallSeconds(List<TorchReader.Epoch> rowEpochs) {
+    Map<Integer, Double> slowest = new java.util.TreeMap<>();
+    for (TorchReader.Epoch e : rowEpochs) {
+      slowest.merge(e.epoch(), e.seconds(), Math::max);
+    }
+    return slowest.values().stream().mapToDouble(Double::doubleValue).sum();
   }
 }

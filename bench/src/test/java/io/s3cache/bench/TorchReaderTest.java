@@ -26,6 +26,13 @@ class TorchReaderTest {
   }
 
   @Test
+  void theReadersCpuLineIsReadAndOtherLinesAreNot() throws Exception {
+    assertEquals(41.5, TorchReader.cpuSeconds("{\"event\": \"cpu\", \"row\": \"local disk\", \"seconds\": 41.5}"));
+    assertTrue(Double.isNaN(TorchReader.cpuSeconds("{\"event\": \"epoch\", \"seconds\": 3.0}")));
+    assertTrue(Double.isNaN(TorchReader.cpuSeconds("listing /mnt/train")));
+  }
+
+  @Test
   void localRunHasNoDaemon() {
     List<String> cmd = TorchReader.command(SETTINGS, new TorchReader.Run("local disk", Path.of("/l"), 1, false, null,
         0));

@@ -69,7 +69,8 @@ class TorchReportTest {
     epochs.put("s3fs", List.of(epoch("s3fs", -1, 1, 55)));
     Map<String, RequestCounts> requests = Map.of(TorchBenchmark.PLAN, new RequestCounts(100, 0, 12, 0, 0, 0, 1));
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-    new TorchReport(OPTIONS, epochs, requests, Map.of(TorchBenchmark.PLAN, 4.25), new ArrayList<>(), new RatioTable())
+    new TorchReport(OPTIONS, epochs, requests, Map.of(TorchBenchmark.PLAN, 4.25),
+        Map.of(TorchBenchmark.PLAN, new double[] {30.5, 2.25}), new ArrayList<>(), new RatioTable())
         .print(new PrintStream(bytes, true, StandardCharsets.UTF_8), "abc123");
     String report = bytes.toString(StandardCharsets.UTF_8);
     assertTrue(report.contains("| s3cache, EpochPlanSampler | 2 | - | 10.20 s | 10 | 0.125 s | 0.300 s | 0 | 0 in 10 "
@@ -78,6 +79,7 @@ class TorchReportTest {
         + "daemon made 0 GETs during its first 10 batches and 0 in the whole epoch; its plan (p2, finished): "
         + "onDemandGets 0, prefetchedBlocks 3, alreadyCachedBlocks 97"), report);
     assertTrue(report.contains("| s3cache, EpochPlanSampler | 100 | 0 | 12 | 1 | 4.3 |"), report);
+    assertTrue(report.contains("| s3cache, EpochPlanSampler | 30.5 | 4.3 | 2.3 | 37.0 | 21.2 s | 1.75 |"), report);
     assertTrue(report.contains("- s3fs cold epoch: 55.00 s, 2 files/s (5.00x the epoch time of s3cache cold + "
         + "EpochPlanSampler)"), report);
     assertTrue(report.endsWith("command: bin/s3cache bench-torch --images 100\ncommit: abc123\n"), report);
@@ -94,7 +96,7 @@ class TorchReportTest {
 
   private static RatioTable table(Map<String, List<Epoch>> epochs) {
     RatioTable t = new RatioTable();
-    new TorchReport(OPTIONS, epochs, Map.of(), Map.of(), new ArrayList<>(), t).targets();
+    new TorchReport(OPTIONS, epochs, Map.of(), Map.of(), Map.of(), new ArrayList<>(), t).targets();
     return t;
   }
 
