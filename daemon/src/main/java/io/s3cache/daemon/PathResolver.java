@@ -60,7 +60,33 @@ final class PathResolver {
     Path p = absolute(path);
     return mounts.stream().filter(m -> p.startsWith(m.mountPoint()))
         .max(Comparator.comparingInt(m -> m.mountPoint().getNameCount()))
-        .orElseThrow(() -> ControlException.notFound(path + " is not under an s3cache mount of this daemon"));
+        .orElseThrow(() -> notUnderMount(path, p, mounts));
+  }
+
+  /**
+   * 404 for a path under no mount, saying so when a symlink is why: a dataset directory reached
+   * through a link to the mount resolves outside it (the daemon matches paths, it does not follow
+   * links). The longest existing part of the path is resolved to tell.
+   */
+  static ControlException notUnderMount(String path, Path p, List<BucketMount> mounts) {
+    String hint = "";
+    for (Path q = p; q != null; q = q.getParent()) {
+      Path real;
+      try {
+        real = q.toRealPath();
+      } catch (java.io.IOException | SecurityException e) {
+        continue; // not there (yet): try its parent
+      }
+      if (!real.equals(q)) {
+        Path full = real.resolve(q.relativize(p));
+        hint = mounts.stream().anyMatch(m -> full.startsWith(m.mountPoint()))
+            ? " (it goes through a symlink: its real path " + full + " is on an s3cache mount; send that path, "
+                + "e.g. from realpath)"
+            : " (it goes through a symlink to " + full + ", which is not under one either)";
+      }
+      break;
+    }
+    return ControlException.notFound(path + " is not under an s3cache mount of this daemon" + hint);
   }
 
   /** {@code path} inside {@code mount} as its filesystem sees it ("/a/b.jpg"); 400 if outside it. */
@@ -94,7 +120,7 @@ final class PathResolver {
     }
     BucketMount mount = mounts.stream().filter(m -> p.startsWith(m.mountPoint()))
         .max(Comparator.comparingInt(m -> m.mountPoint().getNameCount()))
-        .orElseThrow(() -> ControlException.notFound(path + " is not under an s3cache mount of this daemon"));
+        .orElseThrow(() -> notUnderMount(path, p, mounts));
     Path rel = mount.mountPoint().relativize(p);
     String prefix = mount.spec().prefix();
     if (rel.toString().isEmpty()) {

@@ -162,6 +162,16 @@ class DaemonTest {
       assertEquals(0, s0.onDemandGets() + s1.onDemandGets(), "each plan fetched its own reader's files ahead");
       assertEquals("ended", c.endPlan(p0.id()).state());
 
+      // A dataset reached through a symlink to the mount: refused, saying why and what to send.
+      Path link = Files.createSymbolicLink(dir.resolve("dataset-link"), mp);
+      String viaLink = link.resolve(data.items().get(0).key()).toString();
+      io.s3cache.control.ControlException refused = org.junit.jupiter.api.Assertions.assertThrows(
+          io.s3cache.control.ControlException.class, () -> c.plan(new PlanRequest(1, List.of(viaLink))));
+      assertEquals(404, refused.status());
+      assertEquals(viaLink + " is not under an s3cache mount of this daemon (it goes through a symlink: its real path "
+          + mp.resolve(data.items().get(0).key()) + " is on an s3cache mount; send that path, e.g. from realpath)",
+          refused.getMessage());
+
       // A client process that sends a plan tied to itself, then dies.
       Process client = new ProcessBuilder("python3", "-c", String.join("\n",
           "import socket, sys, time",
