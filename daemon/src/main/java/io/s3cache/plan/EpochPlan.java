@@ -20,8 +20,9 @@ import java.util.Map;
  * (opens of unplanned paths, and re-opens, do not move it); {@code opened} marks each planned
  * position opened. The reader may open files out of order: a DataLoader's workers each read their
  * own batches, so worker 1 opens file 64 while worker 0 opens file 0. {@code next} and {@code
- * nextBlock} name the next block to ask the prefetcher for; positions already opened are passed
- * over (their reader fetches them). The window is the files {@code [readerPos, readerPos +
+ * nextBlock} name the next block to ask the prefetcher for. A file opened before the plan asked
+ * for it is asked for at once, ahead of the order (its reader's reads then wait for that fetch
+ * instead of fetching themselves), and passed over when the order reaches it. The window is the files {@code [readerPos, readerPos +
  * windowFiles)} whose planned bytes also fit {@code windowBytes} (the first file always fits); the
  * files behind {@code readerPos} not asked for yet are asked for too, unless they are more than
  * {@link #skipDistance} behind it: then the reader jumped, and what it skipped is not fetched. Once
@@ -213,6 +214,9 @@ public final class EpochPlan {
       next = readerPos - skipDistance;
       nextBlock = 0;
     }
+    if (i >= next && prefetching) {
+      startNow(i); // opened before the plan asked for it: its reads join this fetch, not fetch again
+    }
     fill();
     return state != State.ACTIVE || next >= files.size();
   }
@@ -277,6 +281,35 @@ public final class EpochPlan {
   }
 
   /**
+   * Asks at once for the blocks of file {@code i}, which its reader just opened ahead of the plan's
+   * order (a loader's other worker, or the first batches at an epoch's start): outside the plan's
+   * share, since its reader needs them now; the prefetcher's budget still applies.
+   */
+  private void startNow(int i) {
+    PlannedFile f = files.get(i);
+    long blocks = (plannedBytes(f.meta().size()) + blockSize - 1) / blockSize;
+    for (long b = i == next ? nextBlock : 0; b < blocks; b++) {
+      int length = (int) Math.min(blockSize, f.meta().size() - b * blockSize);
+      Prefetcher.Outcome outcome = starter.start(new BlockKey(bucket, f.meta().key(), f.meta().etag(), b), length,
+          this::done);
+      switch (outcome) {
+        case STARTED -> inflight++;
+        case CACHED, IN_FLIGHT -> alreadyCachedBlocks++;
+        case NO_BUDGET, REFUSED -> {
+          return; // its reader fetches the rest itself
+        }
+      }
+      if (i == next) {
+        nextBlock = b + 1;
+      }
+    }
+    if (i == next) {
+      next++;
+      nextBlock = 0;
+    }
+  }
+
+  /**
    * Asks for blocks in plan order until the window is full, or the prefetcher or the share says no;
    * finishes the plan once the last file is open and everything was asked for.
    */
@@ -284,7 +317,7 @@ public final class EpochPlan {
     while (prefetching && next < files.size() && next < readerPos + limits.windowFiles()
         && (next <= readerPos || cumBytes[next + 1] - cumBytes[readerPos] <= limits.windowBytes())) {
       if (nextBlock == 0 && opened.get(next)) {
-        next++; // its reader has it open already and fetches what it reads
+        next++; // asked for when it was opened (startNow)
         continue;
       }
       PlannedFile f = files.get(next);

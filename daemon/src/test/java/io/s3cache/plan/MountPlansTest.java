@@ -176,9 +176,12 @@ class MountPlansTest {
     plans.install(epoch1, false);
     EpochPlan epoch2 = plan("p2", "r", files("f", 3), 3);
     plans.install(epoch2, true);
-    plans.onOpen("/f2"); // the last file, opened first by another worker: f1 is not asked for yet
+    plans.onOpen("/f2"); // the last file, opened first by another worker: asked for at once, f1 not yet
+    assertEquals(List.of("f0", "f2"), starts.started);
     assertEquals("active", epoch1.status().state());
-    starts.complete("f0"); // f1 is asked for: every block was, and the last file is open
+    starts.complete("f0");
+    assertEquals("active", epoch1.status().state(), "its share is one fetch: f2's is still running");
+    starts.complete("f2"); // f1 is asked for: every block was, and the last file is open
     assertEquals("finished", epoch1.status().state());
     assertEquals("active", epoch2.status().state(), "promoted from the completion, with no open");
     assertEquals(List.of(epoch2), plans.active());
