@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.codahale.metrics.MetricRegistry;
 import io.s3cache.testing.ManualExecutor;
@@ -111,7 +112,9 @@ class StreamingFillTest {
     source.failAfterSteps = 2;
     Future<ByteBuffer> early = read(key(2), STEP, STEP); // bytes that will arrive
     Future<ByteBuffer> late = read(key(2), 5 * STEP, STEP); // bytes that never will
-    source.steps.release(2);
+    // Two steps per fetch: a reader whose thread reaches the cache only after the first fetch broke
+    // off starts a second one, which must break off the same way rather than wait for permits.
+    source.steps.release(4);
     assertEquals(expected(key(2), STEP, STEP), early.get());
     ExecutionException e = assertThrows(ExecutionException.class, late::get);
     assertSame(source.cut, e.getCause(), "the fetch's own failure (its errno) reaches the waiter");
@@ -120,7 +123,8 @@ class StreamingFillTest {
     source.failAfterSteps = -1; // the next read fetches again and gets every byte right
     source.steps.release(STEPS);
     assertEquals(expected(key(2), 5 * STEP, STEP), read(key(2), 5 * STEP, STEP).get());
-    assertEquals(2, source.fetches.get());
+    int fetches = source.fetches.get();
+    assertTrue(fetches == 2 || fetches == 3, fetches + " fetches: the broken one(s), then the one that completes");
   }
 
   /** Writes a block in {@link #STEPS} steps, each after one permit of {@link #steps}. */
