@@ -92,6 +92,7 @@ public final class FaultInjectingProxy implements AutoCloseable {
 
   private final InetSocketAddress upstream;
   private final int port;
+  private Socket portHolder; // guarded by lock: holds the port during a REFUSE outage
   private final ExecutorService threads;
   private static final int BUFFER = 64 * 1024;
 
@@ -189,13 +190,33 @@ public final class FaultInjectingProxy implements AutoCloseable {
         listener = null;
         closeQuietly(l);
         open.forEach(FaultInjectingProxy::reset);
+        holdPort();
       } else if (listener == null) {
+        closeQuietly(portHolder); // let go of the port just before listening on it again
+        portHolder = null;
         // Listen again on the same port: clients keep the endpoint they were given.
         ServerSocket l = new ServerSocket();
         l.setReuseAddress(true);
         l.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 200);
         listen(l);
       }
+    }
+  }
+
+  /**
+   * Keeps the port of a refusing proxy bound (not listening: a connect to it is refused), so that
+   * no other server (another test JVM's, binding an ephemeral port) takes it during the outage and
+   * answers this proxy's clients. Without {@code SO_REUSEADDR}, no other socket may bind it. Best
+   * effort: if the port cannot be held (a connection of it in TIME_WAIT), it stays free as before.
+   */
+  private void holdPort() {
+    Socket holder = new Socket();
+    try {
+      holder.setReuseAddress(false);
+      holder.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
+      portHolder = holder;
+    } catch (IOException e) {
+      closeQuietly(holder);
     }
   }
 
@@ -594,6 +615,7 @@ public final class FaultInjectingProxy implements AutoCloseable {
     synchronized (lock) {
       closed = true;
       closeQuietly(listener);
+      closeQuietly(portHolder);
     }
     open.forEach(FaultInjectingProxy::closeQuietly);
     threads.shutdown();
