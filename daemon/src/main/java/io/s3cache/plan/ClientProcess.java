@@ -20,25 +20,26 @@ public record ClientProcess(int pid, long startTicks) {
 
   /** True while the same process runs (not a zombie, and its start time unchanged). */
   public boolean alive() {
-    String stat = stat(pid);
-    if (stat == null) {
-      return false;
-    }
-    int close = stat.lastIndexOf(')'); // the command name may hold spaces and parentheses
-    String[] f = stat.substring(close + 2).split(" ");
-    if (f.length < 20 || f[0].equals("Z") || f[0].equals("X")) {
+    String[] f = fields(pid);
+    if (f == null || f[0].equals("Z") || f[0].equals("X")) {
       return false; // f[0] is field 3, the state
     }
     return startTicks < 0 || Long.parseLong(f[19]) == startTicks;
   }
 
   private static long startTicks(int pid) {
+    String[] f = fields(pid);
+    return f == null ? -1 : Long.parseLong(f[19]);
+  }
+
+  /** {@code /proc/PID/stat} from field 3 on (f[19] is field 22, the start time), or null. */
+  private static String[] fields(int pid) {
     String stat = stat(pid);
     if (stat == null) {
-      return -1;
+      return null;
     }
-    String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-    return f.length < 20 ? -1 : Long.parseLong(f[19]);
+    String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" "); // the name may hold ") "
+    return f.length < 20 ? null : f;
   }
 
   private static String stat(int pid) {

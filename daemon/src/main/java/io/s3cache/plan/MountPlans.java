@@ -141,44 +141,31 @@ public final class MountPlans implements ReadObserver {
 
   /** Ends every plan of the lane {@code name} (null: of every lane), follow-ons too; returns them. */
   public synchronized List<EpochPlan> endAll(String name) {
-    List<EpochPlan> ended = new ArrayList<>();
-    lanes.entrySet().removeIf(e -> {
-      if (name != null && !name.equals(e.getKey())) {
-        return false;
-      }
-      Lane lane = e.getValue();
-      if (lane.current != null) {
-        ended.add(retire(lane.current));
-      }
-      if (lane.next != null) {
-        ended.add(retire(lane.next));
-      }
-      return true;
-    });
-    settle();
-    return ended;
+    return endLanes(lane -> true, name);
   }
 
   /** Ends the plans whose client process has exited; returns them. */
   public synchronized List<EpochPlan> endOrphans() {
+    return endLanes(lane -> orphaned(lane.current) || orphaned(lane.next), null);
+  }
+
+  private static boolean orphaned(EpochPlan p) {
+    ClientProcess c = p == null ? null : p.identity().client();
+    return c != null && p.state() != EpochPlan.State.FINISHED && !c.alive();
+  }
+
+  /** Ends both plans of each lane (of {@code name} only, unless null) that {@code which} picks. */
+  private List<EpochPlan> endLanes(java.util.function.Predicate<Lane> which, String name) {
     List<EpochPlan> ended = new ArrayList<>();
     lanes.entrySet().removeIf(e -> {
       Lane lane = e.getValue();
-      boolean orphan = false;
-      for (EpochPlan p : new EpochPlan[] {lane.current, lane.next}) {
-        ClientProcess c = p == null ? null : p.identity().client();
-        if (c != null && p.state() != EpochPlan.State.FINISHED && !c.alive()) {
-          orphan = true;
-        }
-      }
-      if (!orphan) {
+      if ((name != null && !name.equals(e.getKey())) || !which.test(lane)) {
         return false;
       }
-      if (lane.current != null) {
-        ended.add(retire(lane.current));
-      }
-      if (lane.next != null) {
-        ended.add(retire(lane.next));
+      for (EpochPlan p : new EpochPlan[] {lane.current, lane.next}) {
+        if (p != null) {
+          ended.add(retire(p));
+        }
       }
       return true;
     });
